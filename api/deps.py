@@ -1,0 +1,66 @@
+"""Dependencies: the case store session, the Temporal client, the protocols, the signed-in staff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.store_queries import staff_by_token
+from config import Settings
+from models.protocol import Protocol, Role
+from models.tables import Staff
+from models.transfer import Actor
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    temporal: Client
+    protocols: dict[str, Protocol]
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.caseflow
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    with Session(state.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+bearer = HTTPBearer(auto_error=False, description="The staff member's API token")
+
+
+def current_staff(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Staff:
+    if credentials is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            "Sign in: send 'Authorization: Bearer <your token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    staff = staff_by_token(session, credentials.credentials)
+    if staff is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "That token is not recognised",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return staff
+
+
+StaffDep = Annotated[Staff, Depends(current_staff)]
+
+
+def as_actor(staff: Staff) -> Actor:
+    return Actor(staff_id=staff.id, role=Role(staff.role), team=staff.team)

@@ -1,0 +1,48 @@
+"""The HTTP API managers act through. OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.deps import AppState
+from api.routes import notifications, transfers
+from config import get_settings
+from database import make_engine
+from models.protocol_files import load_protocols
+from temporal_setup import connect
+
+
+def create_app(state: AppState | None = None) -> FastAPI:
+    """The app; tests pass a ready `state`, otherwise it is built from settings at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state is not None:
+            app.state.caseflow = state
+            yield
+            return
+        settings = get_settings()
+        protocols = load_protocols(settings.protocols_dir)
+        engine = make_engine(settings.database_url)
+        client = await connect(settings)
+        app.state.caseflow = AppState(settings=settings, engine=engine, temporal=client,
+                                      protocols=protocols)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Case transfers",
+        description="Start and act on transfers of children's cases between teams. "
+                    "Sign in with your API token (Authorize, top right).",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(transfers.router)
+    app.include_router(notifications.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,266 @@
+"""Transfers: start one, act on it, read it, list work trays, read its audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlmodel import Session
+from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+
+from api import store_queries as q
+from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
+from api.errors import http_error
+from models import search_attributes as sa
+from models.protocol import Pathway, Protocol
+from models.tables import Staff
+from models.transfer import (
+    IDENTIFIER,
+    AllocateAction,
+    DutyAction,
+    GateAction,
+    Opened,
+    Stage,
+    TransferDateAction,
+    TransferInput,
+    TransferView,
+    WithdrawAction,
+)
+from workflows.case_transfer import CaseTransferWorkflow
+
+router = APIRouter(prefix="/transfers", tags=["transfers"])
+UPDATE_TIMEOUT = timedelta(seconds=15)
+FUTURE_GRACE = timedelta(minutes=5)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200,
+           description="Send the same key again to retry safely: the action is taken once."),
+]
+
+
+class StartTransfer(BaseModel):
+    authority: str = Field(examples=["gateshead"])
+    pathway: str = Field(examples=["sgcp-to-lac"])
+    case_id: str = Field(pattern=IDENTIFIER, examples=["C100234"])
+    children: list[Annotated[str, Field(pattern=IDENTIFIER)]] = Field(
+        default=[], description="Child ids moving together (siblings); default: the case id")
+    anchor_at: AwareDatetime | None = Field(
+        default=None, description="When the clock starts (e.g. the TM discussion); default now")
+    agreed_transfer_date: date | None = Field(
+        default=None, description="Agreed transfer date; default: the protocol's deadline")
+
+
+class ActionBody(BaseModel):
+    items: list[str] = Field(default=[], description="Checklist items confirmed")
+    attendees: list[str] = Field(default=[], description="Who attended a meeting")
+    worker_id: str | None = Field(default=None, pattern=IDENTIFIER,
+                                  description="The worker allocated (allocate)")
+    transfer_date: date | None = Field(default=None,
+                                       description="The agreed date (set-transfer-date)")
+    note: str | None = Field(default=None, max_length=4000,
+                             description="Why, in your words; kept in the case store only")
+
+
+class TransferPage(BaseModel):
+    data: list[TransferView]
+    count: int
+
+
+class EventOut(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    summary: str
+    stage: str
+    actor_id: str | None
+    actor_role: str | None
+    actor_team: str | None
+    note: str | None
+
+
+def _pathway(protocols: dict[str, Protocol], authority: str, pathway: str) -> Protocol:
+    protocol = protocols.get(authority)
+    if protocol is None:
+        raise HTTPException(422, f"Unknown authority '{authority}'; known: "
+                                 f"{', '.join(sorted(protocols))}")
+    if pathway not in protocol.pathways:
+        raise HTTPException(422, f"Authority {authority} has no pathway '{pathway}'; its "
+                                 f"pathways are: {', '.join(protocol.pathways)}")
+    return protocol
+
+
+def _may(pathway: Pathway, staff: Staff, refs_attr: str) -> bool:
+    refs = getattr(pathway, refs_attr)
+    teams = {"from": pathway.sending, "to": pathway.receiving}
+    return any(staff.role == r.role.value and staff.team == teams[r.side.value] for r in refs)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TransferView)
+async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
+                         idempotency_key: IdempotencyKey = None) -> TransferView:
+    """Start a transfer. Returns every planned deadline with its due time."""
+    if body.authority != staff.authority:
+        raise HTTPException(403, f"You work for {staff.authority}, not {body.authority}")
+    protocol = _pathway(state.protocols, body.authority, body.pathway)
+    pathway = protocol.pathways[body.pathway]
+    if not _may(pathway, staff, "start_by"):
+        raise HTTPException(403, f"Only the Team Manager of {pathway.sending} may start a "
+                                 f"{body.pathway} transfer; you are {staff.role} of {staff.team}")
+    now = datetime.now(UTC)
+    anchor_at = body.anchor_at or now
+    if anchor_at > now + FUTURE_GRACE:
+        raise HTTPException(422, f"The {pathway.anchor.title.lower()} cannot be in the future")
+    request_id = idempotency_key or str(uuid.uuid4())
+    transfer_id = f"transfer-{body.authority}-{body.case_id}"
+    inp = TransferInput(
+        transfer_id=transfer_id, request_id=request_id, case_id=body.case_id,
+        children=body.children or [body.case_id], authority=body.authority,
+        protocol_version=protocol.version, pathway_id=body.pathway, pathway=pathway,
+        calendar=protocol.calendar, anchor_at=anchor_at,
+        agreed_transfer_date=body.agreed_transfer_date, started_by=as_actor(staff),
+    )
+    start = WithStartWorkflowOperation(
+        CaseTransferWorkflow.run, inp, id=transfer_id,
+        task_queue=state.settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=TypedSearchAttributes([
+            SearchAttributePair(sa.CASE_ID, body.case_id),
+            SearchAttributePair(sa.AUTHORITY, body.authority),
+            SearchAttributePair(sa.PATHWAY, body.pathway),
+            SearchAttributePair(sa.FROM_TEAM, pathway.sending),
+            SearchAttributePair(sa.TO_TEAM, pathway.receiving),
+            SearchAttributePair(sa.STAGE, Stage.proposed.value),
+            SearchAttributePair(sa.RESPONSIBLE_TEAM, pathway.sending),
+        ]),
+        static_summary=f"Case {body.case_id}: {body.authority} {body.pathway} "
+                       f"({pathway.sending} → {pathway.receiving})",
+    )
+    try:
+        opened: Opened = await state.temporal.execute_update_with_start_workflow(
+            CaseTransferWorkflow.opened_plan, start_workflow_operation=start,
+            id=f"open:{request_id}", rpc_timeout=UPDATE_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
+        raise http_error(exc) from exc
+    if opened.request_id != request_id:
+        raise HTTPException(409, f"Case {body.case_id} already has an open transfer "
+                                 f"({transfer_id}, stage {opened.view.stage.value}); act on "
+                                 "that one or withdraw it first")
+    return opened.view
+
+
+def _load(session: Session, staff: Staff, transfer_id: str) -> TransferView:
+    row = q.latest_transfer(session, transfer_id)
+    if row is None or row.authority != staff.authority:
+        raise HTTPException(404, f"No transfer '{transfer_id}' in {staff.authority}")
+    return TransferView.model_validate(row.view)
+
+
+@router.get("/{transfer_id}", response_model=TransferView)
+def get_transfer(transfer_id: str, session: SessionDep, staff: StaffDep) -> TransferView:
+    """Stage, responsible team, gates, deadlines (pending / met / missed), allocated worker."""
+    return _load(session, staff, transfer_id)
+
+
+@router.get("", response_model=TransferPage)
+def list_transfers(
+    session: SessionDep, staff: StaffDep,
+    team: Annotated[str | None, Query(description="Sending, receiving or responsible team")] = None,
+    stage: Stage | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TransferPage:
+    """Work trays: the transfers of your authority, soonest deadline first."""
+    rows, count = q.list_transfers(session, authority=staff.authority, team=team,
+                                   stage=stage.value if stage else None, overdue=overdue,
+                                   now=datetime.now(UTC), limit=limit, offset=offset)
+    return TransferPage(data=[TransferView.model_validate(r.view) for r in rows], count=count)
+
+
+@router.get("/{transfer_id}/events", response_model=list[EventOut])
+def transfer_events(transfer_id: str, session: SessionDep, staff: StaffDep) -> list[EventOut]:
+    """The audit trail: who did what, when, and why."""
+    view = _load(session, staff, transfer_id)
+    events = q.transfer_events(session, view.run_id)
+    notes = q.notes_for(session, [e.note_ref for e in events if e.note_ref])
+    return [EventOut(seq=e.seq, at=q.aware(e.at), kind=e.kind, summary=e.summary, stage=e.stage,
+                     actor_id=e.actor_id, actor_role=e.actor_role, actor_team=e.actor_team,
+                     note=notes.get(e.note_ref) if e.note_ref else None) for e in events]
+
+
+RESERVED_ACTIONS = ("allocate", "set-transfer-date", "withdraw")
+
+
+@router.post("/{transfer_id}/actions/{action}", response_model=TransferView)
+async def act(transfer_id: str, action: str, body: ActionBody, state: StateDep, staff: StaffDep,
+              idempotency_key: IdempotencyKey = None) -> TransferView:
+    """Take one action: a gate of the pathway (e.g. `authorise-summary`, `complete-checklist`,
+    `record-meeting`, `inform-iro`, `accept`), `set-transfer-date`, `allocate`, `withdraw`,
+    or a post-transfer duty (e.g. `complete-later-life-letters`)."""
+    view = await run_in_threadpool(_with_session, state, lambda s: _load(s, staff, transfer_id))
+    pathway = state.protocols[view.authority].pathways[view.pathway]
+    key = idempotency_key or str(uuid.uuid4())
+    note_ref = f"{transfer_id}:{action}:{key}" if body.note else None
+    if note_ref and body.note:
+        note = body.note
+        await run_in_threadpool(_with_session, state, lambda s: q.save_note(
+            s, ref=note_ref, transfer_id=transfer_id, staff_id=staff.id, text=note,
+            now=datetime.now(UTC)))
+    handle: WorkflowHandle[Any, Any] = state.temporal.get_workflow_handle(
+        transfer_id, run_id=view.run_id)
+    actor = as_actor(staff)
+    try:
+        return await _send(handle, action, body, actor, pathway, note_ref, f"{action}:{key}")
+    except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
+        if note_ref:
+            await run_in_threadpool(_with_session, state, lambda s: q.delete_note(s, note_ref))
+        raise http_error(exc) from exc
+
+
+async def _send(handle: WorkflowHandle[Any, Any], action: str, body: ActionBody, actor: Any,
+                pathway: Pathway, note_ref: str | None, update_id: str) -> TransferView:
+    result: TransferView
+    if action == "allocate":
+        if body.worker_id is None:
+            raise HTTPException(422, "Give the worker_id of the worker you are allocating")
+        result = await handle.execute_update(
+            CaseTransferWorkflow.allocate,
+            AllocateAction(actor=actor, worker_id=body.worker_id, note_ref=note_ref),
+            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+    elif action == "set-transfer-date":
+        if body.transfer_date is None:
+            raise HTTPException(422, "Give the agreed transfer_date (YYYY-MM-DD)")
+        result = await handle.execute_update(
+            CaseTransferWorkflow.set_transfer_date,
+            TransferDateAction(actor=actor, transfer_date=body.transfer_date, note_ref=note_ref),
+            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+    elif action == "withdraw":
+        result = await handle.execute_update(
+            CaseTransferWorkflow.withdraw, WithdrawAction(actor=actor, note_ref=note_ref),
+            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+    elif action in {pathway.duty_action(d) for d in pathway.after_transfer}:
+        result = await handle.execute_update(
+            CaseTransferWorkflow.complete_duty,
+            DutyAction(action=action, actor=actor, note_ref=note_ref),
+            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+    else:
+        result = await handle.execute_update(
+            CaseTransferWorkflow.complete_gate,
+            GateAction(action=action, actor=actor, items=body.items, attendees=body.attendees,
+                       note_ref=note_ref),
+            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+    return result
+
+
+def _with_session(state: AppState, work: Any) -> Any:
+    with Session(state.engine) as session:
+        return work(session)

@@ -1,0 +1,43 @@
+"""Settings, read once from the environment (and `.env`), typed."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite:///{ROOT / '.data' / 'caseflow.db'}"
+    protocols_dir: Path = ROOT / "protocols"
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "case-transfers"
+    temporal_retention_days: int = 30
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "case-transfers@council.example"
+
+    @model_validator(mode="after")
+    def _production_is_configured(self) -> Settings:
+        if self.environment == "production" and self.database_url.startswith("sqlite"):
+            raise ValueError("production needs DATABASE_URL pointing at PostgreSQL")
+        return self
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

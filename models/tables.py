@@ -1,0 +1,97 @@
+"""The case store's tables (SQLModel). Schema changes go through Alembic (migrations/)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _aware(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable,
+                                                index=index))
+
+
+class Staff(SQLModel, table=True):
+    """The directory: who works in which team, in which role, and how they sign in."""
+
+    id: str = Field(primary_key=True)
+    authority: str = Field(index=True)
+    team: str = Field(index=True)
+    role: str
+    display_name: str
+    email: str
+    token_sha256: str = Field(unique=True)
+
+
+class Transfer(SQLModel, table=True):
+    """A transfer's current row, rewritten on every change (highest seq wins)."""
+
+    run_id: str = Field(primary_key=True)
+    transfer_id: str = Field(index=True)
+    case_id: str = Field(index=True)
+    authority: str
+    pathway: str
+    stage: str = Field(index=True)
+    from_team: str
+    to_team: str
+    responsible_team: str = Field(index=True)
+    next_deadline_at: datetime | None = _aware(nullable=True, index=True)
+    overdue: bool = Field(default=False, index=True)
+    started_at: datetime = _aware()
+    updated_at: datetime = _aware()
+    seq: int
+    view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class TransferEvent(SQLModel, table=True):
+    """The audit trail: append-only, one row per change (who, what, when, why)."""
+
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_event_run_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    transfer_id: str = Field(index=True)
+    seq: int
+    at: datetime = _aware()
+    kind: str
+    summary: str
+    actor_id: str | None = None
+    actor_role: str | None = None
+    actor_team: str | None = None
+    note_ref: str | None = None
+    stage: str
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one row per email, written with its event, delivered by the dispatcher."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # run_id:seq:staff_id, so a retried write adds nothing
+    run_id: str = Field(index=True)
+    seq: int
+    transfer_id: str = Field(index=True)
+    recipient_id: str = Field(index=True)
+    recipient_role: str
+    recipient_team: str
+    email: str
+    subject: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _aware()
+    sent_at: datetime | None = _aware(nullable=True)
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class ActionNote(SQLModel, table=True):
+    """Free text a manager gives with an action. It stays here: Temporal sees only the ref."""
+
+    __table_args__ = (Index("ix_action_note_transfer", "transfer_id"),)
+
+    ref: str = Field(primary_key=True)
+    transfer_id: str
+    staff_id: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _aware()

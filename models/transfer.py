@@ -1,0 +1,220 @@
+"""Wire contracts shared by the API, the workflow and the activities.
+
+Everything here crosses Temporal, so it carries identifiers, codes and times
+only: never a child's name, date of birth, address or narrative.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, Field, computed_field
+
+from models.protocol import Calendar, DurationField, Pathway, Role, RoleRef
+
+IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
+
+
+class Stage(StrEnum):
+    proposed = "proposed"  # gates in progress; the sending team is responsible
+    ready = "ready"  # every required gate done; waiting for the agreed date
+    transferred = "transferred"  # the receiving team is responsible; awaiting allocation
+    allocated = "allocated"  # a named worker holds the case; post-transfer duties run
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+
+class Actor(BaseModel):
+    staff_id: str = Field(pattern=IDENTIFIER)
+    role: Role
+    team: str
+
+
+class DeadlineStatus(StrEnum):
+    pending = "pending"
+    met = "met"
+    missed = "missed"  # due time passed and the deadline is not yet met
+    met_late = "met_late"
+
+
+class PlanItem(BaseModel):
+    """Ask the planner when a clock started at `start` runs out."""
+
+    name: str
+    start: AwareDatetime
+    within: DurationField
+
+
+class PlanDate(BaseModel):
+    """Ask for the end of the working day on a local date (an agreed transfer date)."""
+
+    name: str
+    day: date
+
+
+class PlannedDue(BaseModel):
+    name: str
+    due_at: AwareDatetime
+    due_local: str  # e.g. "Wed 6 Jan 2027 17:00 GMT", for summaries shown to people
+
+
+class ResolvedCalendar(BaseModel):
+    """A calendar frozen at the start of a transfer: the non-working dates it knows."""
+
+    spec: Calendar
+    first_year: int
+    last_year: int
+    non_working_dates: list[date]
+
+
+class PlanRequest(BaseModel):
+    calendar: Calendar
+    resolved: ResolvedCalendar | None = None  # None: resolve (and so freeze) the calendar now
+    items: list[PlanItem] = []
+    dates: list[PlanDate] = []
+
+
+class PlanResult(BaseModel):
+    resolved: ResolvedCalendar
+    dues: list[PlannedDue]
+
+
+class TransferInput(BaseModel):
+    transfer_id: str
+    request_id: str
+    case_id: str = Field(pattern=IDENTIFIER)
+    children: list[str] = Field(min_length=1)
+    authority: str
+    protocol_version: str
+    pathway_id: str
+    pathway: Pathway
+    calendar: Calendar
+    anchor_at: AwareDatetime
+    agreed_transfer_date: date | None = None
+    started_by: Actor
+
+
+class GateView(BaseModel):
+    id: str
+    title: str
+    action: str
+    done: bool = False
+    done_at: datetime | None = None
+    done_by: str | None = None
+    held: bool | None = None
+    items: list[str] = []
+    attendees: list[str] = []
+
+
+class DeadlineView(BaseModel):
+    id: str
+    title: str
+    due_at: datetime
+    due_local: str
+    status: DeadlineStatus = DeadlineStatus.pending
+    kind: str = "deadline"  # "deadline", "transfer_date" or "duty"
+
+
+class TransferView(BaseModel):
+    """What a manager sees of a transfer; also its current row in the case store."""
+
+    transfer_id: str
+    run_id: str
+    case_id: str
+    children: list[str]
+    authority: str
+    pathway: str
+    protocol_version: str
+    stage: Stage
+    from_team: str
+    to_team: str
+    responsible_team: str
+    anchor: str
+    anchor_at: datetime
+    transfer_date: datetime | None = None
+    transferred_at: datetime | None = None
+    allocated_worker: str | None = None
+    escalation_level: int = 0
+    gates: list[GateView] = []
+    deadlines: list[DeadlineView] = []
+    waiting_for: list[str] = []
+    seq: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overdue(self) -> bool:
+        return any(d.status is DeadlineStatus.missed for d in self.deadlines)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def next_deadline(self) -> DeadlineView | None:
+        pending = [d for d in self.deadlines if d.status is DeadlineStatus.pending]
+        return min(pending, key=lambda d: d.due_at, default=None)
+
+
+class GateAction(BaseModel):
+    action: str
+    actor: Actor
+    items: list[str] = []
+    attendees: list[str] = []
+    held: bool = True
+    note_ref: str | None = None
+
+
+class AllocateAction(BaseModel):
+    actor: Actor
+    worker_id: str = Field(pattern=IDENTIFIER)
+    note_ref: str | None = None
+
+
+class TransferDateAction(BaseModel):
+    actor: Actor
+    transfer_date: date
+    note_ref: str | None = None
+
+
+class WithdrawAction(BaseModel):
+    actor: Actor
+    note_ref: str | None = None
+
+
+class DutyAction(BaseModel):
+    action: str
+    actor: Actor
+    note_ref: str | None = None
+
+
+class Notice(BaseModel):
+    """An email to every staff member holding `to` in the transfer's teams."""
+
+    to: list[RoleRef]
+    subject: str
+    body: str
+
+
+class ChangeRecord(BaseModel):
+    """One change to a transfer: the event, the new current row and the emails it causes."""
+
+    transfer_id: str
+    run_id: str
+    seq: int
+    at: AwareDatetime
+    kind: str
+    summary: str
+    actor: Actor | None = None
+    note_ref: str | None = None
+    view: TransferView
+    notices: list[Notice] = []
+
+
+class DeliveryRequest(BaseModel):
+    run_id: str
+    seq: int
+
+
+class Opened(BaseModel):
+    """The answer to the start request: which request created the run, and its plan."""
+
+    request_id: str
+    view: TransferView

@@ -1,0 +1,67 @@
+"""The worker: runs CaseTransferWorkflow and its activities.
+
+`build_worker()` is what tests reuse; `python worker.py` connects, prepares
+the namespace and runs until SIGTERM / Ctrl-C, letting in-flight activities
+finish (graceful shutdown) so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.case_store import CaseStoreActivities
+from activities.deadlines import DeadlinePlanner
+from activities.outbox import OutboxDispatcher, SmtpConfig
+from config import get_settings
+from database import make_engine
+from temporal_setup import connect, prepare_namespace
+from workflows.case_transfer import CaseTransferWorkflow
+
+ACTIVITY_THREADS = 20
+
+
+def build_worker(client: Client, *, task_queue: str, engine: Engine, smtp: SmtpConfig,
+                 executor: ThreadPoolExecutor) -> Worker:
+    store = CaseStoreActivities(engine)
+    outbox = OutboxDispatcher(engine, smtp)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CaseTransferWorkflow],
+        activities=[store.record_change, outbox.deliver, DeadlinePlanner().plan],
+        activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
+        graceful_shutdown_timeout=timedelta(seconds=20),
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    client = await connect(settings)
+    await prepare_namespace(client, settings)
+    engine = make_engine(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
+        worker = build_worker(client, task_queue=settings.temporal_task_queue, engine=engine,
+                              smtp=SmtpConfig.from_settings(settings), executor=executor)
+        async with worker:
+            logging.getLogger("worker").info("worker running on task queue %s",
+                                             settings.temporal_task_queue)
+            await stop.wait()
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

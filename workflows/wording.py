@@ -1,0 +1,85 @@
+"""Plain words for people: UI details, event summaries and email texts.
+
+Everything here is built from identifiers, roles, team codes and times only,
+so none of it can carry a child's personal details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models.protocol import RoleRef, Side
+from models.transfer import Actor, DeadlineStatus, Notice, Stage, TransferView
+
+ROLE_WORDS = {
+    "social_worker": "social worker",
+    "team_manager": "Team Manager",
+    "service_manager": "Service Manager",
+    "head_of_service": "Head of Service",
+    "director": "Director",
+    "iro": "IRO",
+}
+
+
+def role_words(refs: Sequence[RoleRef], from_team: str, to_team: str) -> str:
+    names = [
+        f"{ROLE_WORDS[r.role.value]} of {from_team if r.side is Side.sending else to_team}"
+        for r in refs
+    ]
+    return " or ".join(names)
+
+
+def actor_words(actor: Actor | None) -> str:
+    return "the system" if actor is None else (
+        f"{actor.staff_id} ({ROLE_WORDS[actor.role.value]}, {actor.team})"
+    )
+
+
+def current_details(view: TransferView) -> str:
+    """Markdown for the Temporal UI: what the transfer waits for, and by when."""
+    lines = [
+        f"**Stage:** {view.stage.value} · **responsible team:** {view.responsible_team}",
+        f"**Case:** {view.case_id} · {view.from_team} → {view.to_team} ({view.pathway})",
+        "",
+    ]
+    if view.waiting_for:
+        lines.append("**Waiting for:**")
+        lines += [f"- {item}" for item in view.waiting_for]
+    else:
+        lines.append("**Waiting for:** nothing")
+    upcoming = view.next_deadline
+    if upcoming is not None:
+        lines += ["", f"**Next deadline:** {upcoming.title}: {upcoming.due_local}"]
+    missed = [d for d in view.deadlines if d.status is DeadlineStatus.missed]
+    if missed:
+        lines += ["", "**Overdue:** " + "; ".join(f"{d.title} (was due {d.due_local})"
+                                                 for d in missed)]
+    return "\n".join(lines)
+
+
+def notice(view: TransferView, to: list[RoleRef], headline: str, detail: str = "") -> Notice:
+    subject = f"[{view.authority}] Case {view.case_id}: {headline}"
+    body = "\n".join(
+        line for line in [
+            headline + ".",
+            detail,
+            "",
+            f"Transfer: {view.transfer_id} ({view.pathway}, {view.from_team} → {view.to_team})",
+            f"Case: {view.case_id}; children: {', '.join(view.children)}",
+            f"Stage: {view.stage.value}; responsible team: {view.responsible_team}",
+            *(f"Waiting for: {item}" for item in view.waiting_for),
+            "",
+            f"Details and actions: GET /transfers/{view.transfer_id}",
+        ] if line is not None
+    )
+    return Notice(to=to, subject=subject, body=body)
+
+
+STAGE_WORDS = {
+    Stage.proposed: "proposed",
+    Stage.ready: "ready to transfer",
+    Stage.transferred: "transferred",
+    Stage.allocated: "allocated",
+    Stage.closed: "closed",
+    Stage.withdrawn: "withdrawn",
+}
