@@ -9,6 +9,7 @@ changes a running transfer's deadlines by replay.
 from __future__ import annotations
 
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from temporalio import activity
 
@@ -43,5 +44,8 @@ class DeadlinePlanner:
         cal = resolved.spec
         moments = [(i.name, due_at(i.start, i.within, cal, closed)) for i in request.items]
         moments += [(d.name, end_of_day(d.day, cal).astimezone(UTC)) for d in request.dates]
-        dues = [PlannedDue(name=n, due_at=m, due_local=local_label(m, cal)) for n, m in moments]
+        # Due times carry the authority's local offset, as people will read them.
+        local = ZoneInfo(cal.timezone)
+        dues = [PlannedDue(name=n, due_at=m.astimezone(local), due_local=local_label(m, cal))
+                for n, m in moments]
         return PlanResult(resolved=resolved, dues=dues)

@@ -17,7 +17,7 @@ How deadlines are counted (the same words are in the README):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -56,7 +56,8 @@ def due_at(start: datetime, within: Duration, calendar: Calendar, closed: frozen
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     if within.unit is DurationUnit.hours:
-        return (start + timedelta(hours=within.amount)).astimezone(ZoneInfo("UTC"))
+        # in UTC: aware arithmetic in a zone with a clock change adds wall-clock hours
+        return start.astimezone(ZoneInfo("UTC")) + timedelta(hours=within.amount)
     day0 = start.astimezone(ZoneInfo(calendar.timezone)).date()
     if within.unit is DurationUnit.working_days:
         day = add_working_days(day0, within.amount, closed)
@@ -70,7 +71,3 @@ def local_label(moment: datetime, calendar: Calendar) -> str:
     """`Wed 6 Jan 2027 17:00 GMT`: how a person in the authority reads a due time."""
     local = moment.astimezone(ZoneInfo(calendar.timezone))
     return f"{local:%a} {local.day} {local:%b %Y %H:%M} {local.tzname()}"
-
-
-def local_date_at(day: date, at: time, calendar: Calendar) -> datetime:
-    return datetime.combine(day, at, tzinfo=ZoneInfo(calendar.timezone)).astimezone(ZoneInfo("UTC"))

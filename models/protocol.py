@@ -88,17 +88,18 @@ class Duration(Strict):
 
 
 def _parse_duration(value: object) -> object:
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(
-                f"'{value}' is not a duration; write e.g. '10 working days', "
-                "'72 hours', '10 days' or '6 weeks'"
-            )
-        amount, unit = match.groups()
-        unit = unit if unit.endswith("s") else unit + "s"
-        return {"amount": int(amount), "unit": unit}
-    return value
+    if isinstance(value, dict | Duration):
+        return value
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if not match:
+        shown = f"'{value}'" if isinstance(value, str) else repr(value)
+        raise ValueError(
+            f"{shown} is not a duration; write e.g. '10 working days', "
+            "'72 hours', '10 days' or '6 weeks'"
+        )
+    amount, unit = match.groups()
+    unit = unit if unit.endswith("s") else unit + "s"
+    return {"amount": int(amount), "unit": unit}
 
 
 DurationField = Annotated[Duration, BeforeValidator(_parse_duration)]

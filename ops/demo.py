@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.tables import Staff
 
@@ -42,4 +42,4 @@ def seed_demo_directory(engine: Engine) -> list[Staff]:
                 email=f"{staff_id}@{AUTHORITY}.example", token_sha256=sha256(demo_token(staff_id)),
             ))
         session.commit()
-        return [Staff.model_validate(s) for s in session.query(Staff).all()]
+        return list(session.exec(select(Staff)))

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 import pytest
 import sqlalchemy
+from aiosmtpd.controller import Controller
 from psycopg import sql
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.outbox import SmtpConfig
 from database import make_engine, migrate
+from ops.demo import seed_demo_directory
+from temporal_setup import register_search_attributes
+from tests.mail import Mailbox, free_port
+from worker import ACTIVITY_THREADS, build_worker
 
 # ---------------------------------------------------------------------------
 # The case store: a migrated, empty database on SQLite or PostgreSQL.
@@ -79,3 +91,52 @@ def engine(store_url: str) -> Iterator[sqlalchemy.Engine]:
     engine = make_engine(store_url)
     yield engine
     engine.dispose()
+
+
+# ---------------------------------------------------------------------------
+# Temporal: a fresh time-skipping server per test (its clock only moves
+# forward, and jumps by the execution timeout after a result), a worker with
+# the real activities on a SQLite store, and a real SMTP server catching mail.
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def directory_engine(sqlite_url: str) -> Iterator[sqlalchemy.Engine]:
+    """A SQLite case store holding the demo directory of Gateshead staff."""
+    engine = make_engine(sqlite_url)
+    seed_demo_directory(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def worker(ts_env: WorkflowEnvironment, directory_engine: sqlalchemy.Engine,
+                 mailbox: Mailbox) -> AsyncIterator[Worker]:
+    smtp = SmtpConfig(host="127.0.0.1", port=mailbox.port, username="", password="",
+                      starttls=False, mail_from="case-transfers@test.example")
+    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
+        w = build_worker(ts_env.client, task_queue=f"tq-{uuid.uuid4()}",
+                         engine=directory_engine, smtp=smtp, executor=executor)
+        async with w:
+            yield w

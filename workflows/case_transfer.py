@@ -94,6 +94,8 @@ class CaseTransferWorkflow:
         self.opened = True
         while self.stage not in (Stage.closed, Stage.withdrawn):
             async with self.lock:
+                # Transfer first: a transfer on the deadline's own instant meets it.
+                await self._advance()
                 await self._take_due_actions()
                 await self._advance()
             if self.stage in (Stage.closed, Stage.withdrawn):
@@ -253,7 +255,7 @@ class CaseTransferWorkflow:
             if act.attendees:
                 what += f"; attended by {', '.join(act.attendees)}"
             await self._record("gate:" + gate_id, what, actor=act.actor, note_ref=act.note_ref,
-                               notices=self._notices(spec.notify, spec.title.lower()))
+                               notices=self._notices(spec.notify, spec.title))
         self.wake = True
         return self._view()
 
@@ -281,10 +283,10 @@ class CaseTransferWorkflow:
             missing = [i for i in spec.items if i not in act.items]
             unknown = [i for i in act.items if i not in spec.items]
             if missing or unknown:
-                raise rejected("InvalidInput", "The checklist must confirm every item. "
-                               + (f"Not confirmed: {', '.join(missing)}. " if missing else "")
-                               + (f"Not on this checklist: {', '.join(unknown)}." if unknown
-                                  else ""))
+                problems = [f"Not confirmed: {', '.join(missing)}." if missing else "",
+                            f"Not on this checklist: {', '.join(unknown)}." if unknown else ""]
+                raise rejected("InvalidInput", " ".join(
+                    ["The checklist must confirm every item.", *filter(None, problems)]))
         unknown = [a for a in act.attendees if a not in spec.attendees]
         if unknown:
             raise rejected("InvalidInput", f"Unknown attendees: {', '.join(unknown)}; "
@@ -319,6 +321,10 @@ class CaseTransferWorkflow:
         if act.transfer_date < self.inp.anchor_at.date():
             raise rejected("InvalidInput", "The transfer date cannot be before the "
                                            f"{self.pathway.anchor.title.lower()}")
+        if self.calendar is not None and (act.transfer_date.weekday() >= 5 or
+                                          act.transfer_date in self.calendar.non_working_dates):
+            raise rejected("InvalidInput", f"{act.transfer_date:%A %d %B %Y} is not a working "
+                                           "day; choose a working day for the transfer")
         limit = self.deadlines.get(rule.default)
         if limit is not None and act.transfer_date > limit.due_at.date():
             raise rejected("InvalidInput", f"The transfer date must be on or before the "

@@ -10,17 +10,12 @@ from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import Session
-from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-)
+from temporalio.client import WorkflowHandle
 
 from api import store_queries as q
 from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
 from api.errors import http_error
-from models import search_attributes as sa
+from api.starting import open_transfer
 from models.protocol import Pathway, Protocol
 from models.tables import Staff
 from models.transfer import (
@@ -28,10 +23,8 @@ from models.transfer import (
     AllocateAction,
     DutyAction,
     GateAction,
-    Opened,
     Stage,
     TransferDateAction,
-    TransferInput,
     TransferView,
     WithdrawAction,
 )
@@ -120,40 +113,19 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
     if anchor_at > now + FUTURE_GRACE:
         raise HTTPException(422, f"The {pathway.anchor.title.lower()} cannot be in the future")
     request_id = idempotency_key or str(uuid.uuid4())
-    transfer_id = f"transfer-{body.authority}-{body.case_id}"
-    inp = TransferInput(
-        transfer_id=transfer_id, request_id=request_id, case_id=body.case_id,
-        children=body.children or [body.case_id], authority=body.authority,
-        protocol_version=protocol.version, pathway_id=body.pathway, pathway=pathway,
-        calendar=protocol.calendar, anchor_at=anchor_at,
-        agreed_transfer_date=body.agreed_transfer_date, started_by=as_actor(staff),
-    )
-    start = WithStartWorkflowOperation(
-        CaseTransferWorkflow.run, inp, id=transfer_id,
-        task_queue=state.settings.temporal_task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=TypedSearchAttributes([
-            SearchAttributePair(sa.CASE_ID, body.case_id),
-            SearchAttributePair(sa.AUTHORITY, body.authority),
-            SearchAttributePair(sa.PATHWAY, body.pathway),
-            SearchAttributePair(sa.FROM_TEAM, pathway.sending),
-            SearchAttributePair(sa.TO_TEAM, pathway.receiving),
-            SearchAttributePair(sa.STAGE, Stage.proposed.value),
-            SearchAttributePair(sa.RESPONSIBLE_TEAM, pathway.sending),
-        ]),
-        static_summary=f"Case {body.case_id}: {body.authority} {body.pathway} "
-                       f"({pathway.sending} → {pathway.receiving})",
-    )
     try:
-        opened: Opened = await state.temporal.execute_update_with_start_workflow(
-            CaseTransferWorkflow.opened_plan, start_workflow_operation=start,
-            id=f"open:{request_id}", rpc_timeout=UPDATE_TIMEOUT)
+        opened = await open_transfer(
+            state.temporal, task_queue=state.settings.temporal_task_queue, protocol=protocol,
+            pathway_id=body.pathway, case_id=body.case_id, children=body.children,
+            anchor_at=anchor_at, agreed_transfer_date=body.agreed_transfer_date,
+            started_by=as_actor(staff), request_id=request_id, rpc_timeout=UPDATE_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         raise http_error(exc) from exc
     if opened.request_id != request_id:
+        existing = opened.view
         raise HTTPException(409, f"Case {body.case_id} already has an open transfer "
-                                 f"({transfer_id}, stage {opened.view.stage.value}); act on "
-                                 "that one or withdraw it first")
+                                 f"({existing.transfer_id}, stage {existing.stage.value}); act "
+                                 "on that one or withdraw it first")
     return opened.view
 
 

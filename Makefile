@@ -1,0 +1,29 @@
+# The two commands: `make dev` runs the whole system, `make test` passes the whole suite.
+# Both create .venv and install what they need.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: dev test lint check-protocols clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+dev: $(INSTALLED)
+	$(BIN)/python -m ops.prepare
+	$(BIN)/honcho --procfile Procfile start
+
+test: $(INSTALLED) lint
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

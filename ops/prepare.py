@@ -1,0 +1,46 @@
+"""Prepare the case store before the system starts: migrate, seed the demo directory, say how.
+
+`python -m ops.prepare` (run by `make dev` before the processes start, and by
+the `migrate` service in docker-compose).
+"""
+
+from __future__ import annotations
+
+from config import get_settings
+from database import make_engine, migrate
+from models.protocol_files import load_protocols
+from ops.demo import DEMO_STAFF, demo_token, seed_demo_directory
+
+BANNER = """
+Case transfers: development system
+  API and its OpenAPI docs   http://localhost:8000/docs
+  Temporal Web UI            http://localhost:8233
+  Emails sent                GET http://localhost:8000/notifications  (and .data/mailbox/)
+
+Act as a demo manager with  -H 'Authorization: Bearer <token>'  (or Authorize in /docs):
+{staff}
+
+Start a transfer as the SGCP Team Manager:
+  curl -s -X POST localhost:8000/transfers -H 'Authorization: Bearer demo-sgcp-tm' \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"authority": "gateshead", "pathway": "sgcp-to-lac", "case_id": "C100234"}}'
+The README's tour takes it from there. Ctrl-C stops everything; transfers are kept in .data/.
+"""
+
+
+def main() -> None:
+    settings = get_settings()
+    load_protocols(settings.protocols_dir)  # refuse to start on a malformed protocol file
+    migrate(settings.database_url)
+    if settings.environment != "development":
+        return
+    engine = make_engine(settings.database_url)
+    seed_demo_directory(engine)
+    engine.dispose()
+    staff = "\n".join(f"  {demo_token(sid):<18} {name} ({team})"
+                      for sid, team, _role, name in DEMO_STAFF)
+    print(BANNER.format(staff=staff))
+
+
+if __name__ == "__main__":
+    main()

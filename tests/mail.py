@@ -1,0 +1,34 @@
+"""A real SMTP server for tests: aiosmtpd collecting every message it accepts."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Mailbox:
+    """An aiosmtpd handler: keeps (recipients, parsed message) for each message accepted."""
+
+    port: int = 0
+    messages: list[tuple[list[str], Message]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+    def subjects(self, address: str) -> list[str]:
+        return [str(m["Subject"]) for m in self.to(address)]

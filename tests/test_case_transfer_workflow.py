@@ -1,0 +1,256 @@
+"""Seed 000's rules for SGCP → LAC, on the time-skipping server with the real activities.
+
+Deadlines are checked to the minute by moving the server's clock, never by
+sleeping. Emails are checked as they arrive at a real SMTP server.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from api.starting import open_transfer
+from models import search_attributes as sa
+from models.transfer import (
+    AllocateAction,
+    DeadlineStatus,
+    DutyAction,
+    GateAction,
+    Stage,
+    TransferDateAction,
+    WithdrawAction,
+)
+from tests.transfers import (
+    CHECKLIST,
+    GATESHEAD,
+    LAC_SW,
+    LAC_TM,
+    SGCP_SW,
+    SGCP_TM,
+    events,
+    eventually,
+    gate,
+    outbox,
+    requirements_except_acceptance,
+    skip_to,
+    start,
+    wait_for_stage,
+)
+from workflows.case_transfer import CaseTransferWorkflow
+
+LONDON = ZoneInfo("Europe/London")
+SM = "sgcp-sm@gateshead.example"
+
+# TM discussions a little before Christmas, with the 10th working day after each
+# worked out by hand from the England & Wales bank holidays (substitute days included).
+CHRISTMAS_CASES = [
+    # Fri 18 Dec 2026: 25 Dec, 28 Dec (Boxing Day substitute) and 1 Jan are skipped.
+    (datetime(2026, 12, 18, 10, 0, tzinfo=LONDON), datetime(2027, 1, 6, 17, 0, tzinfo=UTC)),
+    # Fri 17 Dec 2027: 27 and 28 Dec (substitutes) and 3 Jan 2028 (substitute) are skipped.
+    (datetime(2027, 12, 17, 10, 0, tzinfo=LONDON), datetime(2028, 1, 5, 17, 0, tzinfo=UTC)),
+    # Fri 15 Dec 2028: 25, 26 Dec and 1 Jan 2029 are skipped.
+    (datetime(2028, 12, 15, 10, 0, tzinfo=LONDON), datetime(2029, 1, 3, 17, 0, tzinfo=UTC)),
+]
+
+
+def by_id(view, deadline_id):
+    return next(d for d in view.deadlines if d.id == deadline_id)
+
+
+async def test_overdue_transfer_across_bank_holidays_emails_service_manager_once(
+        ts_env, worker, directory_engine, mailbox):
+    now = await ts_env.get_current_time()
+    anchor, due = next(((a, d) for a, d in CHRISTMAS_CASES if a > now), (None, None))
+    if anchor is None:
+        pytest.fail("extend CHRISTMAS_CASES with a later year")
+    handle, view = await start(ts_env.client, worker, anchor)
+    planned = by_id(view, "transfer_by")
+    assert planned.due_at == due
+    assert planned.due_local == f"{due:%a} {due.day} {due:%b %Y} 17:00 GMT"
+    # Every requirement met except the LAC Team Manager's acceptance: it cannot transfer.
+    await requirements_except_acceptance(handle)
+
+    await skip_to(ts_env, due - timedelta(minutes=1))
+    view = await handle.query(CaseTransferWorkflow.view)
+    assert by_id(view, "transfer_by").status is DeadlineStatus.pending
+    assert mailbox.to(SM) == []
+
+    await skip_to(ts_env, due + timedelta(minutes=1))
+    await eventually(lambda: mailbox.to(SM), lambda got: len(got) == 1)
+    view = await handle.query(CaseTransferWorkflow.view)
+    assert by_id(view, "transfer_by").status is DeadlineStatus.missed
+    assert (view.stage, view.responsible_team) == (Stage.proposed, "sgcp")
+    assert "deadline missed" in str(mailbox.to(SM)[0]["Subject"])
+    described = await handle.describe()
+    assert described.typed_search_attributes.get(sa.OVERDUE) is True
+
+    # Ten more days pass: the Service Manager is not emailed again.
+    await skip_to(ts_env, due + timedelta(days=10))
+    view = await handle.query(CaseTransferWorkflow.view)
+    assert len(mailbox.to(SM)) == 1
+    missed = [e for e in events(directory_engine, view.run_id) if e.kind == "deadline_missed"]
+    assert len(missed) == 1
+
+
+async def test_service_manager_not_emailed_when_requirements_unmet(
+        ts_env, worker, directory_engine, mailbox):
+    anchor = await ts_env.get_current_time()
+    handle, view = await start(ts_env.client, worker, anchor)
+    await gate(handle, "authorise-summary", SGCP_TM)  # no checklist, no IRO informed
+    await skip_to(ts_env, by_id(view, "transfer_by").due_at + timedelta(minutes=1))
+    # The Team Managers hear the transfer is overdue; the Service Manager, per seed 000, not.
+    await eventually(lambda: mailbox.to("sgcp-tm@gateshead.example"),
+                     lambda got: any("deadline missed" in str(m["Subject"]) for m in got))
+    assert mailbox.to(SM) == []
+
+
+async def test_case_transfers_on_agreed_date_without_the_meeting(
+        ts_env, worker, directory_engine, mailbox):
+    anchor = await ts_env.get_current_time()
+    handle, view = await start(ts_env.client, worker, anchor)
+    agreed_at = view.transfer_date
+    assert agreed_at == by_id(view, "transfer_by").due_at  # default: the 10th working day
+    await requirements_except_acceptance(handle)
+    view = await gate(handle, "accept", LAC_TM)
+    assert (view.stage, view.responsible_team) == (Stage.ready, "sgcp")
+
+    await skip_to(ts_env, agreed_at - timedelta(minutes=1))
+    view = await handle.query(CaseTransferWorkflow.view)
+    assert (view.stage, view.responsible_team) == (Stage.ready, "sgcp")
+
+    await skip_to(ts_env, agreed_at + timedelta(minutes=1))
+    view = await wait_for_stage(handle, Stage.transferred)
+    assert view.responsible_team == "lac"
+    assert view.transferred_at is not None and view.transferred_at >= agreed_at
+    assert by_id(view, "transfer_by").status is DeadlineStatus.met
+    trail = events(directory_engine, view.run_id)
+    transferred = next(e for e in trail if e.kind == "transferred")
+    assert "not recorded before the transfer: Transfer meeting" in transferred.summary
+    # Responsibility stayed with SGCP in every change before the transfer instant.
+    assert {e.stage for e in trail if e.seq < transferred.seq} <= {"proposed", "ready"}
+    assert mailbox.to(SM) == []
+
+    view = await handle.execute_update(
+        CaseTransferWorkflow.allocate, AllocateAction(actor=LAC_TM, worker_id="W42"), id="alloc")
+    assert (view.stage, view.allocated_worker) == (Stage.allocated, "W42")
+
+    # Later Life Letters: due at the end of the day six weeks after the transfer.
+    letters = by_id(view, "later_life_letters")
+    transfer_day = view.transferred_at.astimezone(LONDON).date()
+    assert letters.due_at == datetime.combine(transfer_day + timedelta(weeks=6),
+                                              datetime.min.time().replace(hour=17), LONDON)
+    await skip_to(ts_env, letters.due_at + timedelta(minutes=1))
+    result = await handle.result()
+    assert result.stage is Stage.closed
+    assert by_id(result, "later_life_letters").status is DeadlineStatus.missed
+    for who in ("sgcp-sw", "sgcp-tm"):
+        reminders = [s for s in mailbox.subjects(f"{who}@gateshead.example")
+                     if "Later Life Letters" in s]
+        assert len(reminders) == 1
+    assert all(n.sent_at is not None for n in outbox(directory_engine, result.run_id))
+
+
+async def test_later_life_letters_done_in_time_closes_without_reminder(
+        ts_env, worker, mailbox):
+    anchor = await ts_env.get_current_time()
+    handle, view = await start(ts_env.client, worker, anchor,
+                               agreed=_next_weekday(anchor.astimezone(LONDON).date()))
+    await requirements_except_acceptance(handle)
+    await gate(handle, "record-meeting", LAC_SW, attendees=["child", "lac_social_worker"])
+    await gate(handle, "accept", LAC_TM)
+    await skip_to(ts_env, view.transfer_date + timedelta(minutes=1))
+    await wait_for_stage(handle, Stage.transferred)
+    await handle.execute_update(CaseTransferWorkflow.allocate,
+                                AllocateAction(actor=LAC_TM, worker_id="W7"))
+    view = await handle.execute_update(
+        CaseTransferWorkflow.complete_duty,
+        DutyAction(action="complete-later-life-letters", actor=SGCP_SW))
+    result = await handle.result()
+    assert result.stage is Stage.closed
+    assert by_id(result, "later_life_letters").status is DeadlineStatus.met
+    assert not any("Later Life Letters" in s for s in mailbox.subjects("sgcp-sw@gateshead.example"))
+
+
+async def test_retried_requests_act_once(ts_env, worker, directory_engine, mailbox):
+    anchor = await ts_env.get_current_time()
+    handle, first = await start(ts_env.client, worker, anchor, request_id="req-1")
+    _, again = await start(ts_env.client, worker, anchor, request_id="req-1")
+    assert again.run_id == first.run_id
+    one = await gate(handle, "authorise-summary", SGCP_TM, update_id="key-1")
+    two = await gate(handle, "authorise-summary", SGCP_TM, update_id="key-1")
+    assert one == two
+    kinds = [e.kind for e in events(directory_engine, first.run_id)]
+    assert kinds.count("started") == 1
+    assert kinds.count("gate:summary_authorised") == 1
+    # A new request for the same case finds the open transfer and says which request made it.
+    other = await open_transfer(
+        ts_env.client, task_queue=worker.task_queue, protocol=GATESHEAD,
+        pathway_id="sgcp-to-lac", case_id="C1", children=["C1"], anchor_at=anchor,
+        agreed_transfer_date=None, started_by=SGCP_TM, request_id="req-2")
+    assert other.request_id == "req-1" and other.view.run_id == first.run_id
+
+
+@pytest.mark.parametrize(("update", "arg", "kind", "words"), [
+    ("complete_gate", lambda: _gate("authorise-summary", LAC_TM), "NotPermitted",
+     "Only the Team Manager of sgcp"),
+    ("complete_gate", lambda: _gate("accept", SGCP_TM), "NotPermitted",
+     "Only the Team Manager of lac"),
+    ("complete_gate", lambda: _gate("complete-checklist", SGCP_TM, items=CHECKLIST[:2]),
+     "InvalidInput", "Not confirmed: relationships_up_to_date"),
+    ("complete_gate", lambda: _gate("record-meeting", LAC_SW, attendees=["grandmother"]),
+     "InvalidInput", "Unknown attendees: grandmother"),
+    ("complete_gate", lambda: _gate("approve", SGCP_TM), "InvalidInput",
+     "'approve' is not an action"),
+    ("allocate", lambda: AllocateAction(actor=LAC_TM, worker_id="W1"), "WrongStage",
+     "Cannot allocate a worker now: the transfer is proposed"),
+    ("complete_duty", lambda: DutyAction(action="complete-later-life-letters", actor=SGCP_SW),
+     "WrongStage", "only after the transfer"),
+    ("withdraw", lambda: WithdrawAction(actor=LAC_TM), "NotPermitted", "may withdraw"),
+    ("set_transfer_date", lambda: TransferDateAction(actor=SGCP_TM,
+                                                     transfer_date=date(2020, 1, 6)),
+     "InvalidInput", "cannot be before"),
+])
+async def test_rejected_actions_say_why_and_leave_no_trace(
+        ts_env, worker, directory_engine, update, arg, kind, words):
+    handle, view = await start(ts_env.client, worker, await ts_env.get_current_time())
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await handle.execute_update(getattr(CaseTransferWorkflow, update), arg())
+    assert failure.value.cause.type == kind
+    assert words in failure.value.cause.message
+    assert [e.kind for e in events(directory_engine, view.run_id)] == ["started"]
+
+
+async def test_transfer_date_must_be_a_working_day_before_the_deadline(ts_env, worker):
+    anchor = await ts_env.get_current_time()
+    handle, view = await start(ts_env.client, worker, anchor)
+    local = anchor.astimezone(LONDON).date()
+    saturday = local + timedelta(days=(5 - local.weekday()) % 7 or 7)
+    late = by_id(view, "transfer_by").due_at.date() + timedelta(days=7)
+    for day, words in ((saturday, "is not a working day"), (_next_weekday(late), "on or before")):
+        with pytest.raises(WorkflowUpdateFailedError) as failure:
+            await handle.execute_update(CaseTransferWorkflow.set_transfer_date,
+                                        TransferDateAction(actor=SGCP_TM, transfer_date=day))
+        assert words in failure.value.cause.message
+
+
+async def test_withdrawn_transfer_ends_with_sgcp_responsible(ts_env, worker, mailbox):
+    handle, _ = await start(ts_env.client, worker, await ts_env.get_current_time())
+    await handle.execute_update(CaseTransferWorkflow.withdraw, WithdrawAction(actor=SGCP_TM))
+    result = await handle.result()
+    assert (result.stage, result.responsible_team) == (Stage.withdrawn, "sgcp")
+    await eventually(lambda: mailbox.subjects("lac-tm@gateshead.example"),
+                     lambda got: any("withdrawn" in s for s in got))
+
+
+def _gate(action, actor, **fields):
+    return GateAction(action=action, actor=actor, **fields)
+
+
+def _next_weekday(day: date) -> date:
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day

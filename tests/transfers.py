@@ -1,0 +1,100 @@
+"""Helpers for driving Gateshead transfers in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from api.starting import open_transfer
+from models.protocol import Role
+from models.protocol_files import load_protocol
+from models.tables import Notification, TransferEvent
+from models.transfer import Actor, GateAction, Stage, TransferView
+from workflows.case_transfer import CaseTransferWorkflow
+
+GATESHEAD = load_protocol(Path(__file__).parent.parent / "protocols" / "gateshead.yaml")
+SGCP_TO_LAC = GATESHEAD.pathways["sgcp-to-lac"]
+CHECKLIST = list(SGCP_TO_LAC.gates["checklist"].items)
+
+SGCP_TM = Actor(staff_id="sgcp-tm", role=Role.team_manager, team="sgcp")
+SGCP_SW = Actor(staff_id="sgcp-sw", role=Role.social_worker, team="sgcp")
+LAC_TM = Actor(staff_id="lac-tm", role=Role.team_manager, team="lac")
+LAC_SW = Actor(staff_id="lac-sw", role=Role.social_worker, team="lac")
+
+T = TypeVar("T")
+
+
+async def start(client: Client, worker: Worker, anchor_at: datetime, *, case_id: str = "C1",
+                agreed: date | None = None, request_id: str | None = None
+                ) -> tuple[WorkflowHandle[Any, Any], TransferView]:
+    opened = await open_transfer(
+        client, task_queue=worker.task_queue, protocol=GATESHEAD, pathway_id="sgcp-to-lac",
+        case_id=case_id, children=[case_id], anchor_at=anchor_at, agreed_transfer_date=agreed,
+        started_by=SGCP_TM, request_id=request_id or str(uuid.uuid4()))
+    return client.get_workflow_handle_for(CaseTransferWorkflow.run, opened.view.transfer_id), \
+        opened.view
+
+
+async def gate(handle: WorkflowHandle[Any, Any], action: str, actor: Actor,
+               update_id: str | None = None, **fields: Any) -> TransferView:
+    result: TransferView = await handle.execute_update(
+        CaseTransferWorkflow.complete_gate, GateAction(action=action, actor=actor, **fields),
+        id=update_id or str(uuid.uuid4()))
+    return result
+
+
+async def requirements_except_acceptance(handle: WorkflowHandle[Any, Any]) -> None:
+    await gate(handle, "authorise-summary", SGCP_TM)
+    await gate(handle, "complete-checklist", SGCP_TM, items=CHECKLIST)
+    await gate(handle, "inform-iro", SGCP_SW)
+
+
+async def eventually(probe: Callable[[], T], until: Callable[[T], bool],
+                     seconds: float = 15) -> T:
+    """Poll until `until(probe())`: activities run in real time even while virtual time is held."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        value = probe()
+        if until(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached; last value: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+def events(engine: sqlalchemy.Engine, run_id: str) -> list[TransferEvent]:
+    with Session(engine) as session:
+        return list(session.exec(select(TransferEvent).where(TransferEvent.run_id == run_id)
+                                 .order_by(TransferEvent.seq)))
+
+
+def outbox(engine: sqlalchemy.Engine, run_id: str) -> list[Notification]:
+    with Session(engine) as session:
+        return list(session.exec(select(Notification).where(Notification.run_id == run_id)
+                                 .order_by(Notification.id)))  # type: ignore[arg-type]
+
+
+async def skip_to(env: Any, moment: datetime) -> None:
+    """Move the time-skipping server's clock to `moment` (it never goes back)."""
+    now = await env.get_current_time()
+    if moment > now:
+        await env.sleep(moment - now)
+
+
+async def wait_for_stage(handle: WorkflowHandle[Any, Any], stage: Stage) -> TransferView:
+    """Query until the workflow has taken its timer's turn and reached `stage`."""
+    for _ in range(300):
+        view: TransferView = await handle.query(CaseTransferWorkflow.view)
+        if view.stage is stage:
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"stage stayed {view.stage.value}, expected {stage.value}")
