@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
@@ -74,13 +74,13 @@ async def eventually(probe: Callable[[], T], until: Callable[[T], bool],
 def events(engine: sqlalchemy.Engine, run_id: str) -> list[TransferEvent]:
     with Session(engine) as session:
         return list(session.exec(select(TransferEvent).where(TransferEvent.run_id == run_id)
-                                 .order_by(TransferEvent.seq)))
+                                 .order_by(col(TransferEvent.seq))))
 
 
 def outbox(engine: sqlalchemy.Engine, run_id: str) -> list[Notification]:
     with Session(engine) as session:
         return list(session.exec(select(Notification).where(Notification.run_id == run_id)
-                                 .order_by(Notification.id)))  # type: ignore[arg-type]
+                                 .order_by(col(Notification.id))))
 
 
 async def skip_to(env: Any, moment: datetime) -> None:
