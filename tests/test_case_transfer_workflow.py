@@ -34,6 +34,7 @@ from tests.transfers import (
     events,
     eventually,
     gate,
+    keep_history,
     outbox,
     requirements_except_acceptance,
     skip_to,
@@ -94,6 +95,7 @@ async def test_overdue_transfer_across_bank_holidays_emails_service_manager_once
     assert len(mailbox.to(SM)) == 1
     missed = [e for e in events(directory_engine, view.run_id) if e.kind == "deadline_missed"]
     assert len(missed) == 1
+    await keep_history(handle, "sgcp_to_lac_overdue_open")
 
 
 async def test_service_manager_not_emailed_when_requirements_unmet(
@@ -153,6 +155,7 @@ async def test_case_transfers_on_agreed_date_without_the_meeting(
                      if "Later Life Letters" in s]
         assert len(reminders) == 1
     assert all(n.sent_at is not None for n in outbox(directory_engine, result.run_id))
+    await keep_history(handle, "sgcp_to_lac_transferred_closed")
 
 
 async def test_later_life_letters_done_in_time_closes_without_reminder(
@@ -245,6 +248,7 @@ async def test_withdrawn_transfer_ends_with_sgcp_responsible(ts_env, worker, mai
     await handle.execute_update(CaseTransferWorkflow.withdraw, WithdrawAction(actor=SGCP_TM))
     result = await handle.result()
     assert (result.stage, result.responsible_team) == (Stage.withdrawn, "sgcp")
+    await keep_history(handle, "sgcp_to_lac_withdrawn")
     await eventually(lambda: mailbox.subjects("lac-tm@gateshead.example"),
                      lambda got: any("withdrawn" in s for s in got))
 

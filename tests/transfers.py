@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -98,3 +99,14 @@ async def wait_for_stage(handle: WorkflowHandle[Any, Any], stage: Stage) -> Tran
             return view
         await asyncio.sleep(0.05)
     raise AssertionError(f"stage stayed {view.stage.value}, expected {stage.value}")
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With RECORD_HISTORIES=1, save this run's history for the replay tests."""
+    if os.environ.get("RECORD_HISTORIES") == "1":
+        history = await handle.fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
