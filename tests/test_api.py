@@ -42,7 +42,7 @@ async def api(ts_env: WorkflowEnvironment, worker: Worker, directory_engine: Any
 
 async def act(api: httpx.AsyncClient, action: str, who: str, key: str,
               **body: Any) -> httpx.Response:
-    return await api.post(f"{TRANSFER}/actions/{action}", json=body,
+    return await api.post(f"{TRANSFER}/actions/{action}", json=body or None,
                           headers={**token(who), "Idempotency-Key": key})
 
 

@@ -131,6 +131,7 @@ async def test_case_transfers_on_agreed_date_without_the_meeting(
     assert by_id(view, "transfer_by").status is DeadlineStatus.met
     trail = events(directory_engine, view.run_id)
     transferred = next(e for e in trail if e.kind == "transferred")
+    assert "on the agreed date" in transferred.summary
     assert "not recorded before the transfer: Transfer meeting" in transferred.summary
     # Responsibility stayed with SGCP in every change before the transfer instant.
     assert {e.stage for e in trail if e.seq < transferred.seq} <= {"proposed", "ready"}
@@ -156,6 +157,25 @@ async def test_case_transfers_on_agreed_date_without_the_meeting(
         assert len(reminders) == 1
     assert all(n.sent_at is not None for n in outbox(directory_engine, result.run_id))
     await keep_history(handle, "sgcp_to_lac_transferred_closed")
+
+
+async def test_late_acceptance_transfers_at_once(ts_env, worker, directory_engine, mailbox):
+    # The TM discussion was three weeks ago: the deadline and the default date have passed.
+    anchor = await ts_env.get_current_time() - timedelta(days=21)
+    handle, _ = await start(ts_env.client, worker, anchor)
+    await requirements_except_acceptance(handle)
+    view = await gate(handle, "accept", LAC_TM)
+    assert (view.stage, view.responsible_team) == (Stage.transferred, "lac")
+    assert by_id(view, "transfer_by").status is DeadlineStatus.met_late
+    assert not view.overdue
+    transferred = next(e for e in events(directory_engine, view.run_id) if e.kind == "transferred")
+    assert "as the last requirement was met, after the agreed date" in transferred.summary
+    late = await eventually(
+        lambda: [s for s in mailbox.subjects("lac-tm@gateshead.example") if "deadline missed" in s],
+        lambda got: len(got) >= 1)
+    assert len(late) == 1
+    # The deadline passed before the requirements were met: seed 000 does not call the SM.
+    assert mailbox.to(SM) == []
 
 
 async def test_later_life_letters_done_in_time_closes_without_reminder(

@@ -186,9 +186,10 @@ class CaseTransferWorkflow:
                            notices=[self._notice(spec.remind, f"reminder: {d.title}",
                                                  f"It was due {d.due_local}.")])
 
-    async def _advance(self) -> None:
+    async def _advance(self, by_action: bool = False) -> None:
+        """Take the automatic steps now due; `by_action` when a manager's action caused them."""
         if self.stage in OPEN_STAGES and self._transfer_due():
-            await self._transfer()
+            await self._transfer(by_action)
         if self.stage is Stage.allocated and all(
                 d.status is not DeadlineStatus.pending
                 for d in self.deadlines.values() if d.kind == "duty"):
@@ -205,7 +206,7 @@ class CaseTransferWorkflow:
         date = self.deadlines.get(TRANSFER_DATE)
         return date is None or date.due_at <= workflow.now()
 
-    async def _transfer(self) -> None:
+    async def _transfer(self, by_action: bool) -> None:
         now = workflow.now()
         self.stage = Stage.transferred
         self.transferred_at = now
@@ -221,7 +222,13 @@ class CaseTransferWorkflow:
                     id=due.name, title=duties[due.name].title, kind="duty",
                     due_at=due.due_at, due_local=due.due_local)
         skipped = [g.title for g in self.gates.values() if not g.done]
-        how = "on the agreed date" if TRANSFER_DATE in self.deadlines else "as every gate is done"
+        date = self.deadlines.get(TRANSFER_DATE)
+        if date is None:
+            how = "as every required step is done"
+        elif not by_action:
+            how = f"on the agreed date ({date.due_local})"
+        else:
+            how = f"as the last requirement was met, after the agreed date ({date.due_local})"
         summary = f"Case transferred to {self.inp.pathway.receiving} {how}"
         if skipped:
             summary += "; not recorded before the transfer: " + "; ".join(skipped)
@@ -256,6 +263,7 @@ class CaseTransferWorkflow:
                 what += f"; attended by {', '.join(act.attendees)}"
             await self._record("gate:" + gate_id, what, actor=act.actor, note_ref=act.note_ref,
                                notices=self._notices(spec.notify, spec.title))
+            await self._advance(by_action=True)  # the answer shows what the action caused
         self.wake = True
         return self._view()
 
@@ -287,10 +295,14 @@ class CaseTransferWorkflow:
                             f"Not on this checklist: {', '.join(unknown)}." if unknown else ""]
                 raise rejected("InvalidInput", " ".join(
                     ["The checklist must confirm every item.", *filter(None, problems)]))
+        elif act.items:
+            raise rejected("InvalidInput", f"'{act.action}' is not a checklist; send no items")
+        if act.attendees and spec.kind is not GateKind.meeting:
+            raise rejected("InvalidInput", f"'{act.action}' is not a meeting; send no attendees")
         unknown = [a for a in act.attendees if a not in spec.attendees]
         if unknown:
             raise rejected("InvalidInput", f"Unknown attendees: {', '.join(unknown)}; "
-                           f"expected some of: {', '.join(spec.attendees) or 'none'}")
+                           f"expected some of: {', '.join(spec.attendees)}")
         return gate_id
 
     @workflow.update
@@ -304,6 +316,7 @@ class CaseTransferWorkflow:
             await self._record("transfer_date_set", f"Transfer date agreed for {due.due_local} "
                                f"by {actor_words(act.actor)}", actor=act.actor,
                                note_ref=act.note_ref)
+            await self._advance(by_action=True)
         self.wake = True
         return self._view()
 

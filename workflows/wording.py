@@ -61,7 +61,7 @@ def notice(view: TransferView, to: list[RoleRef], headline: str, detail: str = "
     subject = f"[{view.authority}] Case {view.case_id}: {headline}"
     body = "\n".join(
         line for line in [
-            headline + ".",
+            headline[:1].upper() + headline[1:] + ".",
             detail,
             "",
             f"Transfer: {view.transfer_id} ({view.pathway}, {view.from_team} → {view.to_team})",

@@ -177,11 +177,13 @@ RESERVED_ACTIONS = ("allocate", "set-transfer-date", "withdraw")
 
 
 @router.post("/{transfer_id}/actions/{action}", response_model=TransferView)
-async def act(transfer_id: str, action: str, body: ActionBody, state: StateDep, staff: StaffDep,
-              idempotency_key: IdempotencyKey = None) -> TransferView:
+async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
+              body: ActionBody | None = None, idempotency_key: IdempotencyKey = None
+              ) -> TransferView:
     """Take one action: a gate of the pathway (e.g. `authorise-summary`, `complete-checklist`,
     `record-meeting`, `inform-iro`, `accept`), `set-transfer-date`, `allocate`, `withdraw`,
     or a post-transfer duty (e.g. `complete-later-life-letters`)."""
+    body = body or ActionBody()
     view = await run_in_threadpool(_with_session, state, lambda s: _load(s, staff, transfer_id))
     pathway = state.protocols[view.authority].pathways[view.pathway]
     key = idempotency_key or str(uuid.uuid4())
