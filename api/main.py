@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from api.deps import AppState
 from api.routes import notifications, transfers
@@ -42,6 +44,12 @@ def create_app(state: AppState | None = None) -> FastAPI:
     )
     app.include_router(transfers.router)
     app.include_router(notifications.router)
+
+    @app.exception_handler(OperationalError)
+    async def _store_unavailable(_request: Request, _exc: OperationalError) -> JSONResponse:
+        return JSONResponse({"detail": "The case store is unavailable; try again shortly"},
+                            status_code=503)
+
     return app
 
 

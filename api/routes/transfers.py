@@ -20,6 +20,7 @@ from models.protocol import Pathway, Protocol
 from models.tables import Staff
 from models.transfer import (
     IDENTIFIER,
+    Actor,
     AllocateAction,
     DutyAction,
     GateAction,
@@ -173,9 +174,6 @@ def transfer_events(transfer_id: str, session: SessionDep, staff: StaffDep) -> l
                      note=notes.get(e.note_ref) if e.note_ref else None) for e in events]
 
 
-RESERVED_ACTIONS = ("allocate", "set-transfer-date", "withdraw")
-
-
 @router.post("/{transfer_id}/actions/{action}", response_model=TransferView)
 async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
               body: ActionBody | None = None, idempotency_key: IdempotencyKey = None
@@ -204,38 +202,31 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
         raise http_error(exc) from exc
 
 
-async def _send(handle: WorkflowHandle[Any, Any], action: str, body: ActionBody, actor: Any,
+async def _send(handle: WorkflowHandle[Any, Any], action: str, body: ActionBody, actor: Actor,
                 pathway: Pathway, note_ref: str | None, update_id: str) -> TransferView:
-    result: TransferView
+    update: Any
+    arg: Any
     if action == "allocate":
         if body.worker_id is None:
             raise HTTPException(422, "Give the worker_id of the worker you are allocating")
-        result = await handle.execute_update(
-            CaseTransferWorkflow.allocate,
-            AllocateAction(actor=actor, worker_id=body.worker_id, note_ref=note_ref),
-            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+        update = CaseTransferWorkflow.allocate
+        arg = AllocateAction(actor=actor, worker_id=body.worker_id, note_ref=note_ref)
     elif action == "set-transfer-date":
         if body.transfer_date is None:
             raise HTTPException(422, "Give the agreed transfer_date (YYYY-MM-DD)")
-        result = await handle.execute_update(
-            CaseTransferWorkflow.set_transfer_date,
-            TransferDateAction(actor=actor, transfer_date=body.transfer_date, note_ref=note_ref),
-            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+        update = CaseTransferWorkflow.set_transfer_date
+        arg = TransferDateAction(actor=actor, transfer_date=body.transfer_date, note_ref=note_ref)
     elif action == "withdraw":
-        result = await handle.execute_update(
-            CaseTransferWorkflow.withdraw, WithdrawAction(actor=actor, note_ref=note_ref),
-            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+        update, arg = CaseTransferWorkflow.withdraw, WithdrawAction(actor=actor, note_ref=note_ref)
     elif action in {pathway.duty_action(d) for d in pathway.after_transfer}:
-        result = await handle.execute_update(
-            CaseTransferWorkflow.complete_duty,
-            DutyAction(action=action, actor=actor, note_ref=note_ref),
-            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+        update = CaseTransferWorkflow.complete_duty
+        arg = DutyAction(action=action, actor=actor, note_ref=note_ref)
     else:
-        result = await handle.execute_update(
-            CaseTransferWorkflow.complete_gate,
-            GateAction(action=action, actor=actor, items=body.items, attendees=body.attendees,
-                       note_ref=note_ref),
-            id=update_id, rpc_timeout=UPDATE_TIMEOUT)
+        update = CaseTransferWorkflow.complete_gate
+        arg = GateAction(action=action, actor=actor, items=body.items, attendees=body.attendees,
+                         note_ref=note_ref)
+    result: TransferView = await handle.execute_update(update, arg, id=update_id,
+                                                       rpc_timeout=UPDATE_TIMEOUT)
     return result
 
 
