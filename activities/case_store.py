@@ -114,26 +114,25 @@ class CaseStoreActivities:
         view = change.view
         chosen: dict[str, tuple[Staff, Notice, str, str]] = {}
         for notice in change.notices:
-            for ref in notice.to:
-                team = view.from_team if ref.side is Side.sending else view.to_team
-                staff = session.exec(
-                    select(Staff)
-                    .where(
-                        Staff.authority == view.authority,
-                        Staff.role == ref.role.value,
-                        Staff.team == team,
-                    )
-                    .order_by(col(Staff.id))
-                ).all()
+            wanted: list[tuple[str, str | None]] = [
+                (ref.role.value, None if ref.side is Side.authority
+                 else view.from_team if ref.side is Side.sending else view.to_team)
+                for ref in notice.to
+            ] + [(extra.role.value, extra.team) for extra in notice.also]
+            for role, team in wanted:
+                query = select(Staff).where(Staff.authority == view.authority, Staff.role == role)
+                if team is not None:  # None: anyone in the authority holding the role
+                    query = query.where(Staff.team == team)
+                staff = session.exec(query.order_by(col(Staff.id))).all()
                 if not staff:
                     log.warning(
                         "no staff hold role %s in team %s for transfer %s; notice not sent",
-                        ref.role.value,
-                        team,
+                        role,
+                        team or "(any)",
                         change.transfer_id,
                     )
                 for member in staff:
-                    chosen.setdefault(member.id, (member, notice, ref.role.value, team))
+                    chosen.setdefault(member.id, (member, notice, role, member.team))
         return [
             Notification(
                 key=f"{change.run_id}:{change.seq}:{member.id}",

@@ -37,13 +37,15 @@ class DeadlinePlanner:
     def plan(self, request: PlanRequest) -> PlanResult:
         resolved = request.resolved
         if resolved is None:
-            starts = [item.start for item in request.items]
-            first = min(starts).year if starts else min(d.day.year for d in request.dates)
+            years = [i.start.year for i in request.items] + [d.day.year for d in request.dates] \
+                + [i.at.year for i in request.instants]
+            first = min(years)
             resolved = resolve_calendar(request.calendar, first)
         closed = frozenset(resolved.non_working_dates)
         cal = resolved.spec
         moments = [(i.name, due_at(i.start, i.within, cal, closed)) for i in request.items]
         moments += [(d.name, end_of_day(d.day, cal).astimezone(UTC)) for d in request.dates]
+        moments += [(i.name, i.at) for i in request.instants]
         # Due times carry the authority's local offset, as people will read them.
         local = ZoneInfo(cal.timezone)
         dues = [PlannedDue(name=n, due_at=m.astimezone(local), due_local=local_label(m, cal))

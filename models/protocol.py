@@ -24,6 +24,7 @@ class Role(StrEnum):
     team_manager = "team_manager"
     service_manager = "service_manager"
     head_of_service = "head_of_service"
+    senior_assistant_director = "senior_assistant_director"
     director = "director"
     iro = "iro"
 
@@ -31,6 +32,7 @@ class Role(StrEnum):
 class Side(StrEnum):
     sending = "from"
     receiving = "to"
+    authority = "authority"  # anyone holding the role in the authority (e.g. a chair)
 
 
 class Strict(BaseModel):
@@ -51,7 +53,7 @@ def _parse_role_ref(value: object) -> object:
     if isinstance(value, str):
         role, sep, side = value.partition("@")
         if not sep:
-            raise ValueError(f"'{value}' must be written role@from or role@to")
+            raise ValueError(f"'{value}' must be written role@from, role@to or role@authority")
         return {"role": role, "side": side}
     return value
 
@@ -115,7 +117,24 @@ class Calendar(Strict):
 class GateKind(StrEnum):
     approval = "approval"  # a manager confirms something was done or agreed
     checklist = "checklist"  # every listed item must be confirmed
-    meeting = "meeting"  # held (with attendees) or recorded as not held
+    meeting = "meeting"  # held, with attendees
+
+
+class Outcome(Strict):
+    """One way a gate can be answered, with its own action name.
+
+    Most gates have one outcome, `done`. A receiving decision has `accepted` and
+    `disputed`; a transfer meeting may be `ready`, `postponed` or `qa_rejected`.
+    """
+
+    action: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    completes: bool = False  # the gate is done
+    reopens: list[str] = []  # gates to do again (e.g. the QA template, after it is rejected)
+    dispute: str | None = None  # the ladder this outcome starts
+    needs_date: bool = False  # e.g. the re-presentation date of a postponed case
+    follow_up: str | None = None  # title of the deadline set on that date (met by the gate)
+    reason_required: bool = False  # the manager must say why (kept in the case store)
+    notify: RoleRefs = []
 
 
 class Gate(Strict):
@@ -127,6 +146,7 @@ class Gate(Strict):
     attendees: list[str] = []
     after: list[str] = []
     notify: RoleRefs = []
+    outcomes: dict[str, Outcome] = {}
 
     @model_validator(mode="after")
     def _kind_fits(self) -> Gate:
@@ -136,6 +156,13 @@ class Gate(Strict):
             raise ValueError("'items' belongs to a gate of kind checklist")
         if self.kind is not GateKind.meeting and self.attendees:
             raise ValueError("'attendees' belongs to a gate of kind meeting")
+        if self.outcomes and self.action:
+            raise ValueError("a gate with 'outcomes' names its actions there, not in 'action'")
+        if self.outcomes and not any(o.completes for o in self.outcomes.values()):
+            raise ValueError("outcomes: at least one outcome must have 'completes: true'")
+        for name, outcome in self.outcomes.items():
+            if outcome.follow_up and not outcome.needs_date:
+                raise ValueError(f"outcomes.{name}.follow_up needs 'needs_date: true'")
         return self
 
 
@@ -161,24 +188,67 @@ class Allocation(Strict):
 
 
 class BreachAction(Strict):
-    notify: RoleRefs = Field(min_length=1)
+    notify: RoleRefs = []
     only_if: list[str] = []
+    transfer: bool = False  # move the case now, whatever is still outstanding
+
+    @model_validator(mode="after")
+    def _does_something(self) -> BreachAction:
+        if not self.notify and not self.transfer:
+            raise ValueError("a breach action must 'notify' someone or 'transfer: true'")
+        return self
+
+
+class Warning(Strict):
+    """Notices before the breach, at fractions of the time allowed (e.g. [0.5, 0.8])."""
+
+    at: list[Annotated[float, Field(gt=0, lt=1)]] = Field(min_length=1)
+    notify: RoleRefs = Field(min_length=1)
 
 
 class Deadline(Strict):
     title: str
-    start: Literal["anchor", "transferred"] = Field(default="anchor", alias="from")
+    start: str = Field(default="anchor", alias="from",
+                       description="anchor, transferred, allocated or a gate's name")
     within: DurationField
     met_when: str = "transferred"
+    warn: Warning | None = None
     on_breach: list[BreachAction] = []
+    extend_by: RoleRefs = []  # who may extend or pause this clock, giving a reason
+    late_reason_required: bool = False  # meeting it late needs the reason for the delay
+
+
+class DutyKind(StrEnum):
+    task = "task"  # something to do: reminded when overdue
+    period = "period"  # a time of continued involvement that ends by itself
+
+
+class Reopen(Strict):
+    """Within a period, an action that calls the earlier team back (e.g. concerns escalate)."""
+
+    action: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    title: str
+    by: RoleRefs = Field(min_length=1)
+    notify: RoleRefs = Field(min_length=1)
 
 
 class Duty(Strict):
     title: str
+    kind: DutyKind = DutyKind.task
     action: str = Field(default="", pattern=r"^$|^[a-z][a-z0-9-]*$")
-    by: RoleRefs = Field(min_length=1)
+    by: RoleRefs = []
     within: DurationField
-    remind: RoleRefs = Field(min_length=1)
+    remind: RoleRefs = []  # a task: who is reminded when it is overdue
+    on_end: RoleRefs = []  # a period: who hears that it ended
+    reopen: Reopen | None = None
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> Duty:
+        if self.kind is DutyKind.task and not (self.by and self.remind):
+            raise ValueError("a task duty needs 'by' and 'remind'")
+        if self.kind is DutyKind.period and (self.remind or self.action):
+            raise ValueError("a period has no 'action' or 'remind'; use 'on_end' and 'reopen'")
+        return self
 
 
 class Notices(Strict):
@@ -191,6 +261,28 @@ class Notices(Strict):
 class Anchor(Strict):
     name: str = Field(pattern=IDENT)
     title: str
+
+
+class LadderLevel(Strict):
+    role: Role
+    of: list[Side] = [Side.sending, Side.receiving]
+    allow: DurationField | None = None  # none: the last level, told that the limit was breached
+
+
+class Ladder(Strict):
+    """Who a dispute goes to, in turn, and how long each level has to resolve it."""
+
+    title: str
+    levels: list[LadderLevel] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _last_level_is_told(self) -> Ladder:
+        *timed, last = self.levels
+        if any(level.allow is None for level in timed):
+            raise ValueError("levels: every level but the last needs 'allow'")
+        if last.allow is not None:
+            raise ValueError("levels: the last level is told of the breach; it has no 'allow'")
+        return self
 
 
 class Pathway(Strict):
@@ -208,17 +300,23 @@ class Pathway(Strict):
     notify: Notices = Notices()
     start_by: RoleRefs = Field(min_length=1)
     withdraw_by: RoleRefs = Field(min_length=1)
+    ladders: dict[str, Ladder] = {}  # filled in from the protocol's ladders at load
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Pathway:
         gates = set(self.gates)
         for name in self.gates:
             if not re.match(IDENT, name):
-                raise ValueError(f"gate name '{name}' must be lower_snake_case")
+                raise ValueError(f"gates.{name} must be named in lower_snake_case")
         for name, gate in self.gates.items():
             for other in gate.after:
                 if other not in gates:
                     raise ValueError(f"gates.{name}.after names unknown gate '{other}'")
+            for oname, outcome in gate.outcomes.items():
+                for other in outcome.reopens:
+                    if other not in gates:
+                        raise ValueError(f"gates.{name}.outcomes.{oname}.reopens names "
+                                         f"unknown gate '{other}'")
         for other in self.transfer.requires:
             if other not in gates:
                 raise ValueError(f"transfer.requires names unknown gate '{other}'")
@@ -233,22 +331,52 @@ class Pathway(Strict):
                 raise ValueError(
                     f"deadlines.{name}.met_when must be a gate, 'transferred' or 'allocated'"
                 )
+            if deadline.start not in milestones | {"anchor"}:
+                raise ValueError(f"deadlines.{name}.from must be 'anchor', 'transferred', "
+                                 "'allocated' or a gate")
             for action in deadline.on_breach:
                 for other in action.only_if:
                     if other not in gates:
                         raise ValueError(
                             f"deadlines.{name}.on_breach.only_if names unknown gate '{other}'"
                         )
-        actions = [gate.action or name.replace("_", "-") for name, gate in self.gates.items()]
-        if len(set(actions)) != len(actions):
-            raise ValueError("two gates share one action name")
+        names = [*self.actions(), *(self.duty_action(d) for d in self.after_transfer
+                                    if self.after_transfer[d].kind is DutyKind.task),
+                 *(d.reopen.action for d in self.after_transfer.values() if d.reopen)]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        if doubled:
+            raise ValueError(f"gates: two steps share the action name '{doubled[0]}'")
         return self
 
+    def outcomes(self, gate_id: str) -> dict[str, Outcome]:
+        gate = self.gates[gate_id]
+        return dict(gate.outcomes) or {
+            "done": Outcome(action=gate.action or gate_id.replace("_", "-"), completes=True)}
+
+    def actions(self) -> dict[str, tuple[str, str]]:
+        """Every gate action: action name -> (gate, outcome)."""
+        return {o.action: (gid, name) for gid in self.gates
+                for name, o in self.outcomes(gid).items()}
+
     def gate_action(self, gate_id: str) -> str:
-        return self.gates[gate_id].action or gate_id.replace("_", "-")
+        """The action that completes the gate."""
+        return next(o.action for o in self.outcomes(gate_id).values() if o.completes)
 
     def duty_action(self, duty_id: str) -> str:
         return self.after_transfer[duty_id].action or duty_id.replace("_", "-")
+
+    def disputes(self) -> list[str]:
+        return [o.dispute for g in self.gates for o in self.outcomes(g).values() if o.dispute]
+
+
+class WeeklyMeeting(Strict):
+    """A standing meeting (e.g. St Helens' Case Transfer Meeting), run as a Temporal Schedule."""
+
+    title: str
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
+    papers_due: time  # local time on that day; moved to the nearest working day if closed
+    chair: Role  # the chair rotates weekly among the authority's staff in this role
+    agenda_gate: str  # transfers waiting on this gate are on the agenda
 
 
 class Protocol(Strict):
@@ -258,14 +386,30 @@ class Protocol(Strict):
     source: str = ""
     calendar: Calendar = Calendar()
     teams: dict[str, str] = Field(min_length=2)
+    ladders: dict[str, Ladder] = {}
+    weekly_meeting: WeeklyMeeting | None = None
     pathways: dict[str, Pathway] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _share_ladders(cls, data: object) -> object:
+        # Each pathway carries the ladders it may start, so a running transfer keeps them.
+        if isinstance(data, dict) and isinstance(data.get("pathways"), dict):
+            ladders = data.get("ladders") or {}
+            for pathway in data["pathways"].values():
+                if isinstance(pathway, dict) and "ladders" not in pathway:
+                    pathway["ladders"] = ladders
+        return data
 
     @model_validator(mode="after")
     def _teams_exist(self) -> Protocol:
         for name, pathway in self.pathways.items():
             if not re.match(PATHWAY_ID, name):
-                raise ValueError(f"pathway name '{name}' must be lower-kebab-case")
+                raise ValueError(f"pathways.{name} must be named in lower-kebab-case")
             for side, team in (("from", pathway.sending), ("to", pathway.receiving)):
                 if team not in self.teams:
                     raise ValueError(f"pathways.{name}.{side} names unknown team '{team}'")
+            for ladder in pathway.disputes():
+                if ladder not in self.ladders:
+                    raise ValueError(f"pathways.{name}.gates names unknown ladder '{ladder}'")
         return self

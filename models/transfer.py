@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, computed_field
 
@@ -23,6 +24,12 @@ class Stage(StrEnum):
     allocated = "allocated"  # a named worker holds the case; post-transfer duties run
     closed = "closed"
     withdrawn = "withdrawn"
+    disputed = "disputed"  # the receiving team disputes; the ladder runs; sending responsible
+    redirected = "redirected"  # a dispute sent the case to another team: this transfer ends
+    declined = "declined"  # a dispute ended the transfer; the sending team keeps the case
+
+
+FINAL_STAGES = (Stage.closed, Stage.withdrawn, Stage.redirected, Stage.declined)
 
 
 class Actor(BaseModel):
@@ -68,11 +75,19 @@ class ResolvedCalendar(BaseModel):
     non_working_dates: list[date]
 
 
+class PlanInstant(BaseModel):
+    """Ask only for the local label of a known instant (a paused clock moved on)."""
+
+    name: str
+    at: AwareDatetime
+
+
 class PlanRequest(BaseModel):
     calendar: Calendar
     resolved: ResolvedCalendar | None = None  # None: resolve (and so freeze) the calendar now
     items: list[PlanItem] = []
     dates: list[PlanDate] = []
+    instants: list[PlanInstant] = []
 
 
 class PlanResult(BaseModel):
@@ -93,6 +108,7 @@ class TransferInput(BaseModel):
     anchor_at: AwareDatetime
     agreed_transfer_date: date | None = None
     started_by: Actor
+    teams: dict[str, str] = {}  # the authority's teams, for redirection after a dispute
 
 
 class GateView(BaseModel):
@@ -102,7 +118,7 @@ class GateView(BaseModel):
     done: bool = False
     done_at: datetime | None = None
     done_by: str | None = None
-    held: bool | None = None
+    outcome: str | None = None  # the last answer given (e.g. "postponed", "disputed")
     items: list[str] = []
     attendees: list[str] = []
 
@@ -113,7 +129,25 @@ class DeadlineView(BaseModel):
     due_at: datetime
     due_local: str
     status: DeadlineStatus = DeadlineStatus.pending
-    kind: str = "deadline"  # "deadline", "transfer_date" or "duty"
+    kind: str = "deadline"  # "deadline", "transfer_date", "duty" or "period"
+    met_when: str = ""
+    start_at: datetime | None = None
+    warn_at: list[datetime] = []
+    warned: int = 0  # how many of warn_at have been sent
+    paused_at: datetime | None = None
+    extended: bool = False
+
+
+class DisputeView(BaseModel):
+    ladder: str
+    title: str
+    gate: str
+    level: int = 0  # index into the ladder's levels
+    level_role: str
+    level_due_at: datetime | None = None  # None: the last level was told of the breach
+    level_due_local: str = ""
+    started_at: datetime
+    acknowledged_by: list[str] = []
 
 
 class TransferView(BaseModel):
@@ -136,6 +170,8 @@ class TransferView(BaseModel):
     transferred_at: datetime | None = None
     allocated_worker: str | None = None
     escalation_level: int = 0
+    dispute: DisputeView | None = None
+    redirected_to: str | None = None
     gates: list[GateView] = []
     deadlines: list[DeadlineView] = []
     waiting_for: list[str] = []
@@ -149,7 +185,8 @@ class TransferView(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def next_deadline(self) -> DeadlineView | None:
-        pending = [d for d in self.deadlines if d.status is DeadlineStatus.pending]
+        pending = [d for d in self.deadlines
+                   if d.status is DeadlineStatus.pending and d.paused_at is None]
         return min(pending, key=lambda d: d.due_at, default=None)
 
 
@@ -158,8 +195,33 @@ class GateAction(BaseModel):
     actor: Actor
     items: list[str] = []
     attendees: list[str] = []
-    held: bool = True
+    on_date: date | None = None  # e.g. the re-presentation date of a postponed case
     note_ref: str | None = None
+
+
+class DisputeAction(BaseModel):
+    kind: Literal["acknowledge", "resolve"]
+    actor: Actor
+    resolution: Literal["proceed", "redirect", "decline"] | None = None
+    to_team: str | None = None
+    note_ref: str | None = None
+
+
+class DeadlineChange(BaseModel):
+    kind: Literal["extend", "pause", "resume"]
+    deadline: str
+    actor: Actor
+    until: date | None = None  # extend: the new due date (end of that working day)
+    note_ref: str | None = None
+
+
+class Recalculation(BaseModel):
+    """Re-plan pending deadlines on purpose: a bank holiday proclaimed, a protocol corrected."""
+
+    reason: str = Field(max_length=200)
+    requested_by: str = Field(pattern=IDENTIFIER)
+    pathway: Pathway | None = None  # the corrected pathway; None: keep the current one
+    calendar: Calendar | None = None  # the corrected calendar; None: keep the current one
 
 
 class AllocateAction(BaseModel):
@@ -185,10 +247,16 @@ class DutyAction(BaseModel):
     note_ref: str | None = None
 
 
+class TeamRole(BaseModel):
+    role: Role
+    team: str
+
+
 class Notice(BaseModel):
-    """An email to every staff member holding `to` in the transfer's teams."""
+    """An email to every staff member holding `to` in the transfer's teams (and `also`)."""
 
     to: list[RoleRef]
+    also: list[TeamRole] = []
     subject: str
     body: str
 

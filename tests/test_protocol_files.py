@@ -80,16 +80,18 @@ MALFORMED = {
     "unknown role": (
         _set("gates.summary_authorised.by", "boss@from"),
         f"{PW}.gates.summary_authorised.by[0].role: Input should be 'social_worker', "
-        "'team_manager', 'service_manager', 'head_of_service', 'director' or 'iro' (got 'boss')",
+        "'team_manager', 'service_manager', 'head_of_service', 'senior_assistant_director', "
+        "'director' or 'iro' (got 'boss')",
     ),
     "unknown side": (
         _set("deadlines.transfer_by.on_breach.0.notify", "service_manager@elsewhere"),
         f"{PW}.deadlines.transfer_by.on_breach[0].notify[0].side: "
-        "Input should be 'from' or 'to' (got 'elsewhere')",
+        "Input should be 'from', 'to' or 'authority' (got 'elsewhere')",
     ),
     "role without side": (
         _set("gates.summary_authorised.by", "team_manager"),
-        f"{PW}.gates.summary_authorised.by[0]: 'team_manager' must be written role@from or role@to",
+        f"{PW}.gates.summary_authorised.by[0]: 'team_manager' must be written role@from, "
+        "role@to or role@authority",
     ),
     "unknown gate required": (
         _set("transfer.requires", ["summary_authorised", "signed_off"]),

@@ -1,11 +1,12 @@
 """CaseTransferWorkflow: one transfer of a case between two teams, driven by its protocol.
 
-The workflow interprets the pathway it was started with (gates, transfer rule,
-deadlines, post-transfer duties) and nothing else: no authority's rules live
-here. Manager actions arrive as Updates whose validators check stage, role and
-input; deadlines are durable timers on due times planned by an activity; every
-change is written to the case store by one activity (event, current row and
-outbox in one transaction) before the caller hears of it.
+The workflow interprets the pathway it was started with (gates and their
+outcomes, the transfer rule, deadlines with warnings and breach actions, the
+dispute ladder, post-transfer duties) and nothing else: no authority's rules
+live here. Manager actions arrive as Updates whose validators check stage,
+role and input; deadlines are durable timers on due times planned by an
+activity; every change is written to the case store by one activity (event,
+current row and outbox in one transaction) before the caller hears of it.
 """
 
 from __future__ import annotations
@@ -17,47 +18,60 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
-    from models.protocol import GateKind, RoleRef, Side
+    from models.protocol import DutyKind, GateKind, Outcome, Pathway, Role, RoleRef, Side
     from models.transfer import (
+        FINAL_STAGES,
         Actor,
         AllocateAction,
         ChangeRecord,
+        DeadlineChange,
         DeadlineStatus,
         DeadlineView,
         DeliveryRequest,
+        DisputeAction,
+        DisputeView,
         DutyAction,
         GateAction,
         GateView,
         Notice,
         Opened,
         PlanDate,
+        PlanInstant,
         PlanItem,
         PlanRequest,
         PlanResult,
+        Recalculation,
         ResolvedCalendar,
         Stage,
+        TeamRole,
         TransferDateAction,
         TransferInput,
         TransferView,
         WithdrawAction,
     )
-    from workflows.wording import actor_words, current_details, notice, role_words
+    from workflows.rules import (
+        check_actor,
+        highest_level,
+        level_refs,
+        rejected,
+        warn_times,
+        who,
+    )
+    from workflows.wording import actor_words, current_details, notice
 
-OPEN_STAGES = (Stage.proposed, Stage.ready)
+OPEN_STAGES = (Stage.proposed, Stage.ready, Stage.disputed)
+AFTER_TRANSFER = (Stage.transferred, Stage.allocated)
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                           maximum_interval=timedelta(minutes=1))
 MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
                          maximum_interval=timedelta(minutes=10))
 TRANSFER_DATE = "transfer_date"
-
-
-def rejected(kind: str, message: str) -> ApplicationError:
-    """A refusal the API turns into 409 (WrongStage), 403 (NotPermitted) or 422 (InvalidInput)."""
-    return ApplicationError(message, type=kind, non_retryable=True)
+LADDER_STEP = "ladder_step"
+TEAM_MANAGERS = [RoleRef(role=Role.team_manager, side=Side.sending),
+                 RoleRef(role=Role.team_manager, side=Side.receiving)]
 
 
 @workflow.defn
@@ -65,137 +79,107 @@ class CaseTransferWorkflow:
     @workflow.init
     def __init__(self, inp: TransferInput) -> None:
         self.inp = inp
-        self.pathway = inp.pathway
+        self.pathway: Pathway = inp.pathway
+        self.calendar_spec = inp.calendar
+        self.calendar: ResolvedCalendar | None = None
         self.stage = Stage.proposed
         self.seq = 0
         self.opened = False
         self.wake = False
         self.lock = asyncio.Lock()
-        self.calendar: ResolvedCalendar | None = None
         self.transferred_at: datetime | None = None
         self.allocated_worker: str | None = None
+        self.redirected_to: str | None = None
+        self.dispute: DisputeView | None = None
+        self.agreed_date_set = inp.agreed_transfer_date is not None
         self.deliveries: list[Any] = []
+        self.follow_up_notify: dict[str, list[RoleRef]] = {}
         self.gates = {
             gid: GateView(id=gid, title=g.title, action=self.pathway.gate_action(gid))
             for gid, g in self.pathway.gates.items()
         }
         self.deadlines: dict[str, DeadlineView] = {}
 
-    # ----- the main loop: timers and automatic transitions ---------------------------
+    # ----- the main loop: timers and automatic steps ------------------------------------
 
     @workflow.run
     async def run(self, inp: TransferInput) -> TransferView:
         async with self.lock:
-            await self._plan_opening()
+            await self._start_clocks("anchor", inp.anchor_at)
             await self._record("started", f"Transfer proposed by {actor_words(inp.started_by)}",
                                actor=inp.started_by,
                                notices=self._notices(self.pathway.notify.started,
                                                      "transfer proposed to your team"))
         self.opened = True
-        while self.stage not in (Stage.closed, Stage.withdrawn):
+        while self.stage not in FINAL_STAGES:
             async with self.lock:
                 # Transfer first: a transfer on the deadline's own instant meets it.
                 await self._advance()
                 await self._take_due_actions()
                 await self._advance()
-            if self.stage in (Stage.closed, Stage.withdrawn):
+            if self.stage in FINAL_STAGES:
                 break
             self.wake = False
             wake_at = self._next_wake()
             timeout = None if wake_at is None else max(timedelta(0), wake_at - workflow.now())
             with contextlib.suppress(TimeoutError):  # a due time came: go round again
                 await workflow.wait_condition(lambda: self.wake, timeout=timeout,
-                                              timeout_summary=self._wake_summary())
+                                              timeout_summary=self._wake_summary(wake_at))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await asyncio.gather(*self.deliveries)
         return self._view()
 
-    async def _plan_opening(self) -> None:
-        items = [PlanItem(name=name, start=self.inp.anchor_at, within=d.within)
-                 for name, d in self.pathway.deadlines.items() if d.start == "anchor"]
-        dates = []
-        if self.inp.agreed_transfer_date is not None:
-            dates.append(PlanDate(name=TRANSFER_DATE, day=self.inp.agreed_transfer_date))
-        result = await self._plan(items, dates)
-        for due in result.dues:
-            if due.name == TRANSFER_DATE:
-                continue
-            self.deadlines[due.name] = DeadlineView(
-                id=due.name, title=self.pathway.deadlines[due.name].title,
-                due_at=due.due_at, due_local=due.due_local)
-        rule = self.pathway.transfer.agreed_date
-        agreed = next((d for d in result.dues if d.name == TRANSFER_DATE), None)
-        if rule is not None:
-            source = agreed or next(d for d in result.dues if d.name == rule.default)
-            self.deadlines[TRANSFER_DATE] = DeadlineView(
-                id=TRANSFER_DATE, title="Agreed transfer date", kind="transfer_date",
-                due_at=source.due_at, due_local=source.due_local)
-
-    async def _plan(self, items: list[PlanItem], dates: list[PlanDate]) -> PlanResult:
-        result: PlanResult = await workflow.execute_activity(
-            "plan_deadlines",
-            PlanRequest(calendar=self.inp.calendar, resolved=self.calendar, items=items,
-                        dates=dates),
-            result_type=PlanResult,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=STORE_RETRY,
-            summary="Plan due times on the protocol's calendar",
-        )
-        self.calendar = result.resolved
-        return result
-
     def _next_wake(self) -> datetime | None:
         now = workflow.now()
-        times = [d.due_at for d in self.deadlines.values()
-                 if d.status is DeadlineStatus.pending and d.kind != TRANSFER_DATE]
-        date = self.deadlines.get(TRANSFER_DATE)
-        if date is not None and self.stage in OPEN_STAGES and date.due_at > now:
-            times.append(date.due_at)
+        times = []
+        for d in self.deadlines.values():
+            if d.status is not DeadlineStatus.pending or d.paused_at is not None:
+                continue
+            if d.kind == TRANSFER_DATE:
+                if self.stage in OPEN_STAGES and d.due_at > now:
+                    times.append(d.due_at)
+                continue
+            times.append(d.due_at)
+            times += d.warn_at[d.warned:d.warned + 1]
+        if self.dispute is not None and self.dispute.level_due_at is not None:
+            times.append(self.dispute.level_due_at)
         return min(times, default=None)
 
-    def _wake_summary(self) -> str:
-        wake_at = self._next_wake()
-        due = [d for d in self.deadlines.values() if d.due_at == wake_at]
-        return f"Wait for actions or: {due[0].title}"[:190] if due else "Wait for actions"
+    def _wake_summary(self, wake_at: datetime | None) -> str:
+        due = [d.title for d in self.deadlines.values() if d.due_at == wake_at]
+        if self.dispute is not None and self.dispute.level_due_at == wake_at:
+            due.append(f"{self.dispute.title}: next level")
+        return f"Wait for actions or: {due[0]}"[:190] if due else "Wait for actions"
 
     async def _take_due_actions(self) -> None:
         now = workflow.now()
         for d in sorted(self.deadlines.values(), key=lambda d: d.due_at):
-            if d.status is not DeadlineStatus.pending or d.due_at > now:
+            if d.status is not DeadlineStatus.pending or d.paused_at is not None:
+                continue
+            while d.warned < len(d.warn_at) and d.warn_at[d.warned] <= now and d.due_at > now:
+                await self._warn(d)
+            if d.due_at > now:
                 continue
             if d.kind == "deadline":
                 await self._breach(d)
             elif d.kind == "duty":
                 await self._duty_overdue(d)
-
-    async def _breach(self, d: DeadlineView) -> None:
-        d.status = DeadlineStatus.missed
-        spec = self.pathway.deadlines[d.id]
-        notices = []
-        for action in spec.on_breach:
-            if all(self.gates[g].done for g in action.only_if):
-                notices.append(self._notice(action.notify, f"deadline missed: {d.title}",
-                                            f"It was due {d.due_local}."))
-        await self._record("deadline_missed", f"Deadline missed: {d.title} (due {d.due_local})",
-                           notices=notices)
-
-    async def _duty_overdue(self, d: DeadlineView) -> None:
-        d.status = DeadlineStatus.missed
-        spec = self.pathway.after_transfer[d.id]
-        await self._record("duty_overdue", f"Post-transfer duty overdue: {d.title}",
-                           notices=[self._notice(spec.remind, f"reminder: {d.title}",
-                                                 f"It was due {d.due_local}.")])
+            elif d.kind == "period":
+                await self._period_ended(d)
+        if self.dispute is not None and self.dispute.level_due_at is not None \
+                and self.dispute.level_due_at <= now:
+            await self._climb_ladder()
 
     async def _advance(self, by_action: bool = False) -> None:
         """Take the automatic steps now due; `by_action` when a manager's action caused them."""
-        if self.stage in OPEN_STAGES and self._transfer_due():
+        if self.stage in (Stage.proposed, Stage.ready) and self._transfer_due():
             await self._transfer(by_action)
         if self.stage is Stage.allocated and all(
                 d.status is not DeadlineStatus.pending
-                for d in self.deadlines.values() if d.kind == "duty"):
+                for d in self.deadlines.values() if d.kind in ("duty", "period")):
             self.stage = Stage.closed
             await self._record("closed", "Transfer complete: allocated and post-transfer duties "
-                                         "done or overdue")
+                                         "done or ended")
 
     def _requirements_met(self) -> bool:
         return all(self.gates[g].done for g in self.pathway.transfer.requires)
@@ -206,36 +190,204 @@ class CaseTransferWorkflow:
         date = self.deadlines.get(TRANSFER_DATE)
         return date is None or date.due_at <= workflow.now()
 
-    async def _transfer(self, by_action: bool) -> None:
+    # ----- clocks ----------------------------------------------------------------------
+
+    async def _plan(self, items: list[PlanItem], dates: list[PlanDate] | None = None,
+                    instants: list[PlanInstant] | None = None) -> PlanResult:
+        result: PlanResult = await workflow.execute_activity(
+            "plan_deadlines",
+            PlanRequest(calendar=self.calendar_spec, resolved=self.calendar, items=items,
+                        dates=dates or [], instants=instants or []),
+            result_type=PlanResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=STORE_RETRY,
+            summary="Plan due times on the protocol's calendar",
+        )
+        self.calendar = result.resolved
+        return result
+
+    async def _start_clocks(self, event: str, at: datetime) -> None:
+        """Plan every deadline that starts with `event` (the anchor, a gate, the transfer ...)."""
+        specs = {n: d for n, d in self.pathway.deadlines.items() if d.start == event}
+        dates = []
+        if event == "anchor" and self.inp.agreed_transfer_date is not None:
+            dates.append(PlanDate(name=TRANSFER_DATE, day=self.inp.agreed_transfer_date))
+        if not specs and not dates:
+            return
+        result = await self._plan(
+            [PlanItem(name=n, start=at, within=d.within) for n, d in specs.items()], dates)
+        dues = {due.name: due for due in result.dues}
+        for name, spec in specs.items():
+            due = dues[name]
+            self.deadlines[name] = DeadlineView(
+                id=name, title=spec.title, due_at=due.due_at, due_local=due.due_local,
+                met_when=spec.met_when, start_at=at,
+                warn_at=warn_times(at, due.due_at, spec.warn.at) if spec.warn else [],
+                status=DeadlineStatus.met if self._milestone_done(spec.met_when)
+                else DeadlineStatus.pending)
+        rule = self.pathway.transfer.agreed_date
+        if event == "anchor" and rule is not None:
+            source = dues.get(TRANSFER_DATE) or dues[rule.default]
+            self.deadlines[TRANSFER_DATE] = DeadlineView(
+                id=TRANSFER_DATE, title="Agreed transfer date", kind=TRANSFER_DATE,
+                met_when="transferred", due_at=source.due_at, due_local=source.due_local)
+
+    def _milestone_done(self, milestone: str) -> bool:
+        if milestone == "transferred":
+            return self.transferred_at is not None
+        if milestone == "allocated":
+            return self.allocated_worker is not None
+        return milestone in self.gates and self.gates[milestone].done
+
+    def _reached(self, milestone: str) -> None:
+        for d in self.deadlines.values():
+            if d.met_when != milestone:
+                continue
+            if d.status is DeadlineStatus.pending:
+                d.status = DeadlineStatus.met
+            elif d.status is DeadlineStatus.missed:
+                d.status = DeadlineStatus.met_late
+
+    async def _warn(self, d: DeadlineView) -> None:
+        spec = self.pathway.deadlines[d.id]
+        assert spec.warn is not None
+        share = round(sorted(spec.warn.at)[d.warned] * 100)
+        d.warned += 1
+        await self._record("deadline_warning", f"{share}% of the time for {d.title} has passed",
+                           notices=[self._notice(spec.warn.notify, f"{share}% of the time gone: "
+                                                 f"{d.title}", f"It is due {d.due_local}.")])
+
+    async def _breach(self, d: DeadlineView) -> None:
+        d.status = DeadlineStatus.missed
+        spec = self.pathway.deadlines.get(d.id)
+        notices, force = [], False
+        if spec is None:  # a follow-up date set by an outcome (e.g. a re-presentation date)
+            notices.append(self._notice(self.follow_up_notify[d.id], f"date missed: {d.title}"))
+        for action in spec.on_breach if spec else []:
+            if not all(self.gates[g].done for g in action.only_if):
+                continue
+            if action.notify:
+                notices.append(self._notice(action.notify, f"deadline missed: {d.title}",
+                                            f"It was due {d.due_local}."))
+            force = force or action.transfer
+        await self._record("deadline_missed", f"Deadline missed: {d.title} (due {d.due_local})",
+                           notices=notices)
+        if force and self.stage in (Stage.proposed, Stage.ready):
+            await self._transfer(by_action=False, forced_by=d.title)
+
+    async def _duty_overdue(self, d: DeadlineView) -> None:
+        d.status = DeadlineStatus.missed
+        spec = self.pathway.after_transfer[d.id]
+        await self._record("duty_overdue", f"Post-transfer duty overdue: {d.title}",
+                           notices=[self._notice(spec.remind, f"reminder: {d.title}",
+                                                 f"It was due {d.due_local}.")])
+
+    async def _period_ended(self, d: DeadlineView) -> None:
+        d.status = DeadlineStatus.met
+        spec = self.pathway.after_transfer[d.id]
+        await self._record("period_ended", f"{d.title}: ended",
+                           notices=self._notices(spec.on_end, f"ended: {d.title}"))
+
+    # ----- the transfer itself ---------------------------------------------------------
+
+    async def _transfer(self, by_action: bool, forced_by: str | None = None) -> None:
         now = workflow.now()
         self.stage = Stage.transferred
         self.transferred_at = now
         self._reached("transferred")
-        if TRANSFER_DATE in self.deadlines:
-            self.deadlines[TRANSFER_DATE].status = DeadlineStatus.met
         duties = self.pathway.after_transfer
         if duties:
             planned = await self._plan(
-                [PlanItem(name=n, start=now, within=d.within) for n, d in duties.items()], [])
+                [PlanItem(name=n, start=now, within=d.within) for n, d in duties.items()])
             for due in planned.dues:
+                kind = "period" if duties[due.name].kind is DutyKind.period else "duty"
                 self.deadlines[due.name] = DeadlineView(
-                    id=due.name, title=duties[due.name].title, kind="duty",
+                    id=due.name, title=duties[due.name].title, kind=kind, start_at=now,
                     due_at=due.due_at, due_local=due.due_local)
+        await self._start_clocks("transferred", now)
         skipped = [g.title for g in self.gates.values() if not g.done]
         date = self.deadlines.get(TRANSFER_DATE)
-        if date is None:
+        if forced_by:
+            how = f"automatically, as the deadline passed ({forced_by})"
+        elif date is None:
             how = "as every required step is done"
         elif not by_action:
             how = f"on the agreed date ({date.due_local})"
         else:
             how = f"as the last requirement was met, after the agreed date ({date.due_local})"
-        summary = f"Case transferred to {self.inp.pathway.receiving} {how}"
+        summary = f"Case transferred to {self.pathway.receiving} {how}"
         if skipped:
             summary += "; not recorded before the transfer: " + "; ".join(skipped)
         await self._record("transferred", summary,
                            notices=self._notices(self.pathway.notify.transferred,
                                                  f"case transferred to {self.pathway.receiving}",
                                                  summary))
+
+    # ----- the dispute ladder ----------------------------------------------------------
+
+    async def _start_dispute(self, gate_id: str, ladder_name: str, act: GateAction) -> None:
+        ladder = self.pathway.ladders[ladder_name]
+        self.stage = Stage.disputed
+        self.dispute = DisputeView(ladder=ladder_name, title=ladder.title, gate=gate_id,
+                                   level_role=ladder.levels[0].role.value,
+                                   started_at=workflow.now())
+        await self._plan_level()
+        await self._record(
+            "disputed", f"{self.pathway.gates[gate_id].title}: disputed by "
+                        f"{actor_words(act.actor)}; referred to {self._level_words()}",
+            actor=act.actor, note_ref=act.note_ref,
+            notices=[self._notice(level_refs(ladder, 0), f"dispute referred to you: "
+                                  f"{ladder.title}", self._resolve_by())])
+
+    async def _plan_level(self) -> None:
+        assert self.dispute is not None
+        spec = self.pathway.ladders[self.dispute.ladder].levels[self.dispute.level]
+        if spec.allow is None:
+            self.dispute.level_due_at, self.dispute.level_due_local = None, ""
+            return
+        planned = await self._plan([PlanItem(name=LADDER_STEP, start=workflow.now(),
+                                             within=spec.allow)])
+        self.dispute.level_due_at = planned.dues[0].due_at
+        self.dispute.level_due_local = planned.dues[0].due_local
+
+    def _level_words(self) -> str:
+        assert self.dispute is not None
+        ladder = self.pathway.ladders[self.dispute.ladder]
+        return who(self.pathway, level_refs(ladder, self.dispute.level))
+
+    def _resolve_by(self) -> str:
+        assert self.dispute is not None
+        if self.dispute.level_due_at is None:
+            return "The time allowed for resolving it has run out."
+        return f"Resolve it by {self.dispute.level_due_local}."
+
+    async def _climb_ladder(self) -> None:
+        assert self.dispute is not None
+        ladder = self.pathway.ladders[self.dispute.ladder]
+        self.dispute.level += 1
+        self.dispute.level_role = ladder.levels[self.dispute.level].role.value
+        self.dispute.acknowledged_by = []
+        await self._plan_level()
+        refs = level_refs(ladder, self.dispute.level)
+        if self.dispute.level_due_at is None:
+            allowed = self._time_allowed(ladder_name=self.dispute.ladder)
+            await self._record("escalation_limit_breached",
+                               f"{ladder.title}: not resolved within {allowed}; "
+                               f"{self._level_words()} told",
+                               notices=[self._notice(refs, f"dispute not resolved within "
+                                                     f"{allowed}: {ladder.title}")])
+        else:
+            await self._record("escalated", f"{ladder.title}: not resolved in time; escalated "
+                                            f"to {self._level_words()}",
+                               notices=[self._notice(refs, f"dispute escalated to you: "
+                                                     f"{ladder.title}", self._resolve_by())])
+
+    def _time_allowed(self, ladder_name: str) -> str:
+        levels = self.pathway.ladders[ladder_name].levels
+        allows = [lv.allow for lv in levels if lv.allow is not None]
+        if len({a.unit for a in allows}) == 1:
+            return str(allows[0].model_copy(update={"amount": sum(a.amount for a in allows)}))
+        return " + ".join(str(a) for a in allows)
 
     # ----- manager actions -------------------------------------------------------------
 
@@ -248,21 +400,38 @@ class CaseTransferWorkflow:
     @workflow.update
     async def complete_gate(self, act: GateAction) -> TransferView:
         async with self.lock:
-            gate_id = self._check_gate(act)
-            gate = self.gates[gate_id]
-            gate.done, gate.done_at, gate.done_by = True, workflow.now(), act.actor.staff_id
-            gate.items, gate.attendees = act.items, act.attendees
-            spec = self.pathway.gates[gate_id]
-            if spec.kind is GateKind.meeting:
-                gate.held = act.held
-            self._reached(gate_id)
-            if self.stage is Stage.proposed and self._requirements_met():
-                self.stage = Stage.ready
-            what = f"{spec.title}: recorded by {actor_words(act.actor)}"
-            if act.attendees:
-                what += f"; attended by {', '.join(act.attendees)}"
-            await self._record("gate:" + gate_id, what, actor=act.actor, note_ref=act.note_ref,
-                               notices=self._notices(spec.notify, spec.title))
+            gate_id, outcome_name = self._check_gate(act)
+            outcome = self.pathway.outcomes(gate_id)[outcome_name]
+            spec, gate = self.pathway.gates[gate_id], self.gates[gate_id]
+            gate.outcome = outcome_name
+            said = "recorded" if outcome_name == "done" else outcome_name.replace("_", " ")
+            what = f"{spec.title}: {said} by {actor_words(act.actor)}"
+            if outcome.completes:
+                gate.done, gate.done_at, gate.done_by = True, workflow.now(), act.actor.staff_id
+                gate.items, gate.attendees = act.items, act.attendees
+                self._reached(gate_id)
+                if act.attendees:
+                    what += f"; attended by {', '.join(act.attendees)}"
+                if self.dispute is not None and self.dispute.gate == gate_id:
+                    self.dispute = None  # the disputing manager accepted after all
+            for other in outcome.reopens:
+                self.gates[other] = GateView(id=other, title=self.gates[other].title,
+                                             action=self.gates[other].action)
+                what += f"; to be done again: {self.gates[other].title}"
+            if outcome.needs_date and act.on_date is not None:
+                what += await self._follow_up(gate_id, outcome_name, outcome, act)
+            if outcome.dispute:
+                await self._start_dispute(gate_id, outcome.dispute, act)
+            else:
+                self._settle_stage()
+                kind = f"gate:{gate_id}" + ("" if outcome_name == "done" else f":{outcome_name}")
+                await self._record(kind, what, actor=act.actor, note_ref=act.note_ref,
+                                   notices=self._notices([*spec.notify, *outcome.notify],
+                                                         f"{spec.title}: {outcome_name}"
+                                                         if outcome_name != "done"
+                                                         else spec.title))
+            if outcome.completes:
+                await self._start_clocks(gate_id, workflow.now())
             await self._advance(by_action=True)  # the answer shows what the action caused
         self.wake = True
         return self._view()
@@ -271,23 +440,49 @@ class CaseTransferWorkflow:
     def _validate_gate(self, act: GateAction) -> None:
         self._check_gate(act)
 
-    def _check_gate(self, act: GateAction) -> str:
-        by_action = {g.action: gid for gid, g in self.gates.items()}
-        gate_id = by_action.get(act.action)
-        if gate_id is None:
+    async def _follow_up(self, gate_id: str, name: str, outcome: Outcome, act: GateAction
+                         ) -> str:
+        assert act.on_date is not None
+        planned = await self._plan([], [PlanDate(name="follow_up", day=act.on_date)])
+        due = planned.dues[0]
+        if outcome.follow_up:
+            key = f"{gate_id}:{name}"
+            self.deadlines[key] = DeadlineView(
+                id=key, title=outcome.follow_up, due_at=due.due_at, due_local=due.due_local,
+                met_when=gate_id, start_at=workflow.now())
+            self.follow_up_notify[key] = [*self.pathway.gates[gate_id].by, *outcome.notify]
+        return f"; date set for {due.due_local}"
+
+    def _settle_stage(self) -> None:
+        if self.stage in (Stage.proposed, Stage.ready, Stage.disputed) and self.dispute is None:
+            self.stage = Stage.ready if self._requirements_met() else Stage.proposed
+
+    def _check_gate(self, act: GateAction) -> tuple[str, str]:
+        self._check_opened()
+        by_action = self.pathway.actions()
+        if act.action not in by_action:
             raise rejected("InvalidInput", f"'{act.action}' is not an action of pathway "
                            f"{self.inp.pathway_id}; its actions are: {', '.join(by_action)}")
+        gate_id, outcome_name = by_action[act.action]
         spec, gate = self.pathway.gates[gate_id], self.gates[gate_id]
+        outcome = self.pathway.outcomes(gate_id)[outcome_name]
         self._check_stage(OPEN_STAGES, f"record '{spec.title}'")
         if gate.done:
             raise rejected("WrongStage", f"{spec.title} was already recorded by {gate.done_by} "
                                          f"at {gate.done_at:%Y-%m-%d %H:%M} UTC")
+        if outcome.dispute and self.dispute is not None:
+            raise rejected("WrongStage", f"The transfer is already disputed ({self.dispute.title}"
+                                         f", with {self._level_words()})")
         waiting = [self.pathway.gates[g].title for g in spec.after if not self.gates[g].done]
         if waiting:
             raise rejected("WrongStage", f"{spec.title} can be recorded only after: "
                                          + "; ".join(waiting))
-        self._check_actor(spec.by, act.actor, f"record '{spec.title}'")
-        if spec.kind is GateKind.checklist:
+        check_actor(self.pathway, spec.by, act.actor, f"record '{spec.title}'")
+        if outcome.reason_required and act.note_ref is None:
+            raise rejected("InvalidInput", f"Say why in 'note' to {act.action}")
+        if outcome.needs_date:
+            self._check_working_day(act.on_date, f"{act.action} needs a 'date'")
+        if spec.kind is GateKind.checklist and outcome.completes:
             missing = [i for i in spec.items if i not in act.items]
             unknown = [i for i in act.items if i not in spec.items]
             if missing or unknown:
@@ -303,7 +498,157 @@ class CaseTransferWorkflow:
         if unknown:
             raise rejected("InvalidInput", f"Unknown attendees: {', '.join(unknown)}; "
                            f"expected some of: {', '.join(spec.attendees)}")
-        return gate_id
+        return gate_id, outcome_name
+
+    def _check_working_day(self, day: Any, missing: str) -> None:
+        if day is None:
+            raise rejected("InvalidInput", missing)
+        if day < workflow.now().date():
+            raise rejected("InvalidInput", f"{day:%A %d %B %Y} has passed; choose a later date")
+        if self.calendar is not None and (day.weekday() >= 5 or
+                                          day in self.calendar.non_working_dates):
+            raise rejected("InvalidInput", f"{day:%A %d %B %Y} is not a working day; choose a "
+                                           "working day")
+
+    @workflow.update
+    async def dispute_step(self, act: DisputeAction) -> TransferView:
+        async with self.lock:
+            self._check_dispute_step(act)
+            assert self.dispute is not None
+            ladder = self.dispute.title
+            if act.kind == "acknowledge":
+                self.dispute.acknowledged_by.append(act.actor.staff_id)
+                await self._record("dispute_acknowledged", f"{ladder}: acknowledged by "
+                                   f"{actor_words(act.actor)} (the clock runs on)",
+                                   actor=act.actor, note_ref=act.note_ref)
+            else:
+                await self._resolve(act)
+        self.wake = True
+        return self._view()
+
+    @dispute_step.validator
+    def _validate_dispute_step(self, act: DisputeAction) -> None:
+        self._check_dispute_step(act)
+
+    def _check_dispute_step(self, act: DisputeAction) -> None:
+        self._check_opened()
+        if self.dispute is None:
+            raise rejected("WrongStage", f"There is no dispute to {act.kind} (the transfer is "
+                                         f"{self.stage.value})")
+        ladder = self.pathway.ladders[self.dispute.ladder]
+        level = highest_level(ladder, act.actor, self.pathway)
+        current = self.dispute.level
+        if level is None or level < current or (act.kind == "acknowledge" and level != current):
+            needed = "at" if act.kind == "acknowledge" else "at or above"
+            raise rejected("NotPermitted", f"Only a manager {needed} the dispute's current level "
+                                           f"({self._level_words()}) may {act.kind} it; you are "
+                                           f"signed in as {actor_words(act.actor)}")
+        if act.kind == "resolve":
+            if act.resolution is None:
+                raise rejected("InvalidInput", "Give the resolution: proceed, redirect or "
+                                               "decline")
+            if act.resolution == "redirect" and (act.to_team not in self.inp.teams or act.to_team
+                                                 in (self.pathway.sending,
+                                                     self.pathway.receiving)):
+                others = [t for t in self.inp.teams
+                          if t not in (self.pathway.sending, self.pathway.receiving)]
+                raise rejected("InvalidInput", "To redirect, give 'to_team', one of: "
+                                               + ", ".join(others))
+            if act.note_ref is None:
+                raise rejected("InvalidInput", "Say why in 'note' when resolving a dispute")
+
+    async def _resolve(self, act: DisputeAction) -> None:
+        assert self.dispute is not None
+        dispute, self.dispute = self.dispute, None
+        words = f"{dispute.title}: resolved by {actor_words(act.actor)}"
+        notices = [self._notice(TEAM_MANAGERS, f"dispute resolved: {act.resolution}")]
+        if act.resolution == "proceed":
+            gate = self.gates[dispute.gate]
+            done = next(n for n, o in self.pathway.outcomes(dispute.gate).items() if o.completes)
+            gate.done, gate.done_at, gate.done_by = True, workflow.now(), act.actor.staff_id
+            gate.outcome = done
+            self._reached(dispute.gate)
+            self._settle_stage()
+            await self._record("dispute_resolved", f"{words}: the transfer proceeds",
+                               actor=act.actor, note_ref=act.note_ref, notices=notices)
+            await self._start_clocks(dispute.gate, workflow.now())
+            await self._advance(by_action=True)
+        elif act.resolution == "redirect":
+            assert act.to_team is not None
+            self.stage, self.redirected_to = Stage.redirected, act.to_team
+            notices[0].also = [TeamRole(role=Role.team_manager, team=act.to_team)]
+            await self._record("redirected", f"{words}: redirected to {act.to_team}; "
+                               f"{self.pathway.sending} keeps the case until a transfer to "
+                               f"{act.to_team} completes", actor=act.actor,
+                               note_ref=act.note_ref, notices=notices)
+        else:
+            self.stage = Stage.declined
+            await self._record("declined", f"{words}: declined; {self.pathway.sending} keeps "
+                               "the case", actor=act.actor, note_ref=act.note_ref,
+                               notices=notices)
+
+    @workflow.update
+    async def change_deadline(self, act: DeadlineChange) -> TransferView:
+        async with self.lock:
+            d = self._check_deadline_change(act)
+            now = workflow.now()
+            if act.kind == "pause":
+                d.paused_at = now
+                what = f"{d.title}: clock paused"
+            elif act.kind == "resume":
+                assert d.paused_at is not None
+                gap = now - d.paused_at
+                planned = await self._plan([], instants=[PlanInstant(name=d.id,
+                                                                     at=d.due_at + gap)])
+                d.due_at, d.due_local = planned.dues[0].due_at, planned.dues[0].due_local
+                d.warn_at = [w + gap for w in d.warn_at]
+                d.paused_at = None
+                what = f"{d.title}: clock resumed after {_span(gap)}; now due {d.due_local}"
+            else:
+                assert act.until is not None
+                planned = await self._plan([], [PlanDate(name=d.id, day=act.until)])
+                d.due_at, d.due_local = planned.dues[0].due_at, planned.dues[0].due_local
+                d.status, d.extended = DeadlineStatus.pending, True
+                spec = self.pathway.deadlines[d.id]
+                if spec.warn and d.start_at is not None:
+                    d.warn_at = warn_times(d.start_at, d.due_at, spec.warn.at)
+                    d.warned = sum(1 for w in d.warn_at if w <= now)
+                what = f"{d.title}: extended to {d.due_local}"
+            await self._record(f"deadline_{act.kind}", f"{what} by {actor_words(act.actor)}",
+                               actor=act.actor, note_ref=act.note_ref)
+        self.wake = True
+        return self._view()
+
+    @change_deadline.validator
+    def _validate_deadline_change(self, act: DeadlineChange) -> None:
+        self._check_deadline_change(act)
+
+    def _check_deadline_change(self, act: DeadlineChange) -> DeadlineView:
+        self._check_opened()
+        spec = self.pathway.deadlines.get(act.deadline)
+        d = self.deadlines.get(act.deadline)
+        if spec is None or d is None:
+            running = [k for k in self.deadlines if k in self.pathway.deadlines]
+            raise rejected("InvalidInput", f"'{act.deadline}' is not a running deadline of this "
+                                           f"transfer; its deadlines are: {', '.join(running)}")
+        if not spec.extend_by:
+            raise rejected("WrongStage", f"{spec.title} cannot be extended or paused")
+        check_actor(self.pathway, spec.extend_by, act.actor, f"{act.kind} '{spec.title}'")
+        if act.note_ref is None:
+            raise rejected("InvalidInput", f"Say why in 'note' to {act.kind} a deadline")
+        if d.status in (DeadlineStatus.met, DeadlineStatus.met_late):
+            raise rejected("WrongStage", f"{spec.title} is already met")
+        if act.kind == "pause" and d.paused_at is not None:
+            raise rejected("WrongStage", f"{spec.title} is already paused")
+        if act.kind == "resume" and d.paused_at is None:
+            raise rejected("WrongStage", f"{spec.title} is not paused")
+        if act.kind == "extend":
+            self._check_working_day(act.until, "Give the new due date in 'until'")
+            assert act.until is not None
+            if act.until <= d.due_at.date():
+                raise rejected("InvalidInput", f"An extension must be later than the due date "
+                                               f"({d.due_local})")
+        return d
 
     @workflow.update
     async def set_transfer_date(self, act: TransferDateAction) -> TransferView:
@@ -313,6 +658,7 @@ class CaseTransferWorkflow:
             due = planned.dues[0]
             date = self.deadlines[TRANSFER_DATE]
             date.due_at, date.due_local = due.due_at, due.due_local
+            self.agreed_date_set = True
             await self._record("transfer_date_set", f"Transfer date agreed for {due.due_local} "
                                f"by {actor_words(act.actor)}", actor=act.actor,
                                note_ref=act.note_ref)
@@ -325,12 +671,13 @@ class CaseTransferWorkflow:
         self._check_transfer_date(act)
 
     def _check_transfer_date(self, act: TransferDateAction) -> None:
+        self._check_opened()
         rule = self.pathway.transfer.agreed_date
         if rule is None:
             raise rejected("WrongStage", f"Pathway {self.inp.pathway_id} transfers when its "
                                          "gates are done; it has no agreed date to set")
-        self._check_stage(OPEN_STAGES, "set the transfer date")
-        self._check_actor(rule.set_by, act.actor, "agree the transfer date")
+        self._check_stage((Stage.proposed, Stage.ready), "set the transfer date")
+        check_actor(self.pathway, rule.set_by, act.actor, "agree the transfer date")
         if act.transfer_date < self.inp.anchor_at.date():
             raise rejected("InvalidInput", "The transfer date cannot be before the "
                                            f"{self.pathway.anchor.title.lower()}")
@@ -349,11 +696,17 @@ class CaseTransferWorkflow:
             self._check_allocation(act)
             self.allocated_worker = act.worker_id
             self.stage = Stage.allocated
+            late = [d for d in self.deadlines.values()
+                    if d.met_when == "allocated" and d.status is DeadlineStatus.missed]
             self._reached("allocated")
-            await self._record("allocated", f"Worker {act.worker_id} allocated by "
-                               f"{actor_words(act.actor)}", actor=act.actor, note_ref=act.note_ref,
+            what = f"Worker {act.worker_id} allocated by {actor_words(act.actor)}"
+            if late:
+                what += f" (late: {late[0].title} was due {late[0].due_local})"
+            await self._record("allocated", what, actor=act.actor, note_ref=act.note_ref,
                                notices=self._notices(self.pathway.notify.allocated,
                                                      f"worker {act.worker_id} allocated"))
+            await self._start_clocks("allocated", workflow.now())
+            await self._advance(by_action=True)
         self.wake = True
         return self._view()
 
@@ -362,16 +715,24 @@ class CaseTransferWorkflow:
         self._check_allocation(act)
 
     def _check_allocation(self, act: AllocateAction) -> None:
+        self._check_opened()
         self._check_stage((Stage.transferred,), "allocate a worker")
-        self._check_actor(self.pathway.allocation.by, act.actor, "allocate a worker")
+        check_actor(self.pathway, self.pathway.allocation.by, act.actor, "allocate a worker")
+        for d in self.deadlines.values():
+            spec = self.pathway.deadlines.get(d.id)
+            if (spec and spec.late_reason_required and d.met_when == "allocated"
+                    and d.status is DeadlineStatus.missed and act.note_ref is None):
+                raise rejected("InvalidInput", f"The allocation is late ({d.title} was due "
+                                               f"{d.due_local}): give the reason for the delay "
+                                               "in 'note'")
 
     @workflow.update
     async def withdraw(self, act: WithdrawAction) -> TransferView:
         async with self.lock:
             self._check_withdrawal(act)
-            self.stage = Stage.withdrawn
+            self.stage, self.dispute = Stage.withdrawn, None
             await self._record("withdrawn", f"Transfer withdrawn by {actor_words(act.actor)}; "
-                               f"{self.inp.pathway.sending} keeps the case", actor=act.actor,
+                               f"{self.pathway.sending} keeps the case", actor=act.actor,
                                note_ref=act.note_ref,
                                notices=self._notices(self.pathway.notify.withdrawn,
                                                      "transfer withdrawn"))
@@ -383,19 +744,30 @@ class CaseTransferWorkflow:
         self._check_withdrawal(act)
 
     def _check_withdrawal(self, act: WithdrawAction) -> None:
+        self._check_opened()
         self._check_stage(OPEN_STAGES, "withdraw the transfer")
-        self._check_actor(self.pathway.withdraw_by, act.actor, "withdraw the transfer")
+        check_actor(self.pathway, self.pathway.withdraw_by, act.actor, "withdraw the transfer")
 
     @workflow.update
     async def complete_duty(self, act: DutyAction) -> TransferView:
         async with self.lock:
-            duty_id = self._check_duty(act)
+            duty_id, reopening = self._check_duty(act)
             d = self.deadlines[duty_id]
-            d.status = DeadlineStatus.met if d.status is DeadlineStatus.pending \
-                else DeadlineStatus.met_late
-            await self._record("duty_done:" + duty_id, f"{d.title}: recorded as done by "
-                               f"{actor_words(act.actor)}", actor=act.actor,
-                               note_ref=act.note_ref)
+            spec = self.pathway.after_transfer[duty_id]
+            if reopening:
+                assert spec.reopen is not None
+                await self._record(f"reopened:{duty_id}", f"{spec.reopen.title}: recorded by "
+                                   f"{actor_words(act.actor)} during {d.title}",
+                                   actor=act.actor, note_ref=act.note_ref,
+                                   notices=[self._notice(spec.reopen.notify, spec.reopen.title,
+                                                         f"During: {d.title}.")])
+            else:
+                d.status = DeadlineStatus.met if d.status is DeadlineStatus.pending \
+                    else DeadlineStatus.met_late
+                await self._record("duty_done:" + duty_id, f"{d.title}: recorded as done by "
+                                   f"{actor_words(act.actor)}", actor=act.actor,
+                                   note_ref=act.note_ref)
+            await self._advance(by_action=True)
         self.wake = True
         return self._view()
 
@@ -403,20 +775,78 @@ class CaseTransferWorkflow:
     def _validate_duty(self, act: DutyAction) -> None:
         self._check_duty(act)
 
-    def _check_duty(self, act: DutyAction) -> str:
-        by_action = {self.pathway.duty_action(n): n for n in self.pathway.after_transfer}
-        duty_id = by_action.get(act.action)
+    def _check_duty(self, act: DutyAction) -> tuple[str, bool]:
+        self._check_opened()
+        duties = self.pathway.after_transfer
+        tasks = {self.pathway.duty_action(n): n for n, d in duties.items()
+                 if d.kind is DutyKind.task}
+        reopens = {d.reopen.action: n for n, d in duties.items() if d.reopen}
+        duty_id = tasks.get(act.action) or reopens.get(act.action)
         if duty_id is None:
-            raise rejected("InvalidInput", f"'{act.action}' is not a post-transfer duty of "
+            raise rejected("InvalidInput", f"'{act.action}' is not a post-transfer step of "
                                            f"pathway {self.inp.pathway_id}")
         d = self.deadlines.get(duty_id)
-        if d is None or self.stage not in (Stage.transferred, Stage.allocated):
-            raise rejected("WrongStage", f"{self.pathway.after_transfer[duty_id].title} is due "
-                                         f"only after the transfer (stage now: {self.stage})")
-        if d.status in (DeadlineStatus.met, DeadlineStatus.met_late):
-            raise rejected("WrongStage", f"{d.title} is already recorded as done")
-        self._check_actor(self.pathway.after_transfer[duty_id].by, act.actor, f"record {d.title}")
-        return duty_id
+        if d is None or self.stage not in AFTER_TRANSFER:
+            raise rejected("WrongStage", f"'{act.action}' applies only after the transfer "
+                                         f"(the transfer is {self.stage.value})")
+        reopening = act.action in reopens
+        spec = duties[duty_id]
+        if reopening:
+            assert spec.reopen is not None
+            if d.status is not DeadlineStatus.pending:
+                raise rejected("WrongStage", f"{d.title} has ended ({d.due_local})")
+            check_actor(self.pathway, spec.reopen.by, act.actor, f"record {spec.reopen.title}")
+        else:
+            if d.status in (DeadlineStatus.met, DeadlineStatus.met_late):
+                raise rejected("WrongStage", f"{d.title} is already recorded as done")
+            check_actor(self.pathway, spec.by, act.actor, f"record {d.title}")
+        return duty_id, reopening
+
+    @workflow.update
+    async def recalculate(self, req: Recalculation) -> TransferView:
+        """Re-plan pending deadlines on purpose (a new bank holiday, a corrected protocol)."""
+        async with self.lock:
+            if req.pathway is not None:
+                if (req.pathway.sending, req.pathway.receiving) != (self.pathway.sending,
+                                                                    self.pathway.receiving):
+                    raise rejected("InvalidInput", "A corrected pathway must keep its teams")
+                self.pathway = req.pathway
+            if req.calendar is not None:
+                self.calendar_spec = req.calendar
+            self.calendar = None  # resolve the calendar again: new bank holidays count
+            changes = await self._replan()
+            await self._record("recalculated", f"Deadlines recalculated ({req.reason}), asked "
+                               f"by {req.requested_by}: " + ("; ".join(changes) or "no change"),
+                               notices=self._notices(TEAM_MANAGERS, "deadlines recalculated",
+                                                     "; ".join(changes)) if changes else [])
+        self.wake = True
+        return self._view()
+
+    async def _replan(self) -> list[str]:
+        items = []
+        for d in self.deadlines.values():
+            spec = self.pathway.deadlines.get(d.id)
+            duty = self.pathway.after_transfer.get(d.id)
+            within = spec.within if spec else duty.within if duty else None
+            if (d.status is DeadlineStatus.pending and not d.extended and d.paused_at is None
+                    and d.start_at is not None and within is not None):
+                items.append(PlanItem(name=d.id, start=d.start_at, within=within))
+        rule = self.pathway.transfer.agreed_date
+        result = await self._plan(items)
+        changes = []
+        for due in result.dues:
+            d = self.deadlines[due.name]
+            if due.due_at != d.due_at:
+                changes.append(f"{d.title}: {d.due_local} → {due.due_local}")
+            d.due_at, d.due_local = due.due_at, due.due_local
+            spec = self.pathway.deadlines.get(d.id)
+            if spec is not None and spec.warn and d.start_at is not None:
+                d.warn_at = warn_times(d.start_at, d.due_at, spec.warn.at)
+        date = self.deadlines.get(TRANSFER_DATE)
+        if rule and date and not self.agreed_date_set and rule.default in self.deadlines:
+            source = self.deadlines[rule.default]
+            date.due_at, date.due_local = source.due_at, source.due_local
+        return changes
 
     @workflow.query
     def view(self) -> TransferView:
@@ -424,38 +854,23 @@ class CaseTransferWorkflow:
 
     # ----- helpers ---------------------------------------------------------------------
 
-    def _check_stage(self, allowed: tuple[Stage, ...], doing: str) -> None:
+    def _check_opened(self) -> None:
         if not self.opened:
             raise rejected("WrongStage", "The transfer is still being opened; try again shortly")
+
+    def _check_stage(self, allowed: tuple[Stage, ...], doing: str) -> None:
         if self.stage not in allowed:
             raise rejected("WrongStage", f"Cannot {doing} now: the transfer is {self.stage.value}"
                                          f" (allowed when {' or '.join(allowed)})")
 
-    def _check_actor(self, refs: list[RoleRef], actor: Actor, doing: str) -> None:
-        if not any(actor.role == r.role and actor.team == self._team(r.side) for r in refs):
-            raise rejected("NotPermitted", f"Only the {self._who(refs)} may {doing}; you are "
-                                           f"signed in as {actor_words(actor)}")
-
-    def _team(self, side: Side) -> str:
-        return self.pathway.sending if side is Side.sending else self.pathway.receiving
-
-    def _who(self, refs: list[RoleRef]) -> str:
-        return role_words(refs, self.pathway.sending, self.pathway.receiving)
-
-    def _reached(self, milestone: str) -> None:
-        for name, spec in self.pathway.deadlines.items():
-            d = self.deadlines.get(name)
-            if d is None or spec.met_when != milestone:
-                continue
-            if d.status is DeadlineStatus.pending:
-                d.status = DeadlineStatus.met
-            elif d.status is DeadlineStatus.missed:
-                d.status = DeadlineStatus.met_late
-
     def _waiting_for(self) -> list[str]:
-        if self.stage in OPEN_STAGES:
+        if self.dispute is not None:
+            d = self.dispute
+            return [f"resolution of the dispute by the {self._level_words()}"
+                    + (f", by {d.level_due_local}" if d.level_due_local else " (time is up)")]
+        if self.stage in (Stage.proposed, Stage.ready):
             items = [
-                f"{g.title} ({self._who(self.pathway.gates[gid].by)})"
+                f"{g.title} ({who(self.pathway, self.pathway.gates[gid].by)})"
                 for gid, g in self.gates.items()
                 if not g.done and all(self.gates[a].done for a in self.pathway.gates[gid].after)
             ]
@@ -464,18 +879,16 @@ class CaseTransferWorkflow:
                 items.append(f"the agreed transfer date, {date.due_local}")
             return items
         if self.stage is Stage.transferred:
-            return [f"allocation of a worker ({self._who(self.pathway.allocation.by)})"]
+            return [f"allocation of a worker ({who(self.pathway, self.pathway.allocation.by)})"]
         if self.stage is Stage.allocated:
-            return [f"{d.title} ({self._who(self.pathway.after_transfer[d.id].by)}), due "
-                    f"{d.due_local}" for d in self.deadlines.values()
-                    if d.kind == "duty" and d.status is DeadlineStatus.pending]
+            return [f"{d.title}, due {d.due_local}" for d in self.deadlines.values()
+                    if d.kind in ("duty", "period") and d.status is DeadlineStatus.pending]
         return []
 
     def _view(self) -> TransferView:
         info = workflow.info()
         responsible = (self.pathway.receiving
-                       if self.stage in (Stage.transferred, Stage.allocated, Stage.closed)
-                       else self.pathway.sending)
+                       if self.transferred_at is not None else self.pathway.sending)
         date = self.deadlines.get(TRANSFER_DATE)
         return TransferView(
             transfer_id=info.workflow_id, run_id=info.run_id, case_id=self.inp.case_id,
@@ -485,6 +898,9 @@ class CaseTransferWorkflow:
             responsible_team=responsible, anchor=self.pathway.anchor.name,
             anchor_at=self.inp.anchor_at, transfer_date=date.due_at if date else None,
             transferred_at=self.transferred_at, allocated_worker=self.allocated_worker,
+            escalation_level=self.dispute.level + 1 if self.dispute else 0,
+            dispute=self.dispute.model_copy() if self.dispute else None,
+            redirected_to=self.redirected_to,
             gates=[g.model_copy() for g in self.gates.values()],
             deadlines=[d.model_copy() for d in self.deadlines.values()],
             waiting_for=self._waiting_for(), seq=self.seq,
@@ -529,3 +945,8 @@ class CaseTransferWorkflow:
             else sa.NEXT_DEADLINE.value_unset(),
         ])
         workflow.set_current_details(current_details(view))
+
+
+def _span(gap: timedelta) -> str:
+    hours = round(gap.total_seconds() / 3600)
+    return f"{hours} hours" if hours < 48 else f"{round(hours / 24)} days"

@@ -17,16 +17,15 @@ ROLE_WORDS = {
     "service_manager": "Service Manager",
     "head_of_service": "Head of Service",
     "director": "Director",
+    "senior_assistant_director": "Senior Assistant Director",
     "iro": "IRO",
 }
 
 
 def role_words(refs: Sequence[RoleRef], from_team: str, to_team: str) -> str:
-    names = [
-        f"{ROLE_WORDS[r.role.value]} of {from_team if r.side is Side.sending else to_team}"
-        for r in refs
-    ]
-    return " or ".join(names)
+    teams = {Side.sending: f"of {from_team}", Side.receiving: f"of {to_team}",
+             Side.authority: "(any team)"}
+    return " or ".join(f"{ROLE_WORDS[r.role.value]} {teams[r.side]}" for r in refs)
 
 
 def actor_words(actor: Actor | None) -> str:

@@ -1,0 +1,59 @@
+"""Pure rules the workflow applies: who may act, where a manager stands on a ladder, warnings.
+
+No I/O and no clock: the workflow passes in what they need, so they are
+deterministic and easy to test on their own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio.exceptions import ApplicationError
+
+from models.protocol import Ladder, Pathway, RoleRef, Side
+from models.transfer import Actor
+from workflows.wording import actor_words, role_words
+
+
+def rejected(kind: str, message: str) -> ApplicationError:
+    """A refusal the API turns into 409 (WrongStage), 403 (NotPermitted) or 422 (InvalidInput)."""
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+def team_of(pathway: Pathway, side: Side) -> str | None:
+    """The team a side names; None for the whole authority."""
+    if side is Side.authority:
+        return None
+    return pathway.sending if side is Side.sending else pathway.receiving
+
+
+def holds(actor: Actor, ref: RoleRef, pathway: Pathway) -> bool:
+    team = team_of(pathway, ref.side)
+    return actor.role == ref.role and (team is None or actor.team == team)
+
+
+def check_actor(pathway: Pathway, refs: list[RoleRef], actor: Actor, doing: str) -> None:
+    if not any(holds(actor, ref, pathway) for ref in refs):
+        raise rejected("NotPermitted", f"Only the {who(pathway, refs)} may {doing}; you are "
+                                       f"signed in as {actor_words(actor)}")
+
+
+def who(pathway: Pathway, refs: list[RoleRef]) -> str:
+    return role_words(refs, pathway.sending, pathway.receiving)
+
+
+def level_refs(ladder: Ladder, level: int) -> list[RoleRef]:
+    spec = ladder.levels[level]
+    return [RoleRef(role=spec.role, side=side) for side in spec.of]
+
+
+def highest_level(ladder: Ladder, actor: Actor, pathway: Pathway) -> int | None:
+    """The highest ladder level the actor stands at, if any."""
+    levels = [i for i in range(len(ladder.levels))
+              if any(holds(actor, ref, pathway) for ref in level_refs(ladder, i))]
+    return max(levels, default=None)
+
+
+def warn_times(start: datetime, due: datetime, fractions: list[float]) -> list[datetime]:
+    """Instants at the given fractions of the time between start and due (elapsed time)."""
+    return [start + (due - start) * f for f in sorted(fractions)]
