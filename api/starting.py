@@ -58,7 +58,7 @@ async def open_transfer(
         children=children or [case_id], authority=protocol.authority,
         protocol_version=protocol.version, pathway_id=pathway_id, pathway=pathway,
         calendar=protocol.calendar, anchor_at=anchor_at,
-        agreed_transfer_date=agreed_transfer_date, started_by=started_by,
+        agreed_transfer_date=agreed_transfer_date, started_by=started_by, teams=protocol.teams,
     )
     start = WithStartWorkflowOperation(
         CaseTransferWorkflow.run, inp, id=transfer_id, task_queue=task_queue,

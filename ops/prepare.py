@@ -9,7 +9,7 @@ from __future__ import annotations
 from config import get_settings
 from database import make_engine, migrate
 from models.protocol_files import load_protocols
-from ops.demo import DEMO_STAFF, demo_token, seed_demo_directory
+from ops.demo import demo_staff, seed_demo_directory
 
 BANNER = """
 Case transfers: development system
@@ -17,11 +17,14 @@ Case transfers: development system
   Temporal Web UI            http://localhost:8233
   Emails sent                GET http://localhost:8000/notifications  (and .data/mailbox/)
 
-Act as a demo manager with  -H 'Authorization: Bearer <token>'  (or Authorize in /docs):
+Act as a demo manager with  -H 'Authorization: Bearer <token>'  (or Authorize in /docs).
+Gateshead's demo staff:
 {staff}
+Every authority ({authorities}) has the same: demo-<authority>-<team>-<tm|sw|sm> and
+demo-<authority>-<hos-1|hos-2|sad|director|iro>.
 
 Start a transfer as the SGCP Team Manager:
-  curl -s -X POST localhost:8000/transfers -H 'Authorization: Bearer demo-sgcp-tm' \\
+  curl -s -X POST localhost:8000/transfers -H 'Authorization: Bearer demo-gateshead-sgcp-tm' \\
        -H 'Content-Type: application/json' \\
        -d '{{"authority": "gateshead", "pathway": "sgcp-to-lac", "case_id": "C100234"}}'
 The README's tour takes it from there. Ctrl-C stops everything; transfers are kept in .data/.
@@ -30,16 +33,17 @@ The README's tour takes it from there. Ctrl-C stops everything; transfers are ke
 
 def main() -> None:
     settings = get_settings()
-    load_protocols(settings.protocols_dir)  # refuse to start on a malformed protocol file
+    protocols = load_protocols(settings.protocols_dir)  # refuse to start on a malformed file
     migrate(settings.database_url)
     if settings.environment != "development":
         return
     engine = make_engine(settings.database_url)
-    seed_demo_directory(engine)
+    seed_demo_directory(engine, protocols)
     engine.dispose()
-    staff = "\n".join(f"  {demo_token(sid):<18} {name} ({team})"
-                      for sid, team, _role, name in DEMO_STAFF)
-    print(BANNER.format(staff=staff))
+    tour = protocols.get("gateshead")
+    staff = "\n".join(f"  {p.token:<30} {p.display_name}"
+                      for p in (demo_staff(tour) if tour else []))
+    print(BANNER.format(staff=staff, authorities=", ".join(sorted(protocols))))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.outbox import SmtpConfig
+from config import ROOT
 from database import make_engine, migrate
+from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
 from temporal_setup import register_search_attributes
 from tests.mail import Mailbox, free_port
@@ -125,7 +127,7 @@ def mailbox() -> Iterator[Mailbox]:
 def directory_engine(sqlite_url: str) -> Iterator[sqlalchemy.Engine]:
     """A SQLite case store holding the demo directory of Gateshead staff."""
     engine = make_engine(sqlite_url)
-    seed_demo_directory(engine)
+    seed_demo_directory(engine, load_protocols(ROOT / "protocols"))
     yield engine
     engine.dispose()
 

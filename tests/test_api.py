@@ -23,8 +23,9 @@ START = {"authority": "gateshead", "pathway": "sgcp-to-lac", "case_id": "C100234
          "children": ["C100234", "C100235"]}
 
 
-def token(staff_id: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer demo-{staff_id}"}
+def token(who: str) -> dict[str, str]:
+    """Sign in as a Gateshead demo staff member, e.g. `sgcp-tm`."""
+    return {"Authorization": f"Bearer demo-gateshead-{who}"}
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ async def test_a_transfer_through_the_api(api: httpx.AsyncClient, ts_env: Workfl
     assert kinds.count("gate:summary_authorised") == 1  # the retried request acted once
     assert kinds[-2:] == ["transferred", "allocated"]
     iro = next(e for e in trail if e["kind"] == "gate:iro_informed")
-    assert (iro["actor_id"], iro["note"]) == ("sgcp-sw", "Spoke to the IRO")
+    assert (iro["actor_id"], iro["note"]) == ("gateshead-sgcp-sw", "Spoke to the IRO")
     assert len(events(directory_engine, body["run_id"])) == len(trail)
 
     tray = (await api.get("/transfers", params={"team": "lac", "stage": "allocated"},
@@ -137,7 +138,7 @@ async def test_a_transfer_through_the_api(api: httpx.AsyncClient, ts_env: Workfl
     assert overdue.json()["count"] == 0
 
     async def mail_for_lac_tm() -> list[dict[str, Any]]:
-        got = await api.get("/notifications", params={"recipient": "lac-tm"},
+        got = await api.get("/notifications", params={"recipient": "gateshead-lac-tm"},
                             headers=token("lac-tm"))
         return list(got.json())
 

@@ -44,7 +44,8 @@ from tests.transfers import (
 from workflows.case_transfer import CaseTransferWorkflow
 
 LONDON = ZoneInfo("Europe/London")
-SM = "sgcp-sm@gateshead.example"
+SM = "gateshead-sgcp-sm@gateshead.example"
+LAC_TM_MAIL = "gateshead-lac-tm@gateshead.example"
 
 # TM discussions a little before Christmas, with the 10th working day after each
 # worked out by hand from the England & Wales bank holidays (substitute days included).
@@ -105,7 +106,7 @@ async def test_service_manager_not_emailed_when_requirements_unmet(
     await gate(handle, "authorise-summary", SGCP_TM)  # no checklist, no IRO informed
     await skip_to(ts_env, by_id(view, "transfer_by").due_at + timedelta(minutes=1))
     # The Team Managers hear the transfer is overdue; the Service Manager, per seed 000, not.
-    await eventually(lambda: mailbox.to("sgcp-tm@gateshead.example"),
+    await eventually(lambda: mailbox.to("gateshead-sgcp-tm@gateshead.example"),
                      lambda got: any("deadline missed" in str(m["Subject"]) for m in got))
     assert mailbox.to(SM) == []
 
@@ -151,7 +152,7 @@ async def test_case_transfers_on_agreed_date_without_the_meeting(
     result = await handle.result()
     assert result.stage is Stage.closed
     assert by_id(result, "later_life_letters").status is DeadlineStatus.missed
-    for who in ("sgcp-sw", "sgcp-tm"):
+    for who in ("gateshead-sgcp-sw", "gateshead-sgcp-tm"):
         reminders = [s for s in mailbox.subjects(f"{who}@gateshead.example")
                      if "Later Life Letters" in s]
         assert len(reminders) == 1
@@ -171,7 +172,7 @@ async def test_late_acceptance_transfers_at_once(ts_env, worker, directory_engin
     transferred = next(e for e in events(directory_engine, view.run_id) if e.kind == "transferred")
     assert "as the last requirement was met, after the agreed date" in transferred.summary
     late = await eventually(
-        lambda: [s for s in mailbox.subjects("lac-tm@gateshead.example") if "deadline missed" in s],
+        lambda: [s for s in mailbox.subjects(LAC_TM_MAIL) if "deadline missed" in s],
         lambda got: len(got) >= 1)
     assert len(late) == 1
     # The deadline passed before the requirements were met: seed 000 does not call the SM.
@@ -197,7 +198,8 @@ async def test_later_life_letters_done_in_time_closes_without_reminder(
     result = await handle.result()
     assert result.stage is Stage.closed
     assert by_id(result, "later_life_letters").status is DeadlineStatus.met
-    assert not any("Later Life Letters" in s for s in mailbox.subjects("sgcp-sw@gateshead.example"))
+    assert not any("Later Life Letters" in s
+                   for s in mailbox.subjects("gateshead-sgcp-sw@gateshead.example"))
 
 
 async def test_retried_requests_act_once(ts_env, worker, directory_engine, mailbox):
@@ -269,7 +271,7 @@ async def test_withdrawn_transfer_ends_with_sgcp_responsible(ts_env, worker, mai
     result = await handle.result()
     assert (result.stage, result.responsible_team) == (Stage.withdrawn, "sgcp")
     await keep_history(handle, "sgcp_to_lac_withdrawn")
-    await eventually(lambda: mailbox.subjects("lac-tm@gateshead.example"),
+    await eventually(lambda: mailbox.subjects("gateshead-lac-tm@gateshead.example"),
                      lambda got: any("withdrawn" in s for s in got))
 
 

@@ -26,10 +26,10 @@ GATESHEAD = load_protocol(Path(__file__).parent.parent / "protocols" / "gateshea
 SGCP_TO_LAC = GATESHEAD.pathways["sgcp-to-lac"]
 CHECKLIST = list(SGCP_TO_LAC.gates["checklist"].items)
 
-SGCP_TM = Actor(staff_id="sgcp-tm", role=Role.team_manager, team="sgcp")
-SGCP_SW = Actor(staff_id="sgcp-sw", role=Role.social_worker, team="sgcp")
-LAC_TM = Actor(staff_id="lac-tm", role=Role.team_manager, team="lac")
-LAC_SW = Actor(staff_id="lac-sw", role=Role.social_worker, team="lac")
+SGCP_TM = Actor(staff_id="gateshead-sgcp-tm", role=Role.team_manager, team="sgcp")
+SGCP_SW = Actor(staff_id="gateshead-sgcp-sw", role=Role.social_worker, team="sgcp")
+LAC_TM = Actor(staff_id="gateshead-lac-tm", role=Role.team_manager, team="lac")
+LAC_SW = Actor(staff_id="gateshead-lac-sw", role=Role.social_worker, team="lac")
 
 T = TypeVar("T")
 

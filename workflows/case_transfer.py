@@ -331,7 +331,7 @@ class CaseTransferWorkflow:
         self.dispute = DisputeView(ladder=ladder_name, title=ladder.title, gate=gate_id,
                                    level_role=ladder.levels[0].role.value,
                                    started_at=workflow.now())
-        await self._plan_level()
+        await self._plan_level(self.dispute.started_at)
         await self._record(
             "disputed", f"{self.pathway.gates[gate_id].title}: disputed by "
                         f"{actor_words(act.actor)}; referred to {self._level_words()}",
@@ -339,14 +339,14 @@ class CaseTransferWorkflow:
             notices=[self._notice(level_refs(ladder, 0), f"dispute referred to you: "
                                   f"{ladder.title}", self._resolve_by())])
 
-    async def _plan_level(self) -> None:
+    async def _plan_level(self, start: datetime) -> None:
+        """Plan the current level's due time; a level's time runs from the previous one's end."""
         assert self.dispute is not None
         spec = self.pathway.ladders[self.dispute.ladder].levels[self.dispute.level]
         if spec.allow is None:
             self.dispute.level_due_at, self.dispute.level_due_local = None, ""
             return
-        planned = await self._plan([PlanItem(name=LADDER_STEP, start=workflow.now(),
-                                             within=spec.allow)])
+        planned = await self._plan([PlanItem(name=LADDER_STEP, start=start, within=spec.allow)])
         self.dispute.level_due_at = planned.dues[0].due_at
         self.dispute.level_due_local = planned.dues[0].due_local
 
@@ -364,10 +364,12 @@ class CaseTransferWorkflow:
     async def _climb_ladder(self) -> None:
         assert self.dispute is not None
         ladder = self.pathway.ladders[self.dispute.ladder]
+        ended = self.dispute.level_due_at
+        assert ended is not None
         self.dispute.level += 1
         self.dispute.level_role = ladder.levels[self.dispute.level].role.value
         self.dispute.acknowledged_by = []
-        await self._plan_level()
+        await self._plan_level(ended)
         refs = level_refs(ladder, self.dispute.level)
         if self.dispute.level_due_at is None:
             allowed = self._time_allowed(ladder_name=self.dispute.ladder)

@@ -13,26 +13,20 @@ from sqlmodel import Session
 from temporalio.client import WorkflowHandle
 
 from api import store_queries as q
+from api.actions import UPDATE_TIMEOUT, ActionBody, send_action
 from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
 from api.errors import http_error
 from api.starting import agreed_date_problem, open_transfer
-from models.protocol import Pathway, Protocol
+from models.protocol import Protocol
 from models.tables import Staff
 from models.transfer import (
     IDENTIFIER,
-    Actor,
-    AllocateAction,
-    DutyAction,
-    GateAction,
     Stage,
-    TransferDateAction,
     TransferView,
-    WithdrawAction,
 )
-from workflows.case_transfer import CaseTransferWorkflow
+from workflows.rules import holds, who
 
 router = APIRouter(prefix="/transfers", tags=["transfers"])
-UPDATE_TIMEOUT = timedelta(seconds=15)
 FUTURE_GRACE = timedelta(minutes=5)
 IdempotencyKey = Annotated[
     str | None,
@@ -51,17 +45,6 @@ class StartTransfer(BaseModel):
         default=None, description="When the clock starts (e.g. the TM discussion); default now")
     agreed_transfer_date: date | None = Field(
         default=None, description="Agreed transfer date; default: the protocol's deadline")
-
-
-class ActionBody(BaseModel):
-    items: list[str] = Field(default=[], description="Checklist items confirmed")
-    attendees: list[str] = Field(default=[], description="Who attended a meeting")
-    worker_id: str | None = Field(default=None, pattern=IDENTIFIER,
-                                  description="The worker allocated (allocate)")
-    transfer_date: date | None = Field(default=None,
-                                       description="The agreed date (set-transfer-date)")
-    note: str | None = Field(default=None, max_length=4000,
-                             description="Why, in your words; kept in the case store only")
 
 
 class TransferPage(BaseModel):
@@ -92,12 +75,6 @@ def _pathway(protocols: dict[str, Protocol], authority: str, pathway: str) -> Pr
     return protocol
 
 
-def _may(pathway: Pathway, staff: Staff, refs_attr: str) -> bool:
-    refs = getattr(pathway, refs_attr)
-    teams = {"from": pathway.sending, "to": pathway.receiving}
-    return any(staff.role == r.role.value and staff.team == teams[r.side.value] for r in refs)
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TransferView)
 async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
                          idempotency_key: IdempotencyKey = None) -> TransferView:
@@ -106,8 +83,8 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
         raise HTTPException(403, f"You work for {staff.authority}, not {body.authority}")
     protocol = _pathway(state.protocols, body.authority, body.pathway)
     pathway = protocol.pathways[body.pathway]
-    if not _may(pathway, staff, "start_by"):
-        raise HTTPException(403, f"Only the Team Manager of {pathway.sending} may start a "
+    if not any(holds(as_actor(staff), ref, pathway) for ref in pathway.start_by):
+        raise HTTPException(403, f"Only the {who(pathway, pathway.start_by)} may start a "
                                  f"{body.pathway} transfer; you are {staff.role} of {staff.team}")
     now = datetime.now(UTC)
     anchor_at = body.anchor_at or now
@@ -178,9 +155,12 @@ def transfer_events(transfer_id: str, session: SessionDep, staff: StaffDep) -> l
 async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
               body: ActionBody | None = None, idempotency_key: IdempotencyKey = None
               ) -> TransferView:
-    """Take one action: a gate of the pathway (e.g. `authorise-summary`, `complete-checklist`,
-    `record-meeting`, `inform-iro`, `accept`), `set-transfer-date`, `allocate`, `withdraw`,
-    or a post-transfer duty (e.g. `complete-later-life-letters`)."""
+    """Take one action: a step of the pathway (e.g. `authorise-summary`, `complete-checklist`,
+    `record-meeting`, `accept`, `dispute`), `set-transfer-date`, `allocate`, `withdraw`,
+    `extend-deadline` / `pause-deadline` / `resume-deadline` (with `deadline`, `until`),
+    `acknowledge-dispute` / `resolve-dispute` (with `resolution`, `to_team`), or a
+    post-transfer step (e.g. `complete-later-life-letters`). A `note` says why; some
+    actions require one."""
     body = body or ActionBody()
     view = await run_in_threadpool(_with_session, state, lambda s: _load(s, staff, transfer_id))
     pathway = state.protocols[view.authority].pathways[view.pathway]
@@ -195,39 +175,12 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
         transfer_id, run_id=view.run_id)
     actor = as_actor(staff)
     try:
-        return await _send(handle, action, body, actor, pathway, note_ref, f"{action}:{key}")
+        return await send_action(handle, action, body, actor, pathway, note_ref,
+                                 f"{action}:{key}")
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         if note_ref:
             await run_in_threadpool(_with_session, state, lambda s: q.delete_note(s, note_ref))
         raise http_error(exc) from exc
-
-
-async def _send(handle: WorkflowHandle[Any, Any], action: str, body: ActionBody, actor: Actor,
-                pathway: Pathway, note_ref: str | None, update_id: str) -> TransferView:
-    update: Any
-    arg: Any
-    if action == "allocate":
-        if body.worker_id is None:
-            raise HTTPException(422, "Give the worker_id of the worker you are allocating")
-        update = CaseTransferWorkflow.allocate
-        arg = AllocateAction(actor=actor, worker_id=body.worker_id, note_ref=note_ref)
-    elif action == "set-transfer-date":
-        if body.transfer_date is None:
-            raise HTTPException(422, "Give the agreed transfer_date (YYYY-MM-DD)")
-        update = CaseTransferWorkflow.set_transfer_date
-        arg = TransferDateAction(actor=actor, transfer_date=body.transfer_date, note_ref=note_ref)
-    elif action == "withdraw":
-        update, arg = CaseTransferWorkflow.withdraw, WithdrawAction(actor=actor, note_ref=note_ref)
-    elif action in {pathway.duty_action(d) for d in pathway.after_transfer}:
-        update = CaseTransferWorkflow.complete_duty
-        arg = DutyAction(action=action, actor=actor, note_ref=note_ref)
-    else:
-        update = CaseTransferWorkflow.complete_gate
-        arg = GateAction(action=action, actor=actor, items=body.items, attendees=body.attendees,
-                         note_ref=note_ref)
-    result: TransferView = await handle.execute_update(update, arg, id=update_id,
-                                                       rpc_timeout=UPDATE_TIMEOUT)
-    return result
 
 
 def _with_session(state: AppState, work: Any) -> Any:

@@ -1,0 +1,100 @@
+"""One manager action, from its name and body to the workflow Update that takes it.
+
+The API and the tests both act through `send_action`, so a test takes an action
+exactly as a manager's request does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import HTTPException
+from pydantic import BaseModel, Field
+from temporalio.client import WorkflowHandle
+
+from models.protocol import Pathway
+from models.transfer import (
+    IDENTIFIER,
+    Actor,
+    AllocateAction,
+    DeadlineChange,
+    DisputeAction,
+    DutyAction,
+    GateAction,
+    TransferDateAction,
+    TransferView,
+    WithdrawAction,
+)
+from workflows.case_transfer import CaseTransferWorkflow
+
+UPDATE_TIMEOUT = dt.timedelta(seconds=15)
+DEADLINE_ACTIONS = {"extend-deadline": "extend", "pause-deadline": "pause",
+                    "resume-deadline": "resume"}
+DISPUTE_ACTIONS = {"acknowledge-dispute": "acknowledge", "resolve-dispute": "resolve"}
+
+
+class ActionBody(BaseModel):
+    items: list[str] = Field(default=[], description="Checklist items confirmed")
+    attendees: list[str] = Field(default=[], description="Who attended a meeting")
+    date: dt.date | None = Field(default=None,
+                                 description="A date the action sets (e.g. re-presentation)")
+    worker_id: str | None = Field(default=None, pattern=IDENTIFIER,
+                                  description="The worker allocated (allocate)")
+    transfer_date: dt.date | None = Field(default=None,
+                                          description="The agreed date (set-transfer-date)")
+    deadline: str | None = Field(default=None,
+                                 description="The deadline to extend, pause or resume")
+    until: dt.date | None = Field(default=None, description="New due date (extend-deadline)")
+    resolution: Literal["proceed", "redirect", "decline"] | None = Field(
+        default=None, description="How a dispute is resolved (resolve-dispute)")
+    to_team: str | None = Field(default=None, description="Where a dispute redirects the case")
+    note: str | None = Field(default=None, max_length=4000,
+                             description="Why, in your words; kept in the case store only")
+
+
+def _needs(value: Any, message: str) -> Any:
+    if value is None:
+        raise HTTPException(422, message)
+    return value
+
+
+def update_for(action: str, body: ActionBody, actor: Actor, pathway: Pathway,
+               note_ref: str | None) -> tuple[Any, BaseModel]:
+    """The Update and its argument for an action named in a request."""
+    if action == "allocate":
+        worker = _needs(body.worker_id, "Give the worker_id of the worker you are allocating")
+        return CaseTransferWorkflow.allocate, AllocateAction(actor=actor, worker_id=worker,
+                                                             note_ref=note_ref)
+    if action == "set-transfer-date":
+        day = _needs(body.transfer_date, "Give the agreed transfer_date (YYYY-MM-DD)")
+        return CaseTransferWorkflow.set_transfer_date, TransferDateAction(
+            actor=actor, transfer_date=day, note_ref=note_ref)
+    if action == "withdraw":
+        return CaseTransferWorkflow.withdraw, WithdrawAction(actor=actor, note_ref=note_ref)
+    if action in DEADLINE_ACTIONS:
+        name = _needs(body.deadline, "Name the 'deadline' to change")
+        return CaseTransferWorkflow.change_deadline, DeadlineChange(
+            kind=DEADLINE_ACTIONS[action], deadline=name, actor=actor, until=body.until,
+            note_ref=note_ref)
+    if action in DISPUTE_ACTIONS:
+        return CaseTransferWorkflow.dispute_step, DisputeAction(
+            kind=DISPUTE_ACTIONS[action], actor=actor, resolution=body.resolution,
+            to_team=body.to_team, note_ref=note_ref)
+    duties = pathway.after_transfer
+    if action in {pathway.duty_action(d) for d in duties} | {
+            d.reopen.action for d in duties.values() if d.reopen}:
+        return CaseTransferWorkflow.complete_duty, DutyAction(action=action, actor=actor,
+                                                              note_ref=note_ref)
+    return CaseTransferWorkflow.complete_gate, GateAction(
+        action=action, actor=actor, items=body.items, attendees=body.attendees,
+        on_date=body.date, note_ref=note_ref)
+
+
+async def send_action(handle: WorkflowHandle[Any, Any], action: str, body: ActionBody,
+                      actor: Actor, pathway: Pathway, note_ref: str | None, update_id: str
+                      ) -> TransferView:
+    update, arg = update_for(action, body, actor, pathway, note_ref)
+    result: TransferView = await handle.execute_update(update, arg, id=update_id,
+                                                       rpc_timeout=UPDATE_TIMEOUT)
+    return result

@@ -1,0 +1,93 @@
+"""A harness for protocol scenarios: open any pathway, act as any demo staff member.
+
+Actions go through `api.actions.update_for`, the same mapping the HTTP API uses,
+so a scenario takes each step exactly as a manager's request would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from api.actions import ActionBody, update_for
+from api.starting import open_transfer
+from config import ROOT
+from models.protocol import Role
+from models.protocol_files import load_protocols
+from models.transfer import Actor, DeadlineView, TransferView
+from ops.demo import AUTHORITY_ROLES, AUTHORITY_TEAM, TEAM_ROLES
+from workflows.case_transfer import CaseTransferWorkflow
+
+PROTOCOLS = load_protocols(ROOT / "protocols")
+_TEAM_SHORT = {short: role for short, role, _ in TEAM_ROLES}
+_AUTHORITY_SHORT = {short: role for short, role, _ in AUTHORITY_ROLES}
+
+
+def staff(authority: str, who: str) -> Actor:
+    """A demo staff member: `staff("nottingham", "cic-tm")` or `staff("nottingham", "hos-1")`."""
+    if who in _AUTHORITY_SHORT:
+        return Actor(staff_id=f"{authority}-{who}", role=Role(_AUTHORITY_SHORT[who]),
+                     team=AUTHORITY_TEAM)
+    team, _, short = who.rpartition("-")
+    return Actor(staff_id=f"{authority}-{who}", role=Role(_TEAM_SHORT[short]), team=team)
+
+
+def mail(authority: str, who: str) -> str:
+    return f"{authority}-{who}@{authority}.example"
+
+
+class Scenario:
+    """One transfer on one pathway, driven as its managers would drive it."""
+
+    def __init__(self, client: Client, worker: Worker, authority: str, pathway: str) -> None:
+        self.client, self.worker = client, worker
+        self.authority, self.pathway_id = authority, pathway
+        self.protocol = PROTOCOLS[authority]
+        self.pathway = self.protocol.pathways[pathway]
+        self.handle: WorkflowHandle[Any, Any] | None = None
+
+    async def open(self, anchor_at: datetime, *, by: str | None = None, case_id: str = "C1",
+                   children: list[str] | None = None, agreed: date | None = None
+                   ) -> TransferView:
+        starter = by or f"{self.pathway.sending}-tm"
+        opened = await open_transfer(
+            self.client, task_queue=self.worker.task_queue, protocol=self.protocol,
+            pathway_id=self.pathway_id, case_id=case_id, children=children or [case_id],
+            anchor_at=anchor_at, agreed_transfer_date=agreed,
+            started_by=staff(self.authority, starter), request_id=str(uuid.uuid4()))
+        self.handle = self.client.get_workflow_handle_for(CaseTransferWorkflow.run,
+                                                          opened.view.transfer_id)
+        return opened.view
+
+    async def act(self, action: str, who: str, *, note: str | None = None,
+                  **body: Any) -> TransferView:
+        """Take an action as `who`; `note` stands for the reason a manager writes."""
+        assert self.handle is not None, "open the transfer first"
+        update, arg = update_for(action, ActionBody(**body), staff(self.authority, who),
+                                 self.pathway, f"note-{uuid.uuid4().hex[:8]}" if note else None)
+        result: TransferView = await self.handle.execute_update(update, arg,
+                                                                id=str(uuid.uuid4()))
+        return result
+
+    async def refused(self, action: str, who: str, **body: Any) -> tuple[str | None, str]:
+        """The refusal type (WrongStage, NotPermitted, InvalidInput) and message."""
+        try:
+            await self.act(action, who, **body)
+        except WorkflowUpdateFailedError as failure:
+            assert isinstance(failure.cause, ApplicationError)
+            return failure.cause.type, failure.cause.message
+        raise AssertionError(f"{action} by {who} was accepted")
+
+    async def view(self) -> TransferView:
+        assert self.handle is not None
+        result: TransferView = await self.handle.query(CaseTransferWorkflow.view)
+        return result
+
+
+def deadline(view: TransferView, name: str) -> DeadlineView:
+    return next(d for d in view.deadlines if d.id == name)
