@@ -4,15 +4,16 @@ Service a further 24 h, then the Director is told the 48-hour limit was breached
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
-from models.transfer import Stage
+from models.transfer import Stage, TransferView
 from tests.scenario import Scenario, mail
 from tests.transfers import eventually, skip_to
 
 N = "nottingham"
 
 
-async def disputed(ts_env, worker) -> tuple[Scenario, object]:
+async def disputed(ts_env, worker) -> tuple[Scenario, TransferView]:
     s = Scenario(ts_env.client, worker, N, "fieldwork-to-cic")
     await s.open(await ts_env.get_current_time())
     await s.act("confirm-receipt", "cic-tm")
@@ -30,8 +31,8 @@ async def test_ladder_escalates_at_24_and_48_hours_to_the_minute(ts_env, worker,
     started = view.dispute.started_at
     assert view.dispute.level_due_at == started + timedelta(hours=24)
     for sm in ("fieldwork-sm", "cic-sm"):
-        await eventually(lambda sm=sm: mailbox.subjects(mail(N, sm)),
-                         lambda got: any("dispute referred to you" in x for x in got))
+        subjects = await eventually(partial(mailbox.subjects, mail(N, sm)), bool)
+        assert any("dispute referred to you" in x for x in subjects)
     # Acknowledging does not stop the ladder.
     await s.act("acknowledge-dispute", "cic-sm")
 
