@@ -35,9 +35,10 @@ def list_notifications(
     transfer_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
-    """Emails of your authority's transfers, newest first (`sent_at` empty: not yet delivered)."""
+    """Emails about your authority's transfers and weekly meetings, newest first
+    (`sent_at` empty: not yet delivered)."""
     rows = q.notifications(session, recipient=recipient, transfer_id=transfer_id, limit=limit)
-    mine = f"transfer-{staff.authority}-"
+    mine = (f"transfer-{staff.authority}-", f"meeting-{staff.authority}-")
     return [NotificationOut(
         key=r.key, transfer_id=r.transfer_id, recipient_id=r.recipient_id,
         recipient_role=r.recipient_role, recipient_team=r.recipient_team, email=r.email,
