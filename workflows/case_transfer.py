@@ -249,8 +249,10 @@ class CaseTransferWorkflow:
                 d.status = DeadlineStatus.met_late
 
     async def _warn(self, d: DeadlineView) -> None:
-        spec = self.pathway.deadlines[d.id]
-        assert spec.warn is not None
+        spec = self.pathway.deadlines.get(d.id)
+        if spec is None or spec.warn is None:  # a corrected protocol dropped the warning
+            d.warned = len(d.warn_at)
+            return
         share = round(sorted(spec.warn.at)[d.warned] * 100)
         d.warned += 1
         await self._record("deadline_warning", f"{share}% of the time for {d.title} has passed",
@@ -261,7 +263,7 @@ class CaseTransferWorkflow:
         d.status = DeadlineStatus.missed
         spec = self.pathway.deadlines.get(d.id)
         notices, force = [], False
-        if spec is None:  # a follow-up date set by an outcome (e.g. a re-presentation date)
+        if d.id in self.follow_up_notify:  # a date set by an outcome (e.g. re-presentation)
             notices.append(self._notice(self.follow_up_notify[d.id], f"date missed: {d.title}"))
         for action in spec.on_breach if spec else []:
             if not all(self.gates[g].done for g in action.only_if):
