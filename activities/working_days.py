@@ -10,6 +10,8 @@ How deadlines are counted (the same words are in the README):
   (substitute days included) and not one of the protocol's local closure days.
 * **N days / N weeks** are calendar days: due at the end of the working day on
   day 0 + N days (7 × N for weeks), whether or not that date is a working day.
+* **N months** are calendar months: due at the end of the working day on the
+  same day of the month N months on (the month's last day if it is shorter).
 * **N hours** are elapsed hours: start + N × 3600 s, so a clock change in
   between neither adds nor removes an hour.
 """
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from models.days import add_months, add_working_days
 from models.protocol import Calendar, Duration, DurationUnit
 
 
@@ -32,22 +35,8 @@ def non_working_dates(calendar: Calendar, years: Iterable[int]) -> list[date]:
     return sorted(d for d in days if d.weekday() < 5)
 
 
-def is_working_day(day: date, closed: frozenset[date]) -> bool:
-    return day.weekday() < 5 and day not in closed
-
-
 def end_of_day(day: date, calendar: Calendar) -> datetime:
     return datetime.combine(day, calendar.working_day_ends, tzinfo=ZoneInfo(calendar.timezone))
-
-
-def add_working_days(day0: date, n: int, closed: frozenset[date]) -> date:
-    day = day0
-    counted = 0
-    while counted < n:
-        day += timedelta(days=1)
-        if is_working_day(day, closed):
-            counted += 1
-    return day
 
 
 def due_at(start: datetime, within: Duration, calendar: Calendar, closed: frozenset[date]
@@ -61,6 +50,8 @@ def due_at(start: datetime, within: Duration, calendar: Calendar, closed: frozen
     day0 = start.astimezone(ZoneInfo(calendar.timezone)).date()
     if within.unit is DurationUnit.working_days:
         day = add_working_days(day0, within.amount, closed)
+    elif within.unit is DurationUnit.months:
+        day = add_months(day0, within.amount)
     else:
         per = 7 if within.unit is DurationUnit.weeks else 1
         day = day0 + timedelta(days=within.amount * per)

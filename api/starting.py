@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
-from activities.working_days import due_at, is_working_day, non_working_dates
+from activities.working_days import due_at, non_working_dates
 from models import search_attributes as sa
+from models.days import is_working_day
 from models.protocol import Protocol
 from models.transfer import Actor, Opened, Stage, TransferInput
 from workflows.case_transfer import CaseTransferWorkflow

@@ -72,10 +72,11 @@ class DurationUnit(StrEnum):
     working_days = "working days"
     days = "days"
     weeks = "weeks"
+    months = "months"
     hours = "hours"
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s+(working days?|days?|weeks?|hours?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s+(working days?|days?|weeks?|months?|hours?)\s*$")
 
 
 class Duration(Strict):
@@ -97,7 +98,7 @@ def _parse_duration(value: object) -> object:
         shown = f"'{value}'" if isinstance(value, str) else repr(value)
         raise ValueError(
             f"{shown} is not a duration; write e.g. '10 working days', "
-            "'72 hours', '10 days' or '6 weeks'"
+            "'72 hours', '10 days', '6 weeks' or '4 months'"
         )
     amount, unit = match.groups()
     unit = unit if unit.endswith("s") else unit + "s"
@@ -132,6 +133,7 @@ class Outcome(Strict):
     reopens: list[str] = []  # gates to do again (e.g. the QA template, after it is rejected)
     dispute: str | None = None  # the ladder this outcome starts
     needs_date: bool = False  # e.g. the re-presentation date of a postponed case
+    min_notice: DurationField | None = None  # the date must be at least this far ahead
     follow_up: str | None = None  # title of the deadline set on that date (met by the gate)
     reason_required: bool = False  # the manager must say why (kept in the case store)
     notify: RoleRefs = []
@@ -144,6 +146,7 @@ class Gate(Strict):
     by: RoleRefs = Field(min_length=1)
     items: list[str] = []
     attendees: list[str] = []
+    required_attendees: list[str] = []  # a meeting is not held without them
     after: list[str] = []
     notify: RoleRefs = []
     outcomes: dict[str, Outcome] = {}
@@ -156,13 +159,19 @@ class Gate(Strict):
             raise ValueError("'items' belongs to a gate of kind checklist")
         if self.kind is not GateKind.meeting and self.attendees:
             raise ValueError("'attendees' belongs to a gate of kind meeting")
+        missing = [a for a in self.required_attendees if a not in self.attendees]
+        if missing:
+            raise ValueError(f"required_attendees: '{missing[0]}' is not among the attendees")
         if self.outcomes and self.action:
             raise ValueError("a gate with 'outcomes' names its actions there, not in 'action'")
         if self.outcomes and not any(o.completes for o in self.outcomes.values()):
             raise ValueError("outcomes: at least one outcome must have 'completes: true'")
         for name, outcome in self.outcomes.items():
-            if outcome.follow_up and not outcome.needs_date:
-                raise ValueError(f"outcomes.{name}.follow_up needs 'needs_date: true'")
+            if (outcome.follow_up or outcome.min_notice) and not outcome.needs_date:
+                raise ValueError(f"outcomes.{name} sets a date only with 'needs_date: true'")
+            if outcome.min_notice and outcome.min_notice.unit not in (DurationUnit.working_days,
+                                                                      DurationUnit.days):
+                raise ValueError(f"outcomes.{name}.min_notice: give days or working days")
         return self
 
 

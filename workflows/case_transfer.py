@@ -21,7 +21,17 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
-    from models.protocol import DutyKind, GateKind, Outcome, Pathway, Role, RoleRef, Side
+    from models.days import add_working_days
+    from models.protocol import (
+        DurationUnit,
+        DutyKind,
+        GateKind,
+        Outcome,
+        Pathway,
+        Role,
+        RoleRef,
+        Side,
+    )
     from models.transfer import (
         FINAL_STAGES,
         Actor,
@@ -209,13 +219,18 @@ class CaseTransferWorkflow:
     async def _start_clocks(self, event: str, at: datetime) -> None:
         """Plan every deadline that starts with `event` (the anchor, a gate, the transfer ...)."""
         specs = {n: d for n, d in self.pathway.deadlines.items() if d.start == event}
-        dates = []
-        if event == "anchor" and self.inp.agreed_transfer_date is not None:
-            dates.append(PlanDate(name=TRANSFER_DATE, day=self.inp.agreed_transfer_date))
-        if not specs and not dates:
+        dates, instants = [], []
+        if event == "anchor":
+            # Always plan at the anchor, so the calendar is frozen from the start even for a
+            # pathway with no clock yet: validators check working days and notice against it.
+            instants.append(PlanInstant(name="anchor", at=at))
+            if self.inp.agreed_transfer_date is not None:
+                dates.append(PlanDate(name=TRANSFER_DATE, day=self.inp.agreed_transfer_date))
+        if not specs and not dates and not instants:
             return
         result = await self._plan(
-            [PlanItem(name=n, start=at, within=d.within) for n, d in specs.items()], dates)
+            [PlanItem(name=n, start=at, within=d.within) for n, d in specs.items()], dates,
+            instants)
         dues = {due.name: due for due in result.dues}
         for name, spec in specs.items():
             due = dues[name]
@@ -486,6 +501,7 @@ class CaseTransferWorkflow:
             raise rejected("InvalidInput", f"Say why in 'note' to {act.action}")
         if outcome.needs_date:
             self._check_working_day(act.on_date, f"{act.action} needs a 'date'")
+            self._check_notice(act, outcome)
         if spec.kind is GateKind.checklist and outcome.completes:
             missing = [i for i in spec.items if i not in act.items]
             unknown = [i for i in act.items if i not in spec.items]
@@ -502,7 +518,26 @@ class CaseTransferWorkflow:
         if unknown:
             raise rejected("InvalidInput", f"Unknown attendees: {', '.join(unknown)}; "
                            f"expected some of: {', '.join(spec.attendees)}")
+        absent = [a for a in spec.required_attendees if a not in act.attendees]
+        if outcome.completes and absent:
+            raise rejected("InvalidInput", f"{spec.title} counts only with "
+                                           f"{', '.join(absent)} attending")
         return gate_id, outcome_name
+
+    def _check_notice(self, act: GateAction, outcome: Outcome) -> None:
+        notice_needed = outcome.min_notice
+        if notice_needed is None or act.on_date is None or self.calendar is None:
+            return
+        # Notice runs from the referral (the anchor) or from today, whichever is later.
+        today = max(workflow.now().date(), self.inp.anchor_at.date())
+        if notice_needed.unit is DurationUnit.working_days:
+            closed = frozenset(self.calendar.non_working_dates)
+            earliest = add_working_days(today, notice_needed.amount, closed)
+        else:
+            earliest = today + timedelta(days=notice_needed.amount)
+        if act.on_date < earliest:
+            raise rejected("InvalidInput", f"{act.action} needs {notice_needed} notice: the "
+                                           f"earliest date is {earliest:%A %d %B %Y}")
 
     def _check_working_day(self, day: Any, missing: str) -> None:
         if day is None:
