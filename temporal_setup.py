@@ -1,9 +1,10 @@
-"""Connecting to Temporal and preparing its namespace (search attributes, retention)."""
+"""Connecting to Temporal and preparing its namespace (search attributes, retention, schedules)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 
 import temporalio.api.enums.v1 as enums
@@ -11,12 +12,26 @@ import temporalio.api.namespace.v1 as namespace
 import temporalio.api.operatorservice.v1 as operator
 import temporalio.api.workflowservice.v1 as workflowservice
 from google.protobuf.duration_pb2 import Duration
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from config import Settings
 from models import search_attributes as sa
+from models.protocol import Protocol
+from workflows.weekly_meeting import WeeklyMeetingInput, WeeklyMeetingWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +76,83 @@ async def keep_closed_transfers(client: Client, days: int) -> None:
     ))
 
 
-async def prepare_namespace(client: Client, settings: Settings) -> None:
+# Temporal's day_of_week: 0 is Sunday.
+DAY_OF_WEEK = {"monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5}
+# The run starts early on the meeting day (London time) and waits for the papers-due time.
+MEETING_RUN_AT = (0, 5)
+# A run ends before the next week's start, so a stuck run (e.g. mail down) never makes the
+# schedule skip a week; undelivered outbox rows stay for the sweep. The same window bounds
+# catch-up after an outage: a late run still prepares its own week's meeting (idempotently).
+MEETING_RUN_LIMIT = timedelta(days=6)
+
+
+def weekly_meeting_id(authority: str) -> str:
+    """The Schedule's id, and the id (before the server's time suffix) of every run."""
+    return f"weekly-meeting-{authority}"
+
+
+def weekly_meeting_schedule(protocol: Protocol, task_queue: str) -> Schedule:
+    """Every week on the meeting weekday at 00:05 London time, start WeeklyMeetingWorkflow."""
+    meeting = protocol.weekly_meeting
+    if meeting is None:
+        raise ValueError(f"{protocol.authority} has no weekly_meeting")
+    hour, minute = MEETING_RUN_AT
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            WeeklyMeetingWorkflow.run,
+            WeeklyMeetingInput.for_protocol(protocol),
+            id=weekly_meeting_id(protocol.authority),
+            task_queue=task_queue,
+            execution_timeout=MEETING_RUN_LIMIT,
+            static_summary=f"{meeting.title}: {protocol.authority} (weekly, {meeting.weekday})",
+        ),
+        spec=ScheduleSpec(
+            calendars=[ScheduleCalendarSpec(
+                second=(ScheduleRange(0),), minute=(ScheduleRange(minute),),
+                hour=(ScheduleRange(hour),), day_of_week=(ScheduleRange(
+                    DAY_OF_WEEK[meeting.weekday]),),
+                comment=f"{meeting.title}: every {meeting.weekday}, papers due "
+                        f"{meeting.papers_due:%H:%M}",
+            )],
+            time_zone_name=protocol.calendar.timezone,
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP,
+                              catchup_window=MEETING_RUN_LIMIT),
+    )
+
+
+async def register_weekly_meetings(client: Client, protocols: Mapping[str, Protocol],
+                                   task_queue: str) -> list[str]:
+    """Create, or bring up to date, the Schedule of every protocol's weekly meeting.
+
+    Safe on every worker start: an existing schedule is updated in place, keeping its
+    state (an operator's pause and note survive a restart). Returns the schedule ids.
+    """
+    ids: list[str] = []
+    for authority in sorted(protocols):
+        protocol = protocols[authority]
+        if protocol.weekly_meeting is None:
+            continue
+        schedule_id = weekly_meeting_id(authority)
+        wanted = weekly_meeting_schedule(protocol, task_queue)
+        try:
+            await client.create_schedule(schedule_id, wanted)
+            log.info("created schedule %s", schedule_id)
+        except ScheduleAlreadyRunningError:
+            def keep_state(current: ScheduleUpdateInput, wanted: Schedule = wanted
+                           ) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=Schedule(
+                    action=wanted.action, spec=wanted.spec, policy=wanted.policy,
+                    state=current.description.schedule.state))
+
+            await client.get_schedule_handle(schedule_id).update(keep_state)
+            log.info("updated schedule %s", schedule_id)
+        ids.append(schedule_id)
+    return ids
+
+
+async def prepare_namespace(client: Client, settings: Settings,
+                            protocols: Mapping[str, Protocol]) -> None:
     await register_search_attributes(client)
     await keep_closed_transfers(client, settings.temporal_retention_days)
+    await register_weekly_meetings(client, protocols, settings.temporal_task_queue)

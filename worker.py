@@ -1,8 +1,9 @@
-"""The worker: runs CaseTransferWorkflow and its activities.
+"""The worker: runs CaseTransferWorkflow, WeeklyMeetingWorkflow and their activities.
 
 `build_worker()` is what tests reuse; `python worker.py` connects, prepares
-the namespace and runs until SIGTERM / Ctrl-C, letting in-flight activities
-finish (graceful shutdown) so a restart loses nothing.
+the namespace (search attributes, retention, the weekly meetings' schedules)
+and runs until SIGTERM / Ctrl-C, letting in-flight activities finish
+(graceful shutdown) so a restart loses nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from temporalio.worker import Worker
 from activities.case_store import CaseStoreActivities
 from activities.deadlines import DeadlinePlanner
 from activities.outbox import OutboxDispatcher, SmtpConfig
+from activities.weekly_meeting import WeeklyMeetingActivities
 from config import get_settings
 from database import make_engine
+from models.protocol_files import load_protocols
 from temporal_setup import connect, prepare_namespace
 from workflows.case_transfer import CaseTransferWorkflow
+from workflows.weekly_meeting import WeeklyMeetingWorkflow
 
 ACTIVITY_THREADS = 20
 
@@ -32,11 +36,13 @@ def build_worker(client: Client, *, task_queue: str, engine: Engine, smtp: SmtpC
                  executor: ThreadPoolExecutor) -> Worker:
     store = CaseStoreActivities(engine)
     outbox = OutboxDispatcher(engine, smtp)
+    meeting = WeeklyMeetingActivities(engine)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseTransferWorkflow],
-        activities=[store.record_change, outbox.deliver, DeadlinePlanner().plan],
+        workflows=[CaseTransferWorkflow, WeeklyMeetingWorkflow],
+        activities=[store.record_change, outbox.deliver, DeadlinePlanner().plan,
+                    meeting.plan, meeting.prepare_agenda],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=20),
@@ -47,7 +53,7 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
     client = await connect(settings)
-    await prepare_namespace(client, settings)
+    await prepare_namespace(client, settings, load_protocols(settings.protocols_dir))
     engine = make_engine(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -335,10 +335,12 @@ class Pathway(Strict):
                 f"'{self.transfer.agreed_date.default}'"
             )
         milestones = gates | {"transferred", "allocated"}
+        answered = {f"{g}:answered" for g in gates}  # any outcome of the gate, not only done
         for name, deadline in self.deadlines.items():
-            if deadline.met_when not in milestones:
+            if deadline.met_when not in milestones | answered:
                 raise ValueError(
-                    f"deadlines.{name}.met_when must be a gate, 'transferred' or 'allocated'"
+                    f"deadlines.{name}.met_when must be a gate, '<gate>:answered', "
+                    "'transferred' or 'allocated'"
                 )
             if deadline.start not in milestones | {"anchor"}:
                 raise ValueError(f"deadlines.{name}.from must be 'anchor', 'transferred', "

@@ -39,7 +39,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_extra_args=["--dynamic-config-value",
                                "system.forceSearchAttributesCacheRefreshOnRead=true"],
     )
-    await prepare_namespace(env.client, Settings(temporal_retention_days=30))
+    await prepare_namespace(env.client, Settings(temporal_retention_days=30), protocols={})
     yield env
     await env.shutdown()
 

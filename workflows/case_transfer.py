@@ -197,8 +197,11 @@ class CaseTransferWorkflow:
     def _transfer_due(self) -> bool:
         if not self._requirements_met():
             return False
+        if self.pathway.transfer.agreed_date is None:
+            return True
+        # No date yet (its default deadline has not started): wait for it.
         date = self.deadlines.get(TRANSFER_DATE)
-        return date is None or date.due_at <= workflow.now()
+        return date is not None and date.due_at <= workflow.now()
 
     # ----- clocks ----------------------------------------------------------------------
 
@@ -241,18 +244,32 @@ class CaseTransferWorkflow:
                 status=DeadlineStatus.met if self._milestone_done(spec.met_when)
                 else DeadlineStatus.pending)
         rule = self.pathway.transfer.agreed_date
-        if event == "anchor" and rule is not None:
-            source = dues.get(TRANSFER_DATE) or dues[rule.default]
+        # The agreed date: given at the start, or set later, or else the default deadline's
+        # due time once that deadline starts (at the anchor, or e.g. at the transfer meeting).
+        source = dues.get(TRANSFER_DATE) or (dues.get(rule.default) if rule else None)
+        if source is not None and (TRANSFER_DATE not in self.deadlines
+                                   or not self.agreed_date_set):
+            self._set_transfer_date(source.due_at, source.due_local)
+
+    def _set_transfer_date(self, due_at: datetime, due_local: str) -> None:
+        date = self.deadlines.get(TRANSFER_DATE)
+        if date is None:
             self.deadlines[TRANSFER_DATE] = DeadlineView(
                 id=TRANSFER_DATE, title="Agreed transfer date", kind=TRANSFER_DATE,
-                met_when="transferred", due_at=source.due_at, due_local=source.due_local)
+                met_when="transferred", due_at=due_at, due_local=due_local)
+        else:
+            date.due_at, date.due_local = due_at, due_local
 
     def _milestone_done(self, milestone: str) -> bool:
         if milestone == "transferred":
             return self.transferred_at is not None
         if milestone == "allocated":
             return self.allocated_worker is not None
-        return milestone in self.gates and self.gates[milestone].done
+        gate_id, _, answered = milestone.partition(":")
+        if gate_id not in self.gates:
+            return False
+        gate = self.gates[gate_id]
+        return gate.outcome is not None if answered else gate.done
 
     def _reached(self, milestone: str) -> None:
         for d in self.deadlines.values():
@@ -423,6 +440,7 @@ class CaseTransferWorkflow:
             outcome = self.pathway.outcomes(gate_id)[outcome_name]
             spec, gate = self.pathway.gates[gate_id], self.gates[gate_id]
             gate.outcome = outcome_name
+            self._reached(f"{gate_id}:answered")  # e.g. considered at the meeting, whatever
             said = "recorded" if outcome_name == "done" else outcome_name.replace("_", " ")
             what = f"{spec.title}: {said} by {actor_words(act.actor)}"
             if outcome.completes:
@@ -695,8 +713,7 @@ class CaseTransferWorkflow:
             self._check_transfer_date(act)
             planned = await self._plan([], [PlanDate(name=TRANSFER_DATE, day=act.transfer_date)])
             due = planned.dues[0]
-            date = self.deadlines[TRANSFER_DATE]
-            date.due_at, date.due_local = due.due_at, due.due_local
+            self._set_transfer_date(due.due_at, due.due_local)
             self.agreed_date_set = True
             await self._record("transfer_date_set", f"Transfer date agreed for {due.due_local} "
                                f"by {actor_words(act.actor)}", actor=act.actor,

@@ -1,0 +1,528 @@
+"""St Helens (seed 001) on the time-skipping server: the weekly Case Transfer Meeting and
+its outcomes, the 10-working-day / 2-week / 4-week clocks, the Heads of Service -> Senior
+Assistant Director ladder, the family's involvement before transfer, and allocation
+within 1 (Early Help: 3) working days with the reason recorded when late.
+
+Due times are hand-computed literals (England & Wales bank holidays: Christmas 2026 with
+Boxing Day's substitute on Mon 28 Dec, New Year 2027, Easter 2027 (Fri 26 / Mon 29 Mar),
+May Day 2027 (Mon 3 May); British Summer Time from Sun 28 Mar 2027). Timers are crossed by
+moving the server's clock, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from datetime import timedelta as td
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from models.protocol import Role, Side
+from models.transfer import DeadlineStatus, Stage, TransferView
+from ops.demo import demo_staff
+from tests.scenario import PROTOCOLS, Scenario, deadline, mail
+from tests.transfers import eventually, skip_to
+
+SH = "st_helens"
+PROTOCOL = PROTOCOLS[SH]
+LONDON = ZoneInfo("Europe/London")
+QA_ITEMS = list(PROTOCOL.pathways["duty-to-assessment"].gates["qa_template"].items)
+CONSENT = list(PROTOCOL.pathways["assessment-to-early-help"].gates["family_consent"].items)
+MEETING = {"attendees": ["chair", "sending_team_manager", "receiving_team_manager",
+                         "allocated_social_worker"]}
+EVERYONE = [p.id.removeprefix(f"{SH}-") for p in demo_staff(PROTOCOL)]
+
+# Email headlines (the subject is "[st_helens] Case C1: <headline>").
+STARTED = "transfer proposed to your team"
+READY = "Case Transfer Meeting: ready"
+POSTPONED = "Case Transfer Meeting: postponed"
+QA_REJECTED = "Case Transfer Meeting: qa_rejected"
+MEETING_MISSED = ("deadline missed: Considered at the Case Transfer Meeting within 10 working "
+                  "days of the summary")
+FOUR_WEEKS_MISSED = "deadline missed: Transfer complete within 4 weeks of the Transfer Summary"
+TWO_WEEKS_MISSED = "deadline missed: Transfer within 2 weeks of the Case Transfer Meeting"
+REPRESENT_MISSED = ("date missed: Case re-presented to the Case Transfer Meeting on the "
+                    "agreed date")
+REFERRED = "dispute referred to you: Dispute at the Case Transfer Meeting"
+SAD_TOLD = "dispute not resolved within 5 working days: Dispute at the Case Transfer Meeting"
+
+
+def local(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
+    return datetime(y, m, d, h, mi, tzinfo=LONDON)
+
+
+def utc(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
+    return datetime(y, m, d, h, mi, tzinfo=UTC)
+
+
+def transferred_to(team: str) -> str:
+    return f"case transferred to {team}"
+
+
+# ----- helpers -------------------------------------------------------------------------
+
+
+def _headline(subject: str) -> str:
+    return re.sub(r"\s+", " ", subject).removeprefix(f"[{SH}] Case C1: ")
+
+
+def inbox(mailbox: Any, who: str) -> list[str]:
+    return sorted(_headline(s) for s in mailbox.subjects(mail(SH, who)))
+
+
+async def expect_mail(mailbox: Any, expected: dict[str, list[str]]) -> None:
+    """Each named person got exactly these emails (once each); nobody else got any."""
+    for who, headlines in expected.items():
+        want = sorted(headlines)
+        await eventually(partial(inbox, mailbox, who), want.__eq__)
+    others = {who: inbox(mailbox, who) for who in EVERYONE if who not in expected}
+    assert others == {who: [] for who in others}
+
+
+async def settled(s: Scenario, until: Callable[[TransferView], bool]) -> TransferView:
+    """Query until the workflow has taken its timer's turn."""
+    for _ in range(300):
+        view = await s.view()
+        if until(view):
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not reached; last view: {view!r}")
+
+
+def status(view: TransferView, name: str) -> DeadlineStatus:
+    return deadline(view, name).status
+
+
+async def opened(ts_env: Any, worker: Any, pathway: str, anchor: datetime) -> Scenario:
+    s = Scenario(ts_env.client, worker, SH, pathway)
+    await skip_to(ts_env, anchor)
+    await s.open(anchor)
+    return s
+
+
+async def file_qa(ts_env: Any, s: Scenario, moment: datetime) -> TransferView:
+    await skip_to(ts_env, moment)
+    return await s.act("file-qa-template", f"{s.pathway.sending}-tm", items=QA_ITEMS)
+
+
+async def meet(ts_env: Any, s: Scenario, moment: datetime, action: str = "agree-transfer",
+               chair: str = "hos-1", **body: Any) -> TransferView:
+    await skip_to(ts_env, moment)
+    if action == "agree-transfer":
+        body = {**MEETING, **body}
+    return await s.act(action, chair, **body)
+
+
+# ----- the pathways: one timetable each, from the summary to allocation -----------------
+
+
+@dataclass(frozen=True)
+class Timetable:
+    pathway: str
+    anchor: datetime            # the Transfer Summary is issued
+    meeting_by: datetime        # 10 working days after the anchor
+    transfer_by: datetime       # 4 weeks after the anchor
+    meeting: date               # QA template filed 09:30, Case Transfer Meeting 14:00
+    two_weeks: datetime         # 2 weeks after the meeting
+    steps_at: datetime          # the transfer point; the family's involvement is recorded last
+    steps: tuple[tuple[str, str, dict[str, Any]], ...]
+    allocated_by: datetime      # 1 (Early Help: 3) working days after the transfer
+    allocator: str
+    agreed: date | None = None  # the date of full transfer agreed at the meeting
+
+    @property
+    def sending(self) -> str:
+        return PROTOCOL.pathways[self.pathway].sending
+
+    @property
+    def receiving(self) -> str:
+        return PROTOCOL.pathways[self.pathway].receiving
+
+
+JOINT_VISIT = {"attendees": ["family", "sending_social_worker", "receiving_social_worker"]}
+
+TIMETABLES = [
+    # Summary Fri 11 Dec 2026: the 10th working day skips Fri 25 and Mon 28 Dec (Boxing Day
+    # substitute). Met Mon 14 Dec: 2 calendar weeks end on Mon 28 Dec, a bank holiday.
+    # Transfer at the first CiN meeting, Tue 22 Dec; allocation by Wed 23 Dec.
+    Timetable(
+        pathway="duty-to-assessment", anchor=local(2026, 12, 11, 10),
+        meeting_by=utc(2026, 12, 29, 17), transfer_by=utc(2027, 1, 8, 17),
+        meeting=date(2026, 12, 14), two_weeks=utc(2026, 12, 28, 17),
+        steps_at=local(2026, 12, 22, 10),
+        steps=(("record-first-cin-meeting-or-icpc", "assessment-tm",
+                {"attendees": ["duty_social_worker", "duty_team_manager",
+                               "assessment_social_worker"]}),
+               ("record-joint-visit", "duty-sw", JOINT_VISIT)),
+        allocated_by=utc(2026, 12, 23, 17), allocator="assessment-tm"),
+    # Summary Wed 17 Mar 2027: Good Friday and Easter Monday skipped; BST from 28 Mar, so
+    # 17:00 London is 16:00 UTC. Transfer at the Final Hearing Thu 25 Mar; the 1 working day
+    # for allocation skips Easter: Tue 30 Mar.
+    Timetable(
+        pathway="assessment-to-permanence", anchor=local(2027, 3, 17, 10),
+        meeting_by=utc(2027, 4, 2, 16), transfer_by=utc(2027, 4, 14, 16),
+        meeting=date(2027, 3, 22), two_weeks=utc(2027, 4, 5, 16),
+        steps_at=local(2027, 3, 25, 11),
+        steps=(("record-final-hearing", "assessment-tm", {}),
+               ("record-joint-visit", "permanence-sw", JOINT_VISIT)),
+        allocated_by=utc(2027, 3, 30, 16), allocator="permanence-tm"),
+    # Summary Fri 23 Apr 2027: May Day (Mon 3 May) skipped. Plan of permanence ratified Fri
+    # 30 Apr; allocation (by the CWD Team Manager here) by Tue 4 May.
+    Timetable(
+        pathway="cwd-to-permanence", anchor=local(2027, 4, 23, 10),
+        meeting_by=utc(2027, 5, 10, 16), transfer_by=utc(2027, 5, 21, 16),
+        meeting=date(2027, 4, 26), two_weeks=utc(2027, 5, 10, 16),
+        steps_at=local(2027, 4, 30, 11),
+        steps=(("record-permanence-plan-ratified", "permanence-tm", {}),
+               ("record-joint-visit", "cwd-tm", JOINT_VISIT)),
+        allocated_by=utc(2027, 5, 4, 16), allocator="cwd-tm"),
+    # Summary Fri 15 Jan 2027 (no bank holiday). The meeting agrees Wed 27 Jan as the date of
+    # full transfer: the case moves at 17:00 that day; allocation by Thu 28 Jan.
+    Timetable(
+        pathway="duty-to-permanence", anchor=local(2027, 1, 15, 10),
+        meeting_by=utc(2027, 1, 29, 17), transfer_by=utc(2027, 2, 12, 17),
+        meeting=date(2027, 1, 18), two_weeks=utc(2027, 2, 1, 17),
+        steps_at=local(2027, 1, 21, 11),
+        steps=(("set-transfer-date", "hos-1", {"transfer_date": date(2027, 1, 27)}),
+               ("record-age-assessment", "duty-sw", {}),
+               ("record-joint-visit", "permanence-tm", JOINT_VISIT)),
+        allocated_by=utc(2027, 1, 28, 17), allocator="permanence-tm",
+        agreed=date(2027, 1, 27)),
+    # Summary Thu 17 Dec 2026: 25 Dec, 28 Dec and 1 Jan skipped. Step-down at the final CiN
+    # meeting Wed 23 Dec, with the family's signed consent; Early Help allocates within 3
+    # working days: Thu 24, Tue 29, Wed 30 Dec.
+    Timetable(
+        pathway="assessment-to-early-help", anchor=local(2026, 12, 17, 10),
+        meeting_by=utc(2027, 1, 5, 17), transfer_by=utc(2027, 1, 14, 17),
+        meeting=date(2026, 12, 21), two_weeks=utc(2027, 1, 4, 17),
+        steps_at=local(2026, 12, 23, 11),
+        steps=(("record-final-cin-meeting", "assessment-tm",
+                {"attendees": ["lead_professional", "family", "assessment_social_worker"]}),
+               ("record-front-door-referral", "assessment-sw", {}),
+               ("record-family-consent", "assessment-sw", {"items": CONSENT})),
+        allocated_by=utc(2026, 12, 30, 17), allocator="early_help-tm"),
+]
+BY_PATHWAY = {t.pathway: t for t in TIMETABLES}
+each_pathway = pytest.mark.parametrize("t", TIMETABLES, ids=[t.pathway for t in TIMETABLES])
+
+
+async def to_transfer(ts_env: Any, s: Scenario, t: Timetable) -> TransferView:
+    """From the summary to the transfer, on time, checking each planned due time."""
+    view = await s.open(t.anchor) if s.handle is None else await s.view()
+    assert deadline(view, "meeting_by").due_at == t.meeting_by
+    assert deadline(view, "transfer_by").due_at == t.transfer_by
+    meeting = datetime.combine(t.meeting, datetime.min.time(), LONDON)
+    await file_qa(ts_env, s, meeting + td(hours=9, minutes=30))
+    view = await meet(ts_env, s, meeting + td(hours=14))
+    assert status(view, "meeting_by") is DeadlineStatus.met
+    assert deadline(view, "transfer_after_meeting").due_at == t.two_weeks
+    await skip_to(ts_env, t.steps_at)
+    *before, (last, who, body) = t.steps
+    for action, by, fields in before:
+        view = await s.act(action, by, **fields)
+    # The family's involvement comes before the transfer: not yet transferred without it.
+    assert view.stage is not Stage.transferred and view.responsible_team == t.sending
+    assert any(PROTOCOL.pathways[t.pathway].gates[gid].title in w
+               for w in view.waiting_for for gid in ("joint_visit", "family_consent")
+               if gid in PROTOCOL.pathways[t.pathway].gates)
+    view = await s.act(last, who, **body)
+    if t.agreed is not None:  # the case moves at the end of the agreed day
+        assert view.stage is Stage.ready
+        at_five = datetime.combine(t.agreed, datetime.min.time(), LONDON) + td(hours=17)
+        await skip_to(ts_env, at_five + td(minutes=1))
+        view = await settled(s, lambda v: v.stage is Stage.transferred)
+        assert view.transferred_at is not None
+        assert td(0) <= view.transferred_at - at_five < td(seconds=1)  # 17:00 on the day
+    else:
+        assert view.stage is Stage.transferred and view.transferred_at is not None
+        assert view.transferred_at - t.steps_at < td(minutes=1)
+    assert view.responsible_team == t.receiving
+    assert deadline(view, "allocated_by").due_at == t.allocated_by
+    assert {d.id: d.status for d in view.deadlines if d.id != "allocated_by"} == {
+        "meeting_by": DeadlineStatus.met, "transfer_after_meeting": DeadlineStatus.met,
+        "transfer_by": DeadlineStatus.met,
+        **({"transfer_date": DeadlineStatus.met} if t.agreed else {})}
+    return view
+
+
+# ----- the protocol file ----------------------------------------------------------------
+
+
+def test_weekly_meeting_block_and_its_gate_in_every_pathway():
+    meeting = PROTOCOL.weekly_meeting
+    assert meeting is not None
+    assert (meeting.title, meeting.weekday, f"{meeting.papers_due:%H:%M}", meeting.chair,
+            meeting.agenda_gate) == ("Case Transfer Meeting", "monday", "10:00",
+                                     Role.head_of_service, "case_transfer_meeting")
+    assert len(PROTOCOL.pathways) >= 4
+    for pathway in PROTOCOL.pathways.values():
+        gate = pathway.gates[meeting.agenda_gate]
+        assert [str(r) for r in gate.by] == ["head_of_service@authority"]
+        assert gate.after == ["qa_template"]
+        assert set(gate.outcomes) == {"ready", "postponed", "qa_rejected", "disputed"}
+        family = "family_consent" if pathway.receiving == "early_help" else "joint_visit"
+        assert family in pathway.transfer.requires
+        assert pathway.deadlines["allocated_by"].late_reason_required
+    ladder = PROTOCOL.ladders["case_transfer_dispute"]
+    assert [(lv.role, lv.of, str(lv.allow) if lv.allow else None) for lv in ladder.levels] == [
+        (Role.head_of_service, [Side.authority], "5 working days"),
+        (Role.senior_assistant_director, [Side.authority], None)]
+
+
+# ----- every pathway: on time, and overdue ----------------------------------------------
+
+
+@each_pathway
+async def test_happy_path(ts_env, worker, mailbox, t: Timetable):
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    view = await to_transfer(ts_env, s, t)
+    await skip_to(ts_env, t.allocated_by - td(hours=1))
+    view = await s.act("allocate", t.allocator, worker_id="W1")
+    assert view.allocated_worker == "W1" and view.stage is Stage.closed
+    assert status(view, "allocated_by") is DeadlineStatus.met
+    await expect_mail(mailbox, {
+        f"{t.receiving}-tm": [STARTED, READY, transferred_to(t.receiving)],
+        f"{t.sending}-tm": [READY, transferred_to(t.receiving), "worker W1 allocated"],
+    })
+
+
+@each_pathway
+async def test_breach_path_meeting_and_four_weeks_missed(ts_env, worker, mailbox,
+                                                         t: Timetable):
+    """The QA template is filed but the case never reaches the meeting."""
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    meeting = datetime.combine(t.meeting, datetime.min.time(), LONDON)
+    await file_qa(ts_env, s, meeting + td(hours=9, minutes=30))
+
+    await skip_to(ts_env, t.meeting_by - td(minutes=1))
+    assert status(await s.view(), "meeting_by") is DeadlineStatus.pending
+    await skip_to(ts_env, t.meeting_by + td(minutes=1))
+    await expect_mail(mailbox, {f"{t.sending}-tm": [MEETING_MISSED],
+                                "hos-1": [MEETING_MISSED], "hos-2": [MEETING_MISSED],
+                                f"{t.receiving}-tm": [STARTED]})
+    view = await settled(s, lambda v: v.overdue)
+    assert status(view, "meeting_by") is DeadlineStatus.missed
+
+    await skip_to(ts_env, t.transfer_by - td(minutes=1))
+    assert status(await s.view(), "transfer_by") is DeadlineStatus.pending
+    await skip_to(ts_env, t.transfer_by + td(minutes=1))
+    await expect_mail(mailbox, {
+        f"{t.sending}-tm": [MEETING_MISSED, FOUR_WEEKS_MISSED],
+        f"{t.receiving}-tm": [STARTED, FOUR_WEEKS_MISSED],
+        "hos-1": [MEETING_MISSED, FOUR_WEEKS_MISSED],
+        "hos-2": [MEETING_MISSED, FOUR_WEEKS_MISSED]})
+    view = await settled(s, lambda v: status(v, "transfer_by") is DeadlineStatus.missed)
+    assert (view.stage, view.responsible_team) == (Stage.proposed, t.sending)
+
+
+async def test_not_transferred_within_two_weeks_of_the_meeting(ts_env, worker, mailbox):
+    """Met Mon 14 Dec 2026: two calendar weeks end on Mon 28 Dec, Boxing Day's substitute."""
+    t = BY_PATHWAY["duty-to-assessment"]
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    await file_qa(ts_env, s, local(2026, 12, 14, 9, 30))
+    await meet(ts_env, s, local(2026, 12, 14, 14))
+    await skip_to(ts_env, utc(2026, 12, 28, 16, 59))
+    assert status(await s.view(), "transfer_after_meeting") is DeadlineStatus.pending
+    await skip_to(ts_env, utc(2026, 12, 28, 17, 1))
+    await expect_mail(mailbox, {"duty-tm": [READY, TWO_WEEKS_MISSED],
+                                "assessment-tm": [STARTED, READY, TWO_WEEKS_MISSED]})
+    await skip_to(ts_env, local(2026, 12, 29, 10))
+    for action, who, body in t.steps:
+        view = await s.act(action, who, **body)
+    assert view.stage is Stage.transferred
+    assert {d.id: d.status for d in view.deadlines if d.id != "allocated_by"} == {
+        "meeting_by": DeadlineStatus.met, "transfer_after_meeting": DeadlineStatus.met_late,
+        "transfer_by": DeadlineStatus.met}
+    assert deadline(view, "allocated_by").due_at == utc(2026, 12, 30, 17)
+
+
+# ----- the Case Transfer Meeting's other outcomes ---------------------------------------
+
+
+async def test_qa_rejected_then_resubmitted_then_ready(ts_env, worker, mailbox):
+    t = BY_PATHWAY["assessment-to-early-help"]
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    await file_qa(ts_env, s, local(2026, 12, 21, 9, 30))
+    kind, _ = await s.refused("file-qa-template", "assessment-tm", items=QA_ITEMS)
+    assert kind == "WrongStage"  # already filed
+    await skip_to(ts_env, local(2026, 12, 21, 14))
+    kind, message = await s.refused("reject-qa-template", "hos-2")
+    assert kind == "InvalidInput" and "Say why" in message
+    kind, _ = await s.refused("reject-qa-template", "early_help-tm")
+    assert kind == "NotPermitted"  # the chair (a Head of Service) decides
+    view = await s.act("reject-qa-template", "hos-2", note="Chronology not updated")
+    qa = next(g for g in view.gates if g.id == "qa_template")
+    assert not qa.done and view.stage is Stage.proposed
+    assert view.responsible_team == "assessment"
+    await expect_mail(mailbox, {"assessment-tm": [QA_REJECTED], "early_help-tm": [STARTED]})
+    kind, message = await s.refused("agree-transfer", "hos-1", **MEETING)
+    assert kind == "WrongStage" and "only after" in message
+
+    await skip_to(ts_env, local(2026, 12, 22, 9))
+    kind, message = await s.refused("file-qa-template", "assessment-tm", items=QA_ITEMS[:-1])
+    assert kind == "InvalidInput" and "current_care_plan_on_file" in message
+    await s.act("file-qa-template", "assessment-tm", items=QA_ITEMS)
+    # Re-presented at the next meeting, Mon 4 Jan 2027 (still within 10 working days).
+    view = await meet(ts_env, s, local(2027, 1, 4, 14))
+    assert status(view, "meeting_by") is DeadlineStatus.met
+    assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 1, 18, 17)
+    await expect_mail(mailbox, {"assessment-tm": [QA_REJECTED, READY],
+                                "early_help-tm": [STARTED, READY]})
+
+
+async def test_postponed_with_a_re_presentation_date_that_is_missed(ts_env, worker, mailbox):
+    t = BY_PATHWAY["cwd-to-permanence"]
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    await file_qa(ts_env, s, local(2027, 4, 26, 9, 30))
+    await skip_to(ts_env, local(2027, 4, 26, 14))
+    note = "Remedial actions: update genogram and care plan"
+    kind, message = await s.refused("postpone-transfer", "hos-1", note=note)
+    assert kind == "InvalidInput" and "needs a 'date'" in message
+    kind, message = await s.refused("postpone-transfer", "hos-1", note=note,
+                                    date=date(2027, 5, 3))
+    assert kind == "InvalidInput" and "not a working day" in message  # May Day
+    kind, message = await s.refused("postpone-transfer", "hos-1", date=date(2027, 5, 4))
+    assert kind == "InvalidInput" and "Say why" in message
+    view = await s.act("postpone-transfer", "hos-1", note=note, date=date(2027, 5, 4))
+    follow_up = deadline(view, "case_transfer_meeting:postponed")
+    assert follow_up.due_at == utc(2027, 5, 4, 16)  # Tue 4 May 17:00 BST
+    assert not next(g for g in view.gates if g.id == "qa_template").done
+    await expect_mail(mailbox, {"cwd-tm": [POSTPONED], "permanence-tm": [STARTED, POSTPONED]})
+
+    await skip_to(ts_env, utc(2027, 5, 4, 15, 59))
+    assert status(await s.view(), "case_transfer_meeting:postponed") is DeadlineStatus.pending
+    await skip_to(ts_env, utc(2027, 5, 4, 16, 1))
+    await expect_mail(mailbox, {"cwd-tm": [POSTPONED, REPRESENT_MISSED],
+                                "permanence-tm": [STARTED, POSTPONED, REPRESENT_MISSED],
+                                "hos-1": [REPRESENT_MISSED], "hos-2": [REPRESENT_MISSED]})
+
+    # Re-presented with the remedial actions done at the next meeting, Mon 10 May.
+    await file_qa(ts_env, s, local(2027, 5, 10, 9, 30))
+    view = await meet(ts_env, s, local(2027, 5, 10, 14), chair="hos-2")
+    assert status(view, "case_transfer_meeting:postponed") is DeadlineStatus.met_late
+    assert status(view, "meeting_by") is DeadlineStatus.met  # due Mon 10 May 17:00 BST
+    assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 5, 24, 16)
+
+
+# ----- the dispute ladder: Heads of Service for 5 working days, then the SAD ------------
+
+
+async def disputed_at_the_meeting(ts_env: Any, worker: Any) -> tuple[Scenario, TransferView]:
+    t = BY_PATHWAY["assessment-to-permanence"]
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    await file_qa(ts_env, s, local(2027, 3, 22, 9, 30))
+    await skip_to(ts_env, local(2027, 3, 22, 14))
+    kind, _ = await s.refused("record-dispute", "permanence-tm", note="x")
+    assert kind == "NotPermitted"
+    kind, message = await s.refused("record-dispute", "hos-1")
+    assert kind == "InvalidInput" and "Say why" in message
+    view = await s.act("record-dispute", "hos-1", note="Teams disagree on the pathway")
+    return s, view
+
+
+async def test_dispute_goes_to_heads_of_service_then_sad_to_the_minute(ts_env, worker,
+                                                                       mailbox):
+    s, view = await disputed_at_the_meeting(ts_env, worker)
+    assert (view.stage, view.escalation_level, view.responsible_team) == (
+        Stage.disputed, 1, "assessment")
+    assert view.dispute is not None
+    # Mon 22 Mar + 5 working days, skipping Good Friday and Easter Monday: Wed 31 Mar, BST.
+    due = utc(2027, 3, 31, 16)
+    assert view.dispute.level_due_at == due
+    await expect_mail(mailbox, {"hos-1": [REFERRED], "hos-2": [REFERRED],
+                                "permanence-tm": [STARTED]})
+    await s.act("acknowledge-dispute", "hos-2")  # the clock runs on
+
+    await skip_to(ts_env, due - td(minutes=1))
+    view = await s.view()
+    assert view.escalation_level == 1 and inbox(mailbox, "sad") == []
+    await skip_to(ts_env, due + td(minutes=1))
+    await expect_mail(mailbox, {"hos-1": [REFERRED], "hos-2": [REFERRED], "sad": [SAD_TOLD],
+                                "permanence-tm": [STARTED]})
+    view = await settled(s, lambda v: v.escalation_level == 2)
+    assert (view.stage, view.responsible_team) == (Stage.disputed, "assessment")
+    assert view.dispute is not None and view.dispute.level_due_at is None
+
+    kind, _ = await s.refused("resolve-dispute", "hos-1", resolution="proceed", note="x")
+    assert kind == "NotPermitted"  # the Heads of Service's five days have passed
+    await skip_to(ts_env, local(2027, 4, 1, 10))
+    view = await s.act("resolve-dispute", "sad", resolution="proceed",
+                       note="Permanence is the right pathway")
+    assert view.dispute is None and view.stage is Stage.proposed
+    assert next(g for g in view.gates if g.id == "case_transfer_meeting").done
+    # Agreed Thu 1 Apr: two weeks later, Thu 15 Apr 17:00 BST.
+    assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 4, 15, 16)
+    await expect_mail(mailbox, {"hos-1": [REFERRED], "hos-2": [REFERRED], "sad": [SAD_TOLD],
+                                "assessment-tm": ["dispute resolved: proceed"],
+                                "permanence-tm": [STARTED, "dispute resolved: proceed"]})
+
+
+async def test_heads_of_service_determine_another_pathway(ts_env, worker, mailbox):
+    s, view = await disputed_at_the_meeting(ts_env, worker)
+    assert view.dispute is not None
+    await skip_to(ts_env, local(2027, 3, 25, 10))
+    view = await s.act("resolve-dispute", "hos-2", resolution="redirect", to_team="early_help",
+                       note="Level 2/3 needs: step down to Early Help instead")
+    assert (view.stage, view.redirected_to, view.responsible_team) == (
+        Stage.redirected, "early_help", "assessment")
+    resolved = "dispute resolved: redirect"
+    await expect_mail(mailbox, {"hos-1": [REFERRED], "hos-2": [REFERRED],
+                                "assessment-tm": [resolved], "early_help-tm": [resolved],
+                                "permanence-tm": [STARTED, resolved]})
+
+
+# ----- allocation within 1 (Early Help: 3) working days; late needs the reason ----------
+
+
+@pytest.mark.parametrize("pathway", ["duty-to-assessment", "assessment-to-early-help"])
+async def test_late_allocation_refused_without_a_reason(ts_env, worker, mailbox, pathway):
+    t = BY_PATHWAY[pathway]
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    await to_transfer(ts_env, s, t)
+    await skip_to(ts_env, t.allocated_by - td(minutes=1))
+    assert status(await s.view(), "allocated_by") is DeadlineStatus.pending
+    await skip_to(ts_env, t.allocated_by + td(minutes=1))
+    title = PROTOCOL.pathways[pathway].deadlines["allocated_by"].title
+    await expect_mail(mailbox, {
+        f"{t.receiving}-tm": [STARTED, READY, transferred_to(t.receiving),
+                              f"deadline missed: {title}"],
+        f"{t.sending}-tm": [READY, transferred_to(t.receiving)]})
+    await settled(s, lambda v: status(v, "allocated_by") is DeadlineStatus.missed)
+
+    await skip_to(ts_env, t.allocated_by + td(hours=16))
+    kind, message = await s.refused("allocate", t.allocator, worker_id="W2")
+    assert kind == "InvalidInput" and "give the reason for the delay" in message
+    view = await s.act("allocate", t.allocator, worker_id="W2",
+                       note="Team at capacity; agreed with the Head of Service")
+    assert view.allocated_worker == "W2" and view.stage is Stage.closed
+    assert status(view, "allocated_by") is DeadlineStatus.met_late
+
+
+# ----- what the engine cannot yet express -----------------------------------------------
+
+
+async def test_postponed_case_was_considered_within_ten_working_days(ts_env, worker):
+    t = BY_PATHWAY["duty-to-assessment"]
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    await file_qa(ts_env, s, local(2026, 12, 14, 9, 30))
+    view = await meet(ts_env, s, local(2026, 12, 14, 14), "postpone-transfer",
+                      note="Remedial actions agreed", date=date(2027, 1, 4))
+    assert status(view, "meeting_by") is DeadlineStatus.met
+
+
+async def test_agreed_date_defaults_to_two_weeks_after_the_meeting(ts_env, worker):
+    t = BY_PATHWAY["duty-to-permanence"]
+    s = await opened(ts_env, worker, t.pathway, t.anchor)
+    assert s.pathway.transfer.agreed_date is not None
+    assert s.pathway.transfer.agreed_date.default == "transfer_after_meeting"
+    view = await s.view()
+    assert view.transfer_date is None  # no date until the meeting has agreed the transfer
+    await file_qa(ts_env, s, local(2027, 1, 18, 9, 30))
+    view = await meet(ts_env, s, local(2027, 1, 18, 14))
+    assert view.transfer_date == t.two_weeks
