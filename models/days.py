@@ -27,3 +27,19 @@ def add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def last_working_day_on_or_before(day: date, closed: frozenset[date]) -> date:
+    while not is_working_day(day, closed):
+        day -= timedelta(days=1)
+    return day
+
+
+def subtract_working_days(day: date, n: int, closed: frozenset[date]) -> date:
+    """The nth working day before `day`."""
+    counted = 0
+    while counted < n:
+        day -= timedelta(days=1)
+        if is_working_day(day, closed):
+            counted += 1
+    return day

@@ -135,6 +135,8 @@ class Outcome(Strict):
     needs_date: bool = False  # e.g. the re-presentation date of a postponed case
     min_notice: DurationField | None = None  # the date must be at least this far ahead
     follow_up: str | None = None  # title of the deadline set on that date (met by the gate)
+    follow_up_met_by: str | None = None  # another gate that meets the follow-up instead
+    follow_up_before: DurationField | None = None  # due this long before the date given
     reason_required: bool = False  # the manager must say why (kept in the case store)
     notify: RoleRefs = []
 
@@ -169,6 +171,12 @@ class Gate(Strict):
         for name, outcome in self.outcomes.items():
             if (outcome.follow_up or outcome.min_notice) and not outcome.needs_date:
                 raise ValueError(f"outcomes.{name} sets a date only with 'needs_date: true'")
+            if (outcome.follow_up_met_by or outcome.follow_up_before) and not outcome.follow_up:
+                raise ValueError(f"outcomes.{name}: follow_up_met_by and follow_up_before "
+                                 "belong with 'follow_up'")
+            before = outcome.follow_up_before
+            if before and before.unit not in (DurationUnit.working_days, DurationUnit.days):
+                raise ValueError(f"outcomes.{name}.follow_up_before: give days or working days")
             if outcome.min_notice and outcome.min_notice.unit not in (DurationUnit.working_days,
                                                                       DurationUnit.days):
                 raise ValueError(f"outcomes.{name}.min_notice: give days or working days")
@@ -242,7 +250,10 @@ class Reopen(Strict):
 
 
 class Duty(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     title: str
+    start: Literal["transferred", "anchor"] = Field(default="transferred", alias="from")
     kind: DutyKind = DutyKind.task
     action: str = Field(default="", pattern=r"^$|^[a-z][a-z0-9-]*$")
     by: RoleRefs = []
@@ -322,6 +333,9 @@ class Pathway(Strict):
                 if other not in gates:
                     raise ValueError(f"gates.{name}.after names unknown gate '{other}'")
             for oname, outcome in gate.outcomes.items():
+                if outcome.follow_up_met_by and outcome.follow_up_met_by not in gates:
+                    raise ValueError(f"gates.{name}.outcomes.{oname}.follow_up_met_by names "
+                                     f"unknown gate '{outcome.follow_up_met_by}'")
                 for other in outcome.reopens:
                     if other not in gates:
                         raise ValueError(f"gates.{name}.outcomes.{oname}.reopens names "

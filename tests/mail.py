@@ -31,4 +31,5 @@ class Mailbox:
         return [m for rcpts, m in self.messages if address in rcpts]
 
     def subjects(self, address: str) -> list[str]:
-        return [str(m["Subject"]) for m in self.to(address)]
+        # Long subjects arrive folded over several lines: unfold them (RFC 5322 §2.2.3).
+        return [str(m["Subject"]).replace("\r\n", "").strip() for m in self.to(address)]

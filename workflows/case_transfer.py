@@ -21,7 +21,11 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
-    from models.days import add_working_days
+    from models.days import (
+        add_working_days,
+        last_working_day_on_or_before,
+        subtract_working_days,
+    )
     from models.protocol import (
         DurationUnit,
         DutyKind,
@@ -186,10 +190,10 @@ class CaseTransferWorkflow:
             await self._transfer(by_action)
         if self.stage is Stage.allocated and all(
                 d.status is not DeadlineStatus.pending
-                for d in self.deadlines.values() if d.kind in ("duty", "period")):
+                for d in self.deadlines.values() if d.kind != TRANSFER_DATE):
             self.stage = Stage.closed
-            await self._record("closed", "Transfer complete: allocated and post-transfer duties "
-                                         "done or ended")
+            await self._record("closed", "Transfer complete: allocated, and every deadline and "
+                                         "post-transfer duty met, missed or ended")
 
     def _requirements_met(self) -> bool:
         return all(self.gates[g].done for g in self.pathway.transfer.requires)
@@ -249,7 +253,13 @@ class CaseTransferWorkflow:
         source = dues.get(TRANSFER_DATE) or (dues.get(rule.default) if rule else None)
         if source is not None and (TRANSFER_DATE not in self.deadlines
                                    or not self.agreed_date_set):
-            self._set_transfer_date(source.due_at, source.due_local)
+            due_at, due_local = source.due_at, source.due_local
+            closed = frozenset(self.calendar.non_working_dates if self.calendar else [])
+            working = last_working_day_on_or_before(due_at.date(), closed)
+            if working != due_at.date():  # a default never moves a case on a closed day
+                moved = (await self._plan([], [PlanDate(name=TRANSFER_DATE, day=working)]))
+                due_at, due_local = moved.dues[0].due_at, moved.dues[0].due_local
+            self._set_transfer_date(due_at, due_local)
 
     def _set_transfer_date(self, due_at: datetime, due_local: str) -> None:
         date = self.deadlines.get(TRANSFER_DATE)
@@ -331,13 +341,15 @@ class CaseTransferWorkflow:
         self._reached("transferred")
         duties = self.pathway.after_transfer
         if duties:
+            starts = {n: self.inp.anchor_at if d.start == "anchor" else now
+                      for n, d in duties.items()}
             planned = await self._plan(
-                [PlanItem(name=n, start=now, within=d.within) for n, d in duties.items()])
+                [PlanItem(name=n, start=starts[n], within=d.within) for n, d in duties.items()])
             for due in planned.dues:
                 kind = "period" if duties[due.name].kind is DutyKind.period else "duty"
                 self.deadlines[due.name] = DeadlineView(
-                    id=due.name, title=duties[due.name].title, kind=kind, start_at=now,
-                    due_at=due.due_at, due_local=due.due_local)
+                    id=due.name, title=duties[due.name].title, kind=kind,
+                    start_at=starts[due.name], due_at=due.due_at, due_local=due.due_local)
         await self._start_clocks("transferred", now)
         skipped = [g.title for g in self.gates.values() if not g.done]
         date = self.deadlines.get(TRANSFER_DATE)
@@ -480,15 +492,26 @@ class CaseTransferWorkflow:
     async def _follow_up(self, gate_id: str, name: str, outcome: Outcome, act: GateAction
                          ) -> str:
         assert act.on_date is not None
-        planned = await self._plan([], [PlanDate(name="follow_up", day=act.on_date)])
-        due = planned.dues[0]
+        day = act.on_date
+        before = outcome.follow_up_before
+        if before is not None:  # e.g. managers meet at least 5 days before the hearing
+            closed = frozenset(self.calendar.non_working_dates if self.calendar else [])
+            day = (subtract_working_days(day, before.amount, closed)
+                   if before.unit is DurationUnit.working_days
+                   else day - timedelta(days=before.amount))
+        planned = await self._plan([], [PlanDate(name="date", day=act.on_date),
+                                         PlanDate(name="follow_up", day=day)])
+        given, due = planned.dues
         if outcome.follow_up:
             key = f"{gate_id}:{name}"
+            met_by = outcome.follow_up_met_by or gate_id
             self.deadlines[key] = DeadlineView(
                 id=key, title=outcome.follow_up, due_at=due.due_at, due_local=due.due_local,
-                met_when=gate_id, start_at=workflow.now())
+                met_when=met_by, start_at=workflow.now(),
+                status=DeadlineStatus.met if self._milestone_done(met_by)
+                else DeadlineStatus.pending)
             self.follow_up_notify[key] = [*self.pathway.gates[gate_id].by, *outcome.notify]
-        return f"; date set for {due.due_local}"
+        return f"; date set for {given.due_local}"
 
     def _settle_stage(self) -> None:
         if self.stage in (Stage.proposed, Stage.ready, Stage.disputed) and self.dispute is None:
@@ -503,7 +526,10 @@ class CaseTransferWorkflow:
         gate_id, outcome_name = by_action[act.action]
         spec, gate = self.pathway.gates[gate_id], self.gates[gate_id]
         outcome = self.pathway.outcomes(gate_id)[outcome_name]
-        self._check_stage(OPEN_STAGES, f"record '{spec.title}'")
+        late_ok = gate_id not in self.pathway.transfer.requires and outcome.completes \
+            and not outcome.dispute  # e.g. outstanding records, which never delay a transfer
+        self._check_stage(OPEN_STAGES + (AFTER_TRANSFER if late_ok else ()),
+                          f"record '{spec.title}'")
         if gate.done:
             raise rejected("WrongStage", f"{spec.title} was already recorded by {gate.done_by} "
                                          f"at {gate.done_at:%Y-%m-%d %H:%M} UTC")
