@@ -25,5 +25,10 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
+# Validate every protocol file and describe its pathways in plain words (exit 1 if one is
+# malformed). `ARGS=--markdown` prints the README's tables instead.
+check-protocols: $(INSTALLED)
+	$(BIN)/python -m ops.check_protocols $(ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

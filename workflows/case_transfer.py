@@ -103,6 +103,7 @@ class CaseTransferWorkflow:
         self.lock = asyncio.Lock()
         self.transferred_at: datetime | None = None
         self.allocated_worker: str | None = None
+        self.allocated_at: datetime | None = None
         self.redirected_to: str | None = None
         self.dispute: DisputeView | None = None
         self.agreed_date_set = inp.agreed_transfer_date is not None
@@ -250,16 +251,25 @@ class CaseTransferWorkflow:
         rule = self.pathway.transfer.agreed_date
         # The agreed date: given at the start, or set later, or else the default deadline's
         # due time once that deadline starts (at the anchor, or e.g. at the transfer meeting).
-        source = dues.get(TRANSFER_DATE) or (dues.get(rule.default) if rule else None)
-        if source is not None and (TRANSFER_DATE not in self.deadlines
-                                   or not self.agreed_date_set):
-            due_at, due_local = source.due_at, source.due_local
-            closed = frozenset(self.calendar.non_working_dates if self.calendar else [])
-            working = last_working_day_on_or_before(due_at.date(), closed)
-            if working != due_at.date():  # a default never moves a case on a closed day
-                moved = (await self._plan([], [PlanDate(name=TRANSFER_DATE, day=working)]))
-                due_at, due_local = moved.dues[0].due_at, moved.dues[0].due_local
-            self._set_transfer_date(due_at, due_local)
+        if TRANSFER_DATE in dues:
+            self._set_transfer_date(dues[TRANSFER_DATE].due_at, dues[TRANSFER_DATE].due_local)
+        elif rule is not None and rule.default in dues:
+            await self._default_transfer_date()
+
+    async def _default_transfer_date(self) -> None:
+        """Unless a date was agreed, the case moves on its default deadline's day (or the last
+        working day before it: a default never moves a case on a closed day)."""
+        rule = self.pathway.transfer.agreed_date
+        source = self.deadlines.get(rule.default) if rule else None
+        if source is None or (self.agreed_date_set and TRANSFER_DATE in self.deadlines):
+            return
+        due_at, due_local = source.due_at, source.due_local
+        closed = frozenset(self.calendar.non_working_dates if self.calendar else [])
+        working = last_working_day_on_or_before(due_at.date(), closed)
+        if working != due_at.date():
+            moved = await self._plan([], [PlanDate(name=TRANSFER_DATE, day=working)])
+            due_at, due_local = moved.dues[0].due_at, moved.dues[0].due_local
+        self._set_transfer_date(due_at, due_local)
 
     def _set_transfer_date(self, due_at: datetime, due_local: str) -> None:
         date = self.deadlines.get(TRANSFER_DATE)
@@ -776,7 +786,7 @@ class CaseTransferWorkflow:
     async def allocate(self, act: AllocateAction) -> TransferView:
         async with self.lock:
             self._check_allocation(act)
-            self.allocated_worker = act.worker_id
+            self.allocated_worker, self.allocated_at = act.worker_id, workflow.now()
             self.stage = Stage.allocated
             late = [d for d in self.deadlines.values()
                     if d.met_when == "allocated" and d.status is DeadlineStatus.missed]
@@ -888,10 +898,8 @@ class CaseTransferWorkflow:
     async def recalculate(self, req: Recalculation) -> TransferView:
         """Re-plan pending deadlines on purpose (a new bank holiday, a corrected protocol)."""
         async with self.lock:
+            self._check_recalculation(req)
             if req.pathway is not None:
-                if (req.pathway.sending, req.pathway.receiving) != (self.pathway.sending,
-                                                                    self.pathway.receiving):
-                    raise rejected("InvalidInput", "A corrected pathway must keep its teams")
                 self.pathway = req.pathway
             if req.calendar is not None:
                 self.calendar_spec = req.calendar
@@ -904,6 +912,27 @@ class CaseTransferWorkflow:
         self.wake = True
         return self._view()
 
+    @recalculate.validator
+    def _validate_recalculation(self, req: Recalculation) -> None:
+        self._check_recalculation(req)
+
+    def _check_recalculation(self, req: Recalculation) -> None:
+        self._check_opened()
+        if req.pathway is not None and (req.pathway.sending, req.pathway.receiving) != (
+                self.pathway.sending, self.pathway.receiving):
+            raise rejected("InvalidInput", "A corrected pathway must keep its teams")
+
+    def _started_at(self, event: str) -> datetime | None:
+        """When a clock's starting event happened, if it has."""
+        if event == "anchor":
+            return self.inp.anchor_at
+        if event == "transferred":
+            return self.transferred_at
+        if event == "allocated":
+            return self.allocated_at
+        gate = self.gates.get(event)
+        return gate.done_at if gate is not None and gate.done else None
+
     async def _replan(self) -> list[str]:
         items = []
         for d in self.deadlines.values():
@@ -913,21 +942,42 @@ class CaseTransferWorkflow:
             if (d.status is DeadlineStatus.pending and not d.extended and d.paused_at is None
                     and d.start_at is not None and within is not None):
                 items.append(PlanItem(name=d.id, start=d.start_at, within=within))
-        rule = self.pathway.transfer.agreed_date
-        result = await self._plan(items)
-        changes = []
+        # A corrected pathway may add clocks: start those whose event has already happened.
+        added = {}
+        for name, spec in self.pathway.deadlines.items():
+            start = self._started_at(spec.start)
+            if name not in self.deadlines and start is not None:
+                added[name] = spec
+                items.append(PlanItem(name=name, start=start, within=spec.within))
+        # Planning at least the present instant resolves (and freezes) the calendar anew.
+        result = await self._plan(items, instants=[PlanInstant(name="now", at=workflow.now())])
+        changes, moved = [], set()
         for due in result.dues:
+            if due.name in added:
+                spec = added[due.name]
+                start = self._started_at(spec.start)
+                assert start is not None
+                self.deadlines[due.name] = DeadlineView(
+                    id=due.name, title=spec.title, due_at=due.due_at, due_local=due.due_local,
+                    met_when=spec.met_when, start_at=start,
+                    warn_at=warn_times(start, due.due_at, spec.warn.at) if spec.warn else [],
+                    warned=len(spec.warn.at) if spec.warn and due.due_at <= workflow.now()
+                    else 0)
+                changes.append(f"{spec.title}: new, due {due.due_local}")
+                continue
+            if due.name not in self.deadlines:
+                continue
             d = self.deadlines[due.name]
             if due.due_at != d.due_at:
                 changes.append(f"{d.title}: {d.due_local} → {due.due_local}")
+                moved.add(d.id)
             d.due_at, d.due_local = due.due_at, due.due_local
             spec = self.pathway.deadlines.get(d.id)
             if spec is not None and spec.warn and d.start_at is not None:
                 d.warn_at = warn_times(d.start_at, d.due_at, spec.warn.at)
-        date = self.deadlines.get(TRANSFER_DATE)
-        if rule and date and not self.agreed_date_set and rule.default in self.deadlines:
-            source = self.deadlines[rule.default]
-            date.due_at, date.due_local = source.due_at, source.due_local
+        rule = self.pathway.transfer.agreed_date
+        if rule is not None and (rule.default in moved or rule.default in added):
+            await self._default_transfer_date()
         return changes
 
     @workflow.query
