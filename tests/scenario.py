@@ -6,8 +6,12 @@ so a scenario takes each step exactly as a manager's request would.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -19,8 +23,10 @@ from api.starting import open_transfer
 from config import ROOT
 from models.protocol import Role
 from models.protocol_files import load_protocols
-from models.transfer import Actor, DeadlineView, TransferView
-from ops.demo import AUTHORITY_ROLES, AUTHORITY_TEAM, TEAM_ROLES
+from models.transfer import Actor, DeadlineStatus, DeadlineView, TransferView
+from ops.demo import AUTHORITY_ROLES, AUTHORITY_TEAM, TEAM_ROLES, demo_staff
+from tests.mail import Mailbox
+from tests.transfers import eventually
 from workflows.case_transfer import CaseTransferWorkflow
 
 PROTOCOLS = load_protocols(ROOT / "protocols")
@@ -91,3 +97,33 @@ class Scenario:
 
 def deadline(view: TransferView, name: str) -> DeadlineView:
     return next(d for d in view.deadlines if d.id == name)
+
+
+def status(view: TransferView, name: str) -> DeadlineStatus:
+    return deadline(view, name).status
+
+
+async def settled(s: Scenario, until: Callable[[TransferView], bool]) -> TransferView:
+    """Query until the workflow has taken its timer's turn and `until(view)` holds."""
+    for _ in range(300):
+        view = await s.view()
+        if until(view):
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not reached; last view: {view!r}")
+
+
+def inbox(mailbox: Mailbox, authority: str, who: str, case_id: str = "C1") -> list[str]:
+    """The headlines of the emails `who` received about the case, sorted."""
+    prefix = f"[{authority}] Case {case_id}: "
+    return sorted(re.sub(r"\s+", " ", subject).strip().removeprefix(prefix)
+                  for subject in mailbox.subjects(mail(authority, who)))
+
+
+async def expect_mail(mailbox: Mailbox, authority: str, expected: dict[str, list[str]]) -> None:
+    """Each named person got exactly these emails (once each); nobody else got any."""
+    for who, headlines in expected.items():
+        await eventually(partial(inbox, mailbox, authority, who), sorted(headlines).__eq__)
+    everyone = [p.id.removeprefix(f"{authority}-") for p in demo_staff(PROTOCOLS[authority])]
+    others = {who: inbox(mailbox, authority, who) for who in everyone if who not in expected}
+    assert others == {who: [] for who in others}

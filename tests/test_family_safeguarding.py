@@ -15,13 +15,10 @@ crossed by moving the server's clock, never by sleeping.
 
 from __future__ import annotations
 
-import asyncio
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import timedelta as td
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,14 +26,14 @@ import pytest
 
 from models.protocol import Role, Side
 from models.transfer import DeadlineStatus, Stage, TransferView
-from ops.demo import demo_staff
-from tests.scenario import PROTOCOLS, Scenario, deadline, mail
+from tests import scenario
+from tests.scenario import PROTOCOLS, Scenario, deadline, mail, settled, status
+from tests.scenario import inbox as _inbox
 from tests.transfers import eventually, skip_to
 
 A = "family_safeguarding"
 PROTOCOL = PROTOCOLS[A]
 LONDON = ZoneInfo("Europe/London")
-EVERYONE = [p.id.removeprefix(f"{A}-") for p in demo_staff(PROTOCOL)]
 CHECKLIST = list(PROTOCOL.pathways["a-and-i-to-early-help"].gates["checklist"].items)
 
 # Email headlines (the subject is "[family_safeguarding] Case C1: <headline>").
@@ -68,34 +65,8 @@ def five_pm(day: date) -> datetime:
 # ----- helpers -------------------------------------------------------------------------
 
 
-def _headline(subject: str) -> str:
-    return re.sub(r"\s+", " ", subject).strip().removeprefix(f"[{A}] Case C1: ")
-
-
-def inbox(mailbox: Any, who: str) -> list[str]:
-    return sorted(_headline(s) for s in mailbox.subjects(mail(A, who)))
-
-
 async def expect_mail(mailbox: Any, expected: dict[str, list[str]]) -> None:
-    """Each named person got exactly these emails (once each); nobody else got any."""
-    for who, headlines in expected.items():
-        await eventually(partial(inbox, mailbox, who), sorted(headlines).__eq__)
-    others = {who: inbox(mailbox, who) for who in EVERYONE if who not in expected}
-    assert others == {who: [] for who in others}
-
-
-async def settled(s: Scenario, until: Callable[[TransferView], bool]) -> TransferView:
-    """Query until the workflow has taken its timer's turn."""
-    for _ in range(300):
-        view = await s.view()
-        if until(view):
-            return view
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached; last view: {view!r}")
-
-
-def status(view: TransferView, name: str) -> DeadlineStatus:
-    return deadline(view, name).status
+    await scenario.expect_mail(mailbox, A, expected)
 
 
 def at_stage(stage: Stage) -> Callable[[TransferView], bool]:
@@ -527,3 +498,7 @@ async def test_checklist_completed_before_the_transfer(ts_env, worker, mailbox):
     await expect_mail(mailbox, {"cla-tm": [
         STARTED, "Case transfer standards (non-negotiable tasks) completed by the "
         "transferring manager: outstanding"]})
+
+
+def inbox(mailbox: Any, who: str) -> list[str]:
+    return _inbox(mailbox, A, who)

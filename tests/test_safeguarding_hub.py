@@ -14,13 +14,10 @@ clock, never by sleeping.
 
 from __future__ import annotations
 
-import asyncio
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import timedelta as td
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,14 +25,14 @@ import pytest
 
 from models.protocol import Role, Side
 from models.transfer import DeadlineStatus, Stage, TransferView
-from ops.demo import demo_staff
-from tests.scenario import PROTOCOLS, Scenario, deadline, mail
-from tests.transfers import eventually, skip_to
+from tests import scenario
+from tests.scenario import PROTOCOLS, Scenario, deadline, settled, status
+from tests.scenario import inbox as _inbox
+from tests.transfers import skip_to
 
 A = "safeguarding_hub"
 PROTOCOL = PROTOCOLS[A]
 LONDON = ZoneInfo("Europe/London")
-EVERYONE = [p.id.removeprefix(f"{A}-") for p in demo_staff(PROTOCOL)]
 RECORDS = list(PROTOCOL.pathways["s-and-p-to-cla-section-20"].gates["records"].items)
 
 # Email headlines (the subject is "[safeguarding_hub] Case C1: <headline>").
@@ -61,34 +58,8 @@ def utc(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
 # ----- helpers -------------------------------------------------------------------------
 
 
-def _headline(subject: str) -> str:
-    return re.sub(r"\s+", " ", subject).strip().removeprefix(f"[{A}] Case C1: ")
-
-
-def inbox(mailbox: Any, who: str) -> list[str]:
-    return sorted(_headline(s) for s in mailbox.subjects(mail(A, who)))
-
-
 async def expect_mail(mailbox: Any, expected: dict[str, list[str]]) -> None:
-    """Each named person got exactly these emails (once each); nobody else got any."""
-    for who, headlines in expected.items():
-        await eventually(partial(inbox, mailbox, who), sorted(headlines).__eq__)
-    others = {who: inbox(mailbox, who) for who in EVERYONE if who not in expected}
-    assert others == {who: [] for who in others}
-
-
-async def settled(s: Scenario, until: Callable[[TransferView], bool]) -> TransferView:
-    """Query until the workflow has taken its timer's turn."""
-    for _ in range(300):
-        view = await s.view()
-        if until(view):
-            return view
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached; last view: {view!r}")
-
-
-def status(view: TransferView, name: str) -> DeadlineStatus:
-    return deadline(view, name).status
+    await scenario.expect_mail(mailbox, A, expected)
 
 
 def missed(name: str) -> Callable[[TransferView], bool]:
@@ -504,3 +475,7 @@ async def test_outstanding_records_can_be_completed_after_the_transfer(ts_env, w
     s, _ = await outstanding_then_transferred(ts_env, worker)
     view = await s.act("complete-records", "s_and_p-tm", items=RECORDS)
     assert status(view, "records:outstanding") is DeadlineStatus.met
+
+
+def inbox(mailbox: Any, who: str) -> list[str]:
+    return _inbox(mailbox, A, who)

@@ -11,13 +11,9 @@ moving the server's clock, never by sleeping.
 
 from __future__ import annotations
 
-import asyncio
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import timedelta as td
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,9 +21,10 @@ import pytest
 
 from models.protocol import Role, Side
 from models.transfer import DeadlineStatus, Stage, TransferView
-from ops.demo import demo_staff
-from tests.scenario import PROTOCOLS, Scenario, deadline, mail
-from tests.transfers import eventually, skip_to
+from tests import scenario
+from tests.scenario import PROTOCOLS, Scenario, deadline, settled, status
+from tests.scenario import inbox as _inbox
+from tests.transfers import skip_to
 
 SH = "st_helens"
 PROTOCOL = PROTOCOLS[SH]
@@ -36,7 +33,6 @@ QA_ITEMS = list(PROTOCOL.pathways["duty-to-assessment"].gates["qa_template"].ite
 CONSENT = list(PROTOCOL.pathways["assessment-to-early-help"].gates["family_consent"].items)
 MEETING = {"attendees": ["chair", "sending_team_manager", "receiving_team_manager",
                          "allocated_social_worker"]}
-EVERYONE = [p.id.removeprefix(f"{SH}-") for p in demo_staff(PROTOCOL)]
 
 # Email headlines (the subject is "[st_helens] Case C1: <headline>").
 STARTED = "transfer proposed to your team"
@@ -68,35 +64,8 @@ def transferred_to(team: str) -> str:
 # ----- helpers -------------------------------------------------------------------------
 
 
-def _headline(subject: str) -> str:
-    return re.sub(r"\s+", " ", subject).removeprefix(f"[{SH}] Case C1: ")
-
-
-def inbox(mailbox: Any, who: str) -> list[str]:
-    return sorted(_headline(s) for s in mailbox.subjects(mail(SH, who)))
-
-
 async def expect_mail(mailbox: Any, expected: dict[str, list[str]]) -> None:
-    """Each named person got exactly these emails (once each); nobody else got any."""
-    for who, headlines in expected.items():
-        want = sorted(headlines)
-        await eventually(partial(inbox, mailbox, who), want.__eq__)
-    others = {who: inbox(mailbox, who) for who in EVERYONE if who not in expected}
-    assert others == {who: [] for who in others}
-
-
-async def settled(s: Scenario, until: Callable[[TransferView], bool]) -> TransferView:
-    """Query until the workflow has taken its timer's turn."""
-    for _ in range(300):
-        view = await s.view()
-        if until(view):
-            return view
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached; last view: {view!r}")
-
-
-def status(view: TransferView, name: str) -> DeadlineStatus:
-    return deadline(view, name).status
+    await scenario.expect_mail(mailbox, SH, expected)
 
 
 async def opened(ts_env: Any, worker: Any, pathway: str, anchor: datetime) -> Scenario:
@@ -526,3 +495,7 @@ async def test_agreed_date_defaults_to_two_weeks_after_the_meeting(ts_env, worke
     await file_qa(ts_env, s, local(2027, 1, 18, 9, 30))
     view = await meet(ts_env, s, local(2027, 1, 18, 14))
     assert view.transfer_date == t.two_weeks
+
+
+def inbox(mailbox: Any, who: str) -> list[str]:
+    return _inbox(mailbox, SH, who)
