@@ -232,6 +232,7 @@ class Deadline(Strict):
     warn: Warning | None = None
     on_breach: list[BreachAction] = []
     extend_by: RoleRefs = []  # who may extend or pause this clock, giving a reason
+    extend_needs_all: bool = False  # an extension holds once every side in extend_by agrees
     late_reason_required: bool = False  # meeting it late needs the reason for the delay
 
 

@@ -69,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules import (
         check_actor,
         highest_level,
+        holds,
         level_refs,
         rejected,
         warn_times,
@@ -109,6 +110,7 @@ class CaseTransferWorkflow:
         self.agreed_date_set = inp.agreed_transfer_date is not None
         self.deliveries: list[Any] = []
         self.follow_up_notify: dict[str, list[RoleRef]] = {}
+        self.extension_offers: dict[str, dict[str, str]] = {}  # deadline -> side -> date
         self.gates = {
             gid: GateView(id=gid, title=g.title, action=self.pathway.gate_action(gid))
             for gid, g in self.pathway.gates.items()
@@ -699,10 +701,22 @@ class CaseTransferWorkflow:
                 what = f"{d.title}: clock resumed after {_span(gap)}; now due {d.due_local}"
             else:
                 assert act.until is not None
+                spec = self.pathway.deadlines[d.id]
                 planned = await self._plan([], [PlanDate(name=d.id, day=act.until)])
+                waiting = self._extension_waits_for(d.id, act)
+                if waiting:  # both sides must agree: this manager's offer waits for the other
+                    await self._record(
+                        "deadline_extension_proposed",
+                        f"{d.title}: extension to {planned.dues[0].due_local} proposed by "
+                        f"{actor_words(act.actor)}; waiting for the {who(self.pathway, waiting)}",
+                        actor=act.actor, note_ref=act.note_ref,
+                        notices=[self._notice(waiting, f"extension proposed: {d.title}",
+                                              f"To agree, extend it to {act.until} too.")])
+                    self.wake = True
+                    return self._view()
+                self.extension_offers.pop(d.id, None)
                 d.due_at, d.due_local = planned.dues[0].due_at, planned.dues[0].due_local
                 d.status, d.extended = DeadlineStatus.pending, True
-                spec = self.pathway.deadlines[d.id]
                 if spec.warn and d.start_at is not None:
                     d.warn_at = warn_times(d.start_at, d.due_at, spec.warn.at)
                     d.warned = sum(1 for w in d.warn_at if w <= now)
@@ -711,6 +725,17 @@ class CaseTransferWorkflow:
                                actor=act.actor, note_ref=act.note_ref)
         self.wake = True
         return self._view()
+
+    def _extension_waits_for(self, deadline_id: str, act: DeadlineChange) -> list[RoleRef]:
+        """With `extend_needs_all`, the sides that have not yet offered this same date."""
+        spec = self.pathway.deadlines[deadline_id]
+        if not spec.extend_needs_all:
+            return []
+        offers = self.extension_offers.setdefault(deadline_id, {})
+        for ref in spec.extend_by:
+            if holds(act.actor, ref, self.pathway):
+                offers[ref.side.value] = str(act.until)
+        return [ref for ref in spec.extend_by if offers.get(ref.side.value) != str(act.until)]
 
     @change_deadline.validator
     def _validate_deadline_change(self, act: DeadlineChange) -> None:
