@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint check-protocols clean
+.PHONY: dev test test-faults lint check-protocols bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ dev: $(INSTALLED)
 test: $(INSTALLED) lint
 	$(BIN)/pytest
 
+# The fault suite alone (also part of `make test`): the real stack as processes, killed,
+# stopped and restarted; see docs/reliability/process-faults.md.
+test-faults: $(INSTALLED)
+	$(BIN)/pytest tests/faults
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
@@ -29,6 +34,11 @@ lint: $(INSTALLED)
 # malformed). `ARGS=--markdown` prints the README's tables instead.
 check-protocols: $(INSTALLED)
 	$(BIN)/python -m ops.check_protocols $(ARGS)
+
+# Benchmark against bare Temporal (issue 4): writes docs/BENCHMARKS.md and docs/bench-results/.
+# FULL=1 runs the full sizes; PROFILE=1 adds a py-spy profile of figure 1.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench $(if $(FULL),--full,) $(if $(PROFILE),--profile,)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -117,6 +117,8 @@ class OutboxDispatcher:
             try:
                 with self._connect() as smtp:
                     for row in rows:
+                        if activity.in_activity():  # a dead worker is noticed in seconds
+                            activity.heartbeat(sent)
                         smtp.send_message(
                             self._message(row), from_addr=self._smtp.mail_from, to_addrs=[row.email]
                         )

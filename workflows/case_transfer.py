@@ -219,7 +219,7 @@ class CaseTransferWorkflow:
             PlanRequest(calendar=self.calendar_spec, resolved=self.calendar, items=items,
                         dates=dates or [], instants=instants or []),
             result_type=PlanResult,
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=timedelta(seconds=15),
             retry_policy=STORE_RETRY,
             summary="Plan due times on the protocol's calendar",
         )
@@ -1080,7 +1080,7 @@ class CaseTransferWorkflow:
             notices=notices or [],
         )
         await workflow.execute_activity(
-            "record_change", change, start_to_close_timeout=timedelta(seconds=30),
+            "record_change", change, start_to_close_timeout=timedelta(seconds=15),
             retry_policy=STORE_RETRY, summary=f"Record: {kind}"[:190],
         )
         self._publish(change.view)
@@ -1088,7 +1088,7 @@ class CaseTransferWorkflow:
             self.deliveries.append(workflow.start_activity(
                 "deliver_notifications", DeliveryRequest(run_id=info.run_id, seq=self.seq),
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=MAIL_RETRY,
-                summary=f"Email: {kind}"[:190],
+                heartbeat_timeout=timedelta(seconds=15), summary=f"Email: {kind}"[:190],
             ))
 
     def _publish(self, view: TransferView) -> None:

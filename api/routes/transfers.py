@@ -178,9 +178,12 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
         return await send_action(handle, action, body, actor, pathway, note_ref,
                                  f"{action}:{key}")
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
-        if note_ref:
+        error = exc if isinstance(exc, HTTPException) else http_error(exc)
+        # Drop the note only when the action was surely not taken (a refusal); after a
+        # timeout the update may still complete, and its note must be there.
+        if note_ref and 400 <= error.status_code < 500:
             await run_in_threadpool(_with_session, state, lambda s: q.delete_note(s, note_ref))
-        raise http_error(exc) from exc
+        raise error from exc
 
 
 def _with_session(state: AppState, work: Any) -> Any:
