@@ -45,14 +45,17 @@ bearer = HTTPBearer(auto_error=False, description="The staff member's API token"
 
 
 def current_staff(
-    session: SessionDep,
+    state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Staff:
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "Sign in: send 'Authorization: Bearer <your token>'",
                             headers={"WWW-Authenticate": "Bearer"})
-    staff = staff_by_token(session, credentials.credentials)
+    # A short session of its own: holding a pooled connection for the whole request would
+    # let as many concurrent actions as the pool holds starve each other.
+    with Session(state.engine, expire_on_commit=False) as session:
+        staff = staff_by_token(session, credentials.credentials)
     if staff is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "That token is not recognised",
                             headers={"WWW-Authenticate": "Bearer"})

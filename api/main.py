@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.deps import AppState
 from api.routes import notifications, transfers
@@ -45,10 +46,13 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app.include_router(transfers.router)
     app.include_router(notifications.router)
 
-    @app.exception_handler(OperationalError)
-    async def _store_unavailable(_request: Request, _exc: OperationalError) -> JSONResponse:
+    async def _store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "The case store is unavailable; try again shortly"},
                             status_code=503)
+
+    # Unreachable, or every pooled connection busy: both are "try again", never a 500.
+    app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(PoolTimeout, _store_unavailable)
 
     return app
 

@@ -10,6 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, delete, func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.tables import ActionNote, Notification, Staff, Transfer, TransferEvent
@@ -126,7 +127,10 @@ def save_note(
                 created_at=aware(now),
             )
         )
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # a concurrent copy of the same request saved it first
+            session.rollback()
 
 
 def delete_note(session: Session, ref: str) -> None:

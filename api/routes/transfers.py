@@ -175,8 +175,9 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
         transfer_id, run_id=view.run_id)
     actor = as_actor(staff)
     try:
-        return await send_action(handle, action, body, actor, pathway, note_ref,
-                                 f"{action}:{key}")
+        # The key alone is the Update id: a key reused for another action gets the first
+        # action's answer back and acts on nothing more.
+        return await send_action(handle, action, body, actor, pathway, note_ref, key)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         error = exc if isinstance(exc, HTTPException) else http_error(exc)
         # Drop the note only when the action was surely not taken (a refusal); after a

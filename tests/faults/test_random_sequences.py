@@ -1,0 +1,477 @@
+"""Random sequences of manager actions and clock jumps never break the invariants or leave a
+transfer stuck (hypothesis, on the time-skipping server).
+
+Each example opens one transfer on a representative pathway (its anchor now, or hours to
+weeks ago), then takes a random sequence of steps: actions by any demo staff member of the
+authority (mostly someone the protocol names, sometimes anyone: wrong role, wrong team),
+with or without a note, with good and bad input (checklists short or padded, attendees
+missing or unknown, dates in the past, on weekends, too soon or too late, unknown deadlines,
+resolutions without a team); clock jumps from minutes to weeks; and now and then two actions
+sent at once. Then:
+
+- every action was answered in time (no stuck update) with the new view, or refused with a
+  typed refusal (WrongStage / NotPermitted / InvalidInput, what the API turns into 409 / 403
+  / 422), or by the API itself (422), or found the transfer closed; an accepted action was
+  taken by someone the protocol allows;
+- the workflow never fails a task and goes quiet (no activity or workflow task left);
+- the query view agrees with the store's current row, which names exactly one responsible
+  team (the sending team until the transfer instant, then the receiving team);
+- `check_store`: every event once and in order, every email written once and delivered once;
+- the transfer has ended (the workflow completed) or names what it waits for;
+- from there its managers can always bring it to an end (`Driver.finish`): it is not stuck.
+
+One time-skipping server serves all the examples of a pathway (a fresh one costs about a
+second): each example uses its own case id and anchors at the server's present, and ends its
+transfer before the next one starts, so no example's timers fire in another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+import sqlalchemy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.protocol import GateKind, Pathway
+from models.transfer import FINAL_STAGES, Stage, TransferView
+from tests.faults.invariants import responsible_team
+from tests.faults.record_histories import (
+    Driver,
+    Outcome,
+    check,
+    delivered,
+    everyone,
+    holders,
+    london_today,
+    store_row,
+)
+from tests.scenario import PROTOCOLS, staff
+from workflows.rules import highest_level, holds, level_refs
+
+# ----- the steps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Act:
+    """One action: `body` holds symbolic inputs, made concrete when the action is taken."""
+
+    action: str
+    who: str
+    note: bool = True
+    body: tuple[tuple[str, Any], ...] = ()
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self.body)
+        return f"Act({self.action!r}, {self.who!r}{'' if self.note else ', note=False'}{extra})"
+
+
+@dataclass(frozen=True)
+class Jump:
+    minutes: int
+
+    def __repr__(self) -> str:
+        return f"Jump({self.minutes})"
+
+
+@dataclass(frozen=True)
+class Together:
+    """Actions sent at the same time (two managers, or a double click)."""
+
+    acts: tuple[Act, ...]
+
+
+Step = Act | Jump | Together
+
+NOTE = st.sampled_from([True, True, True, False])
+DAYS = st.integers(min_value=-3, max_value=45)  # a date, as days from today (London)
+JUMPS = st.one_of(
+    st.integers(min_value=1, max_value=59),  # minutes
+    st.integers(min_value=1, max_value=23).map(lambda h: h * 60),  # hours
+    st.integers(min_value=1, max_value=13).map(lambda d: d * 24 * 60),  # days
+    st.integers(min_value=2, max_value=5).map(lambda w: w * 7 * 24 * 60),  # weeks
+).map(Jump)
+
+
+def _fields(pathway: Pathway, action: str) -> dict[str, st.SearchStrategy[Any]]:
+    """The inputs an action may carry, good and bad."""
+    found = pathway.actions().get(action)
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    if found is not None:
+        gate, outcome = pathway.gates[found[0]], pathway.outcomes(found[0])[found[1]]
+        if gate.kind is GateKind.checklist:
+            fields["items"] = st.sampled_from(["all", "all", "all", "some", "extra", "none"])
+        if gate.kind is GateKind.meeting:
+            fields["attendees"] = st.sampled_from(["all", "all", "required", "none", "stranger"])
+        if outcome.needs_date:
+            fields["date"] = st.one_of(DAYS, st.none())
+    elif action == "allocate":
+        fields["worker_id"] = st.sampled_from(["W1", "W1", "W1", None])
+    elif action == "set-transfer-date":
+        fields["transfer_date"] = st.one_of(DAYS, DAYS, DAYS, st.none())
+    elif action.endswith("-deadline"):
+        names = [*pathway.deadlines, *pathway.after_transfer, "transfer_date", "no_such_clock"]
+        fields["deadline"] = st.sampled_from(names)
+        if action == "extend-deadline":
+            fields["until"] = st.one_of(DAYS, DAYS, DAYS, st.none())
+    elif action == "resolve-dispute":
+        fields["resolution"] = st.sampled_from(["proceed", "proceed", "proceed", "redirect",
+                                                "decline", None])
+        fields["to_team"] = st.sampled_from(["other", "receiving", None])
+    return fields
+
+
+def _act(authority: str, pathway: Pathway, action: str, right: list[str]
+         ) -> st.SearchStrategy[Act]:
+    people = st.sampled_from(everyone(authority))
+    who = st.one_of(st.sampled_from(right), st.sampled_from(right), people) if right \
+        else people
+    fields = _fields(pathway, action)
+    body = st.fixed_dictionaries(fields).map(lambda b: tuple(sorted(b.items())))
+    return st.builds(Act, action=st.just(action), who=who, note=NOTE, body=body)
+
+
+class Moves:
+    """What may be tried on a pathway: any action by anyone, or one that fits the moment."""
+
+    def __init__(self, authority: str, pathway: Pathway) -> None:
+        self.authority, self.pathway = authority, pathway
+        self.by_action: dict[str, st.SearchStrategy[Act]] = {}
+        for gate_id, gate in pathway.gates.items():
+            for outcome in pathway.outcomes(gate_id).values():
+                self._add(outcome.action, gate.by)
+        self._add("allocate", pathway.allocation.by)
+        if pathway.transfer.agreed_date is not None:
+            self._add("set-transfer-date", pathway.transfer.agreed_date.set_by)
+        extenders = [r for d in pathway.deadlines.values() for r in d.extend_by]
+        for action in ("extend-deadline", "pause-deadline", "resume-deadline"):
+            self._add(action, extenders)
+        ladders = [r for ladder in pathway.ladders.values()
+                   for i in range(len(ladder.levels)) for r in level_refs(ladder, i)]
+        for action in ("acknowledge-dispute", "resolve-dispute"):
+            self._add(action, ladders)
+        for duty_id, duty in pathway.after_transfer.items():
+            if duty.by:
+                self._add(pathway.duty_action(duty_id), duty.by)
+            if duty.reopen:
+                self._add(duty.reopen.action, duty.reopen.by)
+        self._add("no-such-step", [])
+        self.any_act = st.one_of(*self.by_action.values())
+        self.withdraw = _act(authority, pathway, "withdraw",
+                             holders(authority, pathway, pathway.withdraw_by))
+
+    def _add(self, action: str, refs: Any) -> None:
+        self.by_action[action] = _act(self.authority, self.pathway, action,
+                                      holders(self.authority, self.pathway, list(refs)))
+
+    def fitting(self, view: TransferView) -> list[str]:
+        """The actions that could move the transfer on now (their inputs may still be bad)."""
+        p, done = self.pathway, {g.id for g in view.gates if g.done}
+        if view.dispute is not None:
+            return ["acknowledge-dispute", "resolve-dispute", "resolve-dispute"]
+        found: list[str] = []
+        open_gates = [g for g, gate in p.gates.items()
+                      if g not in done and set(gate.after) <= done]
+        if view.stage in (Stage.proposed, Stage.ready):
+            found += [o.action for g in open_gates for o in p.outcomes(g).values()]
+            found += [o.action for g in open_gates for o in p.outcomes(g).values()
+                      if o.dispute]  # twice: the ladder is where most can go wrong
+            if p.transfer.agreed_date is not None:
+                found.append("set-transfer-date")
+        elif view.stage is Stage.transferred:
+            found += ["allocate", "allocate"]
+        elif view.stage is Stage.allocated:
+            found += [a for d, duty in p.after_transfer.items()
+                      for a in ([p.duty_action(d)] if duty.by else [])
+                      + ([duty.reopen.action] if duty.reopen else [])]
+        if any(p.deadlines[d.id].extend_by for d in view.deadlines if d.id in p.deadlines):
+            found += ["extend-deadline", "pause-deadline", "resume-deadline"]
+        return found
+
+    def step(self, view: TransferView) -> st.SearchStrategy[Step]:
+        fitting = self.fitting(view)
+        now = st.sampled_from(fitting).flatmap(self.by_action.__getitem__) if fitting \
+            else self.any_act
+        together = st.lists(st.one_of(now, self.any_act), min_size=2, max_size=3).map(
+            lambda a: Together(tuple(a)))
+
+        kinds = {"now": now, "any": self.any_act, "jump": JUMPS, "burst": together,
+                 "withdraw": self.withdraw}
+        # Out of 100: 55 fitting the moment, 20 anything, 20 clock jumps, 4 bursts of actions
+        # sent at once, 1 withdrawal (it ends the story). sampled_from draws evenly, where
+        # integers() would favour its bounds.
+        weights = {"now": 55, "any": 20, "jump": 20, "burst": 4, "withdraw": 1}
+        return st.sampled_from([k for k, w in weights.items() for _ in range(w)]).flatmap(
+            kinds.__getitem__)
+
+
+ANCHORS = st.sampled_from([0, 0, 0, 60, 2 * 24 * 60, 21 * 24 * 60])  # minutes ago
+
+
+# ----- taking them -------------------------------------------------------------------------
+
+
+def concrete(d: Driver, act: Act, today: Any) -> dict[str, Any]:
+    """The request body for a symbolic one."""
+    pathway, body = d.pathway, dict(act.body)
+    found = pathway.actions().get(act.action)
+    gate = pathway.gates[found[0]] if found else None
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "items" and gate is not None:
+            out["items"] = {"all": list(gate.items), "some": list(gate.items)[:-1],
+                            "extra": [*gate.items, "made_up_item"], "none": []}[value]
+        elif key == "attendees" and gate is not None:
+            out["attendees"] = {"all": list(gate.attendees),
+                                "required": list(gate.required_attendees),
+                                "none": [], "stranger": ["a_stranger"]}[value]
+        elif key in ("date", "until", "transfer_date"):
+            out[key] = None if value is None else today + timedelta(days=value)
+        elif key == "to_team":
+            teams = list(PROTOCOLS[d.authority].teams)
+            others = [t for t in teams if t not in (pathway.sending, pathway.receiving)]
+            out[key] = {"other": others[0] if others else None,
+                        "receiving": pathway.receiving, None: None}[value]
+        else:
+            out[key] = value
+    return out
+
+
+def allowed(d: Driver, act: Act, before: TransferView) -> bool:
+    """Whether the protocol lets `act.who` take `act.action` at all (whatever the stage)."""
+    pathway, actor = d.pathway, staff(d.authority, act.who)
+
+    def any_of(refs: Any) -> bool:
+        return any(holds(actor, r, pathway) for r in refs)
+
+    found = pathway.actions().get(act.action)
+    if found is not None:
+        return any_of(pathway.gates[found[0]].by)
+    if act.action == "allocate":
+        return any_of(pathway.allocation.by)
+    if act.action == "withdraw":
+        return any_of(pathway.withdraw_by)
+    if act.action == "set-transfer-date":
+        return pathway.transfer.agreed_date is not None and any_of(
+            pathway.transfer.agreed_date.set_by)
+    if act.action.endswith("-deadline"):
+        spec = pathway.deadlines.get(dict(act.body).get("deadline", ""))
+        return spec is not None and any_of(spec.extend_by)
+    if act.action.endswith("-dispute"):
+        # `before` may be a step behind (a burst, a level climbed meanwhile): ask at least the
+        # level it shows, on its ladder or, with no dispute shown yet, on any.
+        ladders = [before.dispute.ladder] if before.dispute else list(pathway.ladders)
+        needed = before.dispute.level if before.dispute else 0
+        return any((level := highest_level(pathway.ladders[name], actor, pathway)) is not None
+                   and level >= needed for name in ladders)
+    for duty_id, duty in pathway.after_transfer.items():
+        if act.action == pathway.duty_action(duty_id):
+            return any_of(duty.by)
+        if duty.reopen and act.action == duty.reopen.action:
+            return any_of(duty.reopen.by)
+    return False
+
+
+STATS: Counter[str] = Counter()
+
+
+async def take(d: Driver, act: Act, before: TransferView) -> Outcome:
+    today = london_today(await d.env.get_current_time())
+    outcome = await d.act(act.action, act.who, note=act.note, **concrete(d, act, today))
+    STATS["actions"] += 1
+    STATS[f"outcome:{outcome.kind}" + (f":{outcome.type}" if outcome.type else "")] += 1
+    if outcome.done:
+        STATS[f"done:{act.action}"] += 1
+        assert outcome.view is not None
+        assert allowed(d, act, before), f"{act} was accepted from someone the protocol does " \
+                                        f"not name\n" + d.story()
+        one_team(outcome.view)
+    return outcome
+
+
+def one_team(view: TransferView) -> None:
+    """Exactly one team is responsible: the sending team until the instant of transfer."""
+    expected = view.to_team if view.transferred_at is not None else view.from_team
+    assert view.responsible_team == expected == responsible_team(
+        view.stage, view.from_team, view.to_team), view
+
+
+def same(view: TransferView, engine: sqlalchemy.Engine, *, lag_known: bool = True) -> None:
+    """The query view is the store's current row (what the work trays and the API show).
+
+    `lag_known`: tolerate the one difference known and reported (the xfail
+    `test_a_clock_started_by_a_step_is_in_the_store_row`): a clock started by a step or by
+    the allocation is written with the next change, not with the step's own.
+    """
+    row = store_row(engine, view.run_id)
+    assert row is not None
+    stored = TransferView.model_validate(row.view)
+    assert (row.stage, row.responsible_team, row.seq) == (
+        stored.stage.value, stored.responsible_team, stored.seq)
+    if lag_known:
+        known = {d.id for d in stored.deadlines}
+        late = [d for d in view.deadlines if d.id not in known
+                and d.id in view_pathway_clocks(view)]
+        if late:
+            STATS["known_lag:clock_missing_from_row"] += 1
+            view = view.model_copy(update={"deadlines": [d for d in view.deadlines
+                                                         if d not in late]})
+    ours, theirs = view.model_dump(mode="json"), stored.model_dump(mode="json")
+    assert ours == theirs, "the query view and the store's current row differ:\n" + "\n".join(
+        f"  {k}: query {v!r} / store {theirs.get(k)!r}" for k, v in ours.items()
+        if theirs.get(k) != v)
+
+
+def view_pathway_clocks(view: TransferView) -> set[str]:
+    """The clocks a step or the allocation starts (not the anchor or the transfer)."""
+    pathway = PROTOCOLS[view.authority].pathways[view.pathway]
+    return {n for n, d in pathway.deadlines.items() if d.start not in ("anchor", "transferred")}
+
+
+def waiting_or_done(view: TransferView) -> None:
+    if view.stage in FINAL_STAGES:
+        return
+    assert view.waiting_for, f"{view.stage.value}, but waiting for nothing named: {view}"
+
+
+# ----- the property --------------------------------------------------------------------------
+
+PATHWAYS = [("gateshead", "sgcp-to-lac"), ("nottingham", "fieldwork-to-cic"),
+            ("st_helens", "duty-to-assessment")]
+# Fewer examples each: steps recorded after the transfer and dates counted back from a
+# hearing (safeguarding_hub), a ladder that starts at the Service Managers (family_safeguarding).
+MORE_PATHWAYS = [("safeguarding_hub", "s-and-p-to-cla-section-20"),
+                 ("family_safeguarding", "a-and-i-to-fsp-proceedings-before-cmh")]
+EXAMPLES = int(os.environ.get("SEQUENCE_EXAMPLES", "12"))
+# The same examples on every run (CI stays stable); SEQUENCE_RANDOM=1 explores new ones.
+FIXED = os.environ.get("SEQUENCE_RANDOM") != "1"
+CASES = count(1)
+
+
+async def run_story(env: Any, worker: Any, engine: sqlalchemy.Engine, mailbox: Any,
+                    authority: str, pathway_id: str, data: st.DataObject) -> None:
+    moves = MOVES.setdefault((authority, pathway_id),
+                             Moves(authority, PROTOCOLS[authority].pathways[pathway_id]))
+    ago = data.draw(ANCHORS, label="anchor, minutes ago")
+    length = data.draw(st.integers(min_value=10, max_value=30), label="steps")
+    d = Driver(env, worker, authority, pathway_id, case_id=f"R{next(CASES)}")
+    now = await env.get_current_time()
+    view = await d.open(now - timedelta(minutes=ago))
+    STATS["examples"] += 1
+    try:
+        for i in range(length):
+            if not await d.running():  # ended (withdrawn, declined ...): one more try, then stop
+                closed = await take(d, data.draw(moves.any_act, label=f"step {i + 1}"), view)
+                assert closed.kind in ("closed", "rejected"), closed
+                break
+            view = await d.view()
+            step = data.draw(moves.step(view), label=f"step {i + 1}")
+            if isinstance(step, Jump):
+                STATS["clock_jumps"] += 1
+                STATS["minutes_jumped"] += step.minutes
+                await d.jump(timedelta(minutes=step.minutes))
+            else:
+                acts = [step] if isinstance(step, Act) else list(step.acts)
+                STATS["bursts"] += len(acts) > 1
+                outcomes = await asyncio.gather(*(take(d, a, view) for a in acts))
+                if any(o.done for o in outcomes):  # a checkpoint after every change
+                    checked = await d.settle(engine)
+                    one_team(checked)
+                    same(checked, engine)
+                    waiting_or_done(checked)
+        view = await d.settle(engine)
+        one_team(view)
+        same(view, engine)
+        waiting_or_done(view)
+        await delivered(engine)
+        check(engine, mailbox)
+        view = await d.finish(engine)  # not stuck: its managers can always end it
+        STATS[f"ended:{view.stage.value}"] += 1
+        await delivered(engine)
+        check(engine, mailbox)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # hypothesis abandoned the example (overrun)
+            STATS["abandoned"] += 1
+        if d.handle is not None and await d.running():
+            await d.handle.terminate("example failed")  # keep its timers out of the next one
+        raise
+    finally:
+        out = os.environ.get("SEQUENCE_STATS")
+        if out:
+            with open(out, "w") as f:
+                json.dump(dict(STATS), f, indent=1, sort_keys=True)
+
+
+MOVES: dict[tuple[str, str], Moves] = {}
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("authority", "pathway_id"), PATHWAYS,
+                         ids=[f"{a}/{p}" for a, p in PATHWAYS])
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=FIXED, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(data=st.data())
+async def test_random_actions_and_clock_jumps_keep_the_invariants(
+        ts_env, worker, directory_engine, mailbox, authority, pathway_id, data):
+    await run_story(ts_env, worker, directory_engine, mailbox, authority, pathway_id, data)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("authority", "pathway_id"), MORE_PATHWAYS,
+                         ids=[f"{a}/{p}" for a, p in MORE_PATHWAYS])
+@settings(max_examples=max(1, EXAMPLES // 2), deadline=None, derandomize=FIXED, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(data=st.data())
+async def test_more_pathways_keep_the_invariants(
+        ts_env, worker, directory_engine, mailbox, authority, pathway_id, data):
+    await run_story(ts_env, worker, directory_engine, mailbox, authority, pathway_id, data)
+
+
+
+# ----- found by the sequences and the recorder: engine bugs, reported to the lead ----------
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: a clock started by a step (complete_gate, a dispute resolved 'proceed') or "
+    "by the allocation is planned after the change is recorded, so the store's current row "
+    "(work trays, next_deadline_at) and the search attributes (NextDeadlineAt) miss it "
+    "until the next change"))
+async def test_a_clock_started_by_a_step_is_in_the_store_row(ts_env, worker, directory_engine,
+                                                            mailbox):
+    # St Helens: "Transfer within 2 weeks of the Case Transfer Meeting" starts at the meeting.
+    d = Driver(ts_env, worker, "st_helens", "duty-to-assessment")
+    await d.open(await ts_env.get_current_time())
+    await d.must("file-qa-template", "duty-tm",
+                 items=list(d.pathway.gates["qa_template"].items))
+    await d.must("agree-transfer", "hos-1",
+                 attendees=list(d.pathway.gates["case_transfer_meeting"].attendees))
+    view = await d.settle(directory_engine)
+    assert "transfer_after_meeting" in {x.id for x in view.deadlines}
+    same(view, directory_engine, lag_known=False)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: on a ladder whose levels share a role (family_safeguarding cmh_meeting: "
+    "service_manager, then service_manager), highest_level() places a Service Manager on "
+    "the last level, and acknowledging needs the current level exactly, so the first "
+    "level's Service Managers are refused ('Only a manager at the dispute's current level "
+    "(Service Manager of a_and_i or Service Manager of fsp) ...; you are signed in as ... "
+    "(Service Manager, a_and_i)')"))
+async def test_the_first_level_acknowledges_when_the_next_shares_its_role(
+        ts_env, worker, directory_engine, mailbox):
+    d = Driver(ts_env, worker, "family_safeguarding", "a-and-i-to-fsp-proceedings-before-cmh")
+    await d.open(await ts_env.get_current_time())
+    view = await d.must("disagree-at-tm-meeting", "a_and_i-tm",
+                        attendees=["a_and_i_team_manager", "fsp_team_manager"])
+    assert view.dispute is not None and view.dispute.level == 0
+    await d.must("acknowledge-dispute", "a_and_i-sm")
