@@ -68,9 +68,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.rules import (
         check_actor,
-        highest_level,
         holds,
         level_refs,
+        levels_of,
         rejected,
         warn_times,
         who,
@@ -84,6 +84,7 @@ STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
 MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
                          maximum_interval=timedelta(minutes=10))
 TRANSFER_DATE = "transfer_date"
+CLOCKS_FIRST = "clocks-before-record"  # workflow.patched: see complete_gate
 LADDER_STEP = "ladder_step"
 TEAM_MANAGERS = [RoleRef(role=Role.team_manager, side=Side.sending),
                  RoleRef(role=Role.team_manager, side=Side.receiving)]
@@ -481,6 +482,11 @@ class CaseTransferWorkflow:
                 what += f"; to be done again: {self.gates[other].title}"
             if outcome.needs_date and act.on_date is not None:
                 what += await self._follow_up(gate_id, outcome_name, outcome, act)
+            # Clocks the step starts go into the recorded row (work trays, NextDeadlineAt);
+            # transfers that began before this change still plan them afterwards.
+            clocks_first = workflow.patched(CLOCKS_FIRST)
+            if clocks_first and outcome.completes:
+                await self._start_clocks(gate_id, workflow.now())
             if outcome.dispute:
                 await self._start_dispute(gate_id, outcome.dispute, act)
             else:
@@ -491,7 +497,7 @@ class CaseTransferWorkflow:
                                                          f"{spec.title}: {outcome_name}"
                                                          if outcome_name != "done"
                                                          else spec.title))
-            if outcome.completes:
+            if outcome.completes and not clocks_first:
                 await self._start_clocks(gate_id, workflow.now())
             await self._advance(by_action=True)  # the answer shows what the action caused
         self.wake = True
@@ -631,9 +637,10 @@ class CaseTransferWorkflow:
             raise rejected("WrongStage", f"There is no dispute to {act.kind} (the transfer is "
                                          f"{self.stage.value})")
         ladder = self.pathway.ladders[self.dispute.ladder]
-        level = highest_level(ladder, act.actor, self.pathway)
+        levels = levels_of(ladder, act.actor, self.pathway)
         current = self.dispute.level
-        if level is None or level < current or (act.kind == "acknowledge" and level != current):
+        if not levels or max(levels) < current or (act.kind == "acknowledge"
+                                                   and current not in levels):
             needed = "at" if act.kind == "acknowledge" else "at or above"
             raise rejected("NotPermitted", f"Only a manager {needed} the dispute's current level "
                                            f"({self._level_words()}) may {act.kind} it; you are "
@@ -664,9 +671,13 @@ class CaseTransferWorkflow:
             gate.outcome = done
             self._reached(dispute.gate)
             self._settle_stage()
+            clocks_first = workflow.patched(CLOCKS_FIRST)
+            if clocks_first:
+                await self._start_clocks(dispute.gate, workflow.now())
             await self._record("dispute_resolved", f"{words}: the transfer proceeds",
                                actor=act.actor, note_ref=act.note_ref, notices=notices)
-            await self._start_clocks(dispute.gate, workflow.now())
+            if not clocks_first:
+                await self._start_clocks(dispute.gate, workflow.now())
             await self._advance(by_action=True)
         elif act.resolution == "redirect":
             assert act.to_team is not None
@@ -819,10 +830,14 @@ class CaseTransferWorkflow:
             what = f"Worker {act.worker_id} allocated by {actor_words(act.actor)}"
             if late:
                 what += f" (late: {late[0].title} was due {late[0].due_local})"
+            clocks_first = workflow.patched(CLOCKS_FIRST)
+            if clocks_first:
+                await self._start_clocks("allocated", workflow.now())
             await self._record("allocated", what, actor=act.actor, note_ref=act.note_ref,
                                notices=self._notices(self.pathway.notify.allocated,
                                                      f"worker {act.worker_id} allocated"))
-            await self._start_clocks("allocated", workflow.now())
+            if not clocks_first:
+                await self._start_clocks("allocated", workflow.now())
             await self._advance(by_action=True)
         self.wake = True
         return self._view()

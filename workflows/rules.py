@@ -47,11 +47,10 @@ def level_refs(ladder: Ladder, level: int) -> list[RoleRef]:
     return [RoleRef(role=spec.role, side=side) for side in spec.of]
 
 
-def highest_level(ladder: Ladder, actor: Actor, pathway: Pathway) -> int | None:
-    """The highest ladder level the actor stands at, if any."""
-    levels = [i for i in range(len(ladder.levels))
-              if any(holds(actor, ref, pathway) for ref in level_refs(ladder, i))]
-    return max(levels, default=None)
+def levels_of(ladder: Ladder, actor: Actor, pathway: Pathway) -> list[int]:
+    """Every ladder level the actor stands at (levels may share a role)."""
+    return [i for i in range(len(ladder.levels))
+            if any(holds(actor, ref, pathway) for ref in level_refs(ladder, i))]
 
 
 def warn_times(start: datetime, due: datetime, fractions: list[float]) -> list[datetime]:

@@ -131,7 +131,7 @@ def list_transfers(
     stage: Stage | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> TransferPage:
     """Work trays: the transfers of your authority, soonest deadline first."""
     rows, count = q.list_transfers(session, authority=staff.authority, team=team,

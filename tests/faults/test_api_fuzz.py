@@ -267,12 +267,6 @@ def test_a_rejection_matches_the_published_schema(fuzz_stack: FuzzStack) -> None
     case.validate_response(response, checks=[response_schema_conformance])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product bug: GET /transfers takes any `offset` >= 0 (api/routes/transfers.py "
-    "list_transfers, Query(ge=0), no upper bound); past the store's integer range (2**63) "
-    "the query fails (SQLite: OverflowError 'Python int too large to convert to SQLite "
-    "INTEGER'; PostgreSQL: NumericValueOutOfRange 'bigint out of range') and the API "
-    "answers 500. Found by this fuzzer at 300 examples per operation"))
 def test_an_offset_past_the_stores_range_is_refused(fuzz_stack: FuzzStack) -> None:
     case = schema["/transfers"]["GET"].Case(query={"limit": 1, "offset": 2**63})
     response = fuzz_stack.send(case, who="gateshead-lac-tm")
