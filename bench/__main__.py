@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,38 +97,46 @@ async def main() -> int:
     timings: dict[str, float] = dict(previous.get("seconds_per_figure", {})) \
         if only != {1, 2, 3, 4, 5} else {}
 
+    async def figure(name: str, work: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        """Run one figure; a failure is recorded (and the run goes on to the next)."""
+        t = time.time()
+        try:
+            figures[name] = await work()
+        except Exception as exc:  # noqa: BLE001 - reported in the results and the doc
+            log(f"{name} failed: {type(exc).__name__}: {exc}")
+            figures[name] = {"figure": name, "failed": f"{type(exc).__name__}: {exc}"[:500]}
+        timings[name] = round(time.time() - t, 1)
+
     if only & {1, 2}:
         async with bench_stack("lifecycle") as bs:
             if 1 in only:
-                t = time.time()
-                figures["lifecycle"] = await lifecycle.run(bs, sizes.lifecycle_n, reps,
-                                                           sizes.api_connections)
-                timings["lifecycle"] = round(time.time() - t, 1)
+                await figure("lifecycle", lambda: lifecycle.run(
+                    bs, sizes.lifecycle_n, reps, sizes.api_connections))
             if 2 in only:
-                t = time.time()
-                figures["latency"] = await latency.run(bs, sizes.rates, sizes.rate_seconds,
-                                                       reps, sizes.api_connections)
-                timings["latency"] = round(time.time() - t, 1)
+                await figure("latency", lambda: latency.run(
+                    bs, sizes.rates, sizes.rate_seconds, reps, sizes.api_connections))
     if 3 in only:
-        t = time.time()
-        with tempfile.TemporaryDirectory(prefix="bench-protocols-") as folder:
-            protocols = burst.write_protocols(Path(folder))
-            async with bench_stack("burst", env={"PROTOCOLS_DIR": str(protocols)}) as bs:
-                figures["burst"] = await burst.run(bs, sizes.burst_m, reps)
-        timings["burst"] = round(time.time() - t, 1)
+        async def run_burst() -> dict[str, Any]:
+            with tempfile.TemporaryDirectory(prefix="bench-protocols-") as folder:
+                protocols = burst.write_protocols(Path(folder))
+                async with bench_stack("burst", env={"PROTOCOLS_DIR": str(protocols)}) as bs:
+                    return await burst.run(bs, sizes.burst_m, reps)
+
+        await figure("burst", run_burst)
     if 4 in only:
-        t = time.time()
-        figures["capacity"] = await capacity.run(sizes.capacity_k, reps, sizes.api_connections)
-        timings["capacity"] = round(time.time() - t, 1)
+        await figure("capacity", lambda: capacity.run(sizes.capacity_k, reps,
+                                                      sizes.api_connections))
     if 5 in only:
-        t = time.time()
-        figures["trays"] = await trays.run(sizes.tray_rows, reps, sizes.tray_requests,
-                                           profile.py_spy() if args.profile else None)
-        timings["trays"] = round(time.time() - t, 1)
+        await figure("trays", lambda: trays.run(sizes.tray_rows, reps, sizes.tray_requests,
+                                                profile.py_spy() if args.profile else None))
     prof = previous.get("profile")
     if args.profile:
         t = time.time()
-        prof = await profile.run(sizes.lifecycle_n[0], sizes.api_connections)
+        try:
+            prof = await profile.run(sizes.lifecycle_n[0], sizes.api_connections)
+        except Exception as exc:  # noqa: BLE001 - reported
+            log(f"profile failed: {type(exc).__name__}: {exc}")
+            prof = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         timings["profile"] = round(time.time() - t, 1)
 
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -273,6 +273,7 @@ async def bench_stack(name: str, *, project: bool = True, bare: bool = True,
     url = database_url or f"sqlite:///{base / 'caseflow.db'}"
     stack = Stack(base, database_url=url, smtp_port=sink.port, env=env)
     bare_worker: BareWorker | None = None
+    failed = False
     try:
         await asyncio.to_thread(stack.start_temporal)
         if project:
@@ -288,11 +289,17 @@ async def bench_stack(name: str, *, project: bool = True, bare: bool = True,
         project_client = await Client.connect(stack.temporal_address,
                                               data_converter=pydantic_data_converter)
         yield BenchStack(stack, sink, bare_worker, client, project_client, base)
+    except BaseException:
+        failed = True
+        raise
     finally:
         if bare_worker is not None:
             await asyncio.to_thread(bare_worker.stop)
         await asyncio.to_thread(stack.close)
         await asyncio.to_thread(sink.stop)
+        if failed and keep is None:
+            keep = Path(tempfile.gettempdir()) / "bench-logs" / time.strftime("%H%M%S")
+            log(f"logs of the failed stack {name}: {keep}")
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
             for log_file in base.glob("*.log"):

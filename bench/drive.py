@@ -40,6 +40,9 @@ class ApiError(RuntimeError):
     pass
 
 
+RETRIES = 3
+
+
 class Api:
     """An httpx client with at most `connections` requests in flight. Requests beyond that
     wait on a semaphore (cheap) rather than in httpx's pool, whose waiting costs the load
@@ -51,10 +54,19 @@ class Api:
             limits=httpx.Limits(max_connections=connections,
                                 max_keepalive_connections=connections))
         self._slots = asyncio.Semaphore(connections)
+        self.retries = 0
 
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        async with self._slots:
-            return await self.http.post(url, **kwargs)
+        """POST; a 503 or 504 is sent again (same Idempotency-Key: it acts at most once), as
+        the API's answer asks a client to, up to RETRIES times."""
+        for attempt in range(RETRIES + 1):
+            async with self._slots:
+                response = await self.http.post(url, **kwargs)
+            if response.status_code not in (503, 504) or attempt == RETRIES:
+                return response
+            self.retries += 1
+            await asyncio.sleep(1.0)
+        raise AssertionError("unreachable")
 
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
         async with self._slots:

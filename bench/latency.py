@@ -80,6 +80,7 @@ async def measure(bs: BenchStack, side: str, rate: float, seconds: float, tag: s
     out = {
         "side": side, "rate_per_s": rate, "seconds": seconds, "sent": count,
         "answered": len(result.latencies), "errors": len(result.errors),
+        "retries_after_503_504": http.retries,
         "error_samples": result.errors[:5], "pool": pool,
         "latency": summary,
         "generator_lag_p99_ms": round(latency_summary(result.lag)["p99_ms"], 2),

@@ -62,6 +62,7 @@ async def measure(bs: BenchStack, side: str, n: int, tag: str,
     pids = bs.pids()
     await settle(pids[worker])
     meter = CpuMeter(pids).start()
+    retries = 0
     if side == "bare":
         jobs = [lambda i=i: bare_lifecycle(bs.client, f"bare-life-{tag}-{i}") for i in range(n)]
         wall, durations, errors = await _timed_all(jobs)
@@ -69,6 +70,7 @@ async def measure(bs: BenchStack, side: str, n: int, tag: str,
         async with api_client(bs.stack.api_url, connections=api_connections) as http:
             jobs = [lambda i=i: project_lifecycle(http, f"L{tag}x{i}") for i in range(n)]
             wall, durations, errors = await _timed_all(jobs)
+            retries = http.retries
     settled = await settle(pids[worker])
     used = meter.stop()
     done = len(durations)
@@ -76,7 +78,7 @@ async def measure(bs: BenchStack, side: str, n: int, tag: str,
            for name, s in used.items() if s == s}  # NaN-safe: s == s is False for NaN
     result = {
         "side": side, "n": n, "api_connections": api_connections if side == "project" else None,
-        "completed": done, "errors": len(errors),
+        "completed": done, "retries_after_503_504": retries, "errors": len(errors),
         "error_samples": errors[:5], "wall_s": round(wall, 3),
         "lifecycles_per_s": round(done / wall, 3) if wall else 0.0,
         "worker_cpu_ms_per_lifecycle": round(1000 * used[worker] / max(done, 1), 2),

@@ -74,8 +74,12 @@ def _errors(runs: list[dict[str, Any]]) -> str:
                      for r in bad)
 
 
+def _ok(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result["figures"].items() if "failed" not in v}
+
+
 def table(result: dict[str, Any]) -> list[str]:
-    figs = result["figures"]
+    figs = _ok(result)
     rows = ["| # | figure | size | project | bare | ratio project / bare (range over pairs) "
             "| goal (issue 4) | where we stand |",
             "|---|---|---|---|---|---|---|---|"]
@@ -161,6 +165,9 @@ def table(result: dict[str, Any]) -> list[str]:
         rows.append(f"| 5 | PostgreSQL bytes per transfer (current rows only) | "
                     f"{f['rows']:,} rows | {_num(f['store']['database_bytes_per_transfer'] / 1024)}"
                     f" KiB | – | – | – | – |")
+    for name, fig in result["figures"].items():
+        if "failed" in fig:
+            notes.append(f"Figure {name} failed in this run: {fig['failed']}")
     return rows + [""] + [f"- {n}" for n in notes] + ([""] if notes else [])
 
 
@@ -183,7 +190,7 @@ def _flatness(project_runs: list[dict[str, Any]]) -> str:
 
 
 def details(result: dict[str, Any]) -> list[str]:
-    figs = result["figures"]
+    figs = _ok(result)
     out = ["<details><summary>Every run, in the order it ran</summary>", ""]
     if "lifecycle" in figs:
         out += ["Figure 1 (lifecycles/s; worker, Temporal server and API CPU-ms per lifecycle; "
@@ -196,7 +203,8 @@ def details(result: dict[str, Any]) -> list[str]:
                 f"{r.get('cpu_ms_per_lifecycle_temporal')}, API {r.get('cpu_ms_per_lifecycle_api')}"
                 f", load generator {r.get('cpu_ms_per_lifecycle_bench')}; lifecycle "
                 f"{_num(lat['p50_ms'] / 1000, 2)} / {_num(lat['p99_ms'] / 1000, 2)} s; "
-                f"errors {r['errors']}")
+                f"errors {r['errors']}; requests sent again after a 503/504 "
+                f"{r.get('retries_after_503_504') or 0}")
         out.append("")
     if "latency" in figs:
         out += ["Figure 2 (p50 / p95 / p99 / max ms; errors; worker CPU-ms per action):", ""]
@@ -204,7 +212,9 @@ def details(result: dict[str, Any]) -> list[str]:
             lat = r["latency"]
             out.append(f"- {r['side']} {r['rate_per_s']:g}/s × {r['seconds']:g} s: "
                        f"{lat['p50_ms']} / {lat['p95_ms']} / {lat['p99_ms']} / {lat['max_ms']}; "
-                       f"errors {r['errors']}; {r['worker_cpu_ms_per_action']} CPU-ms")
+                       f"errors {r['errors']} (sent again after a 503/504: "
+                       f"{r.get('retries_after_503_504') or 0}); "
+                       f"{r['worker_cpu_ms_per_action']} worker CPU-ms per action")
         out.append("")
     if "burst" in figs:
         out += ["Figure 3 (from the due instant to each email: p50 / p99 / max ms):", ""]
@@ -241,7 +251,7 @@ def details(result: dict[str, Any]) -> list[str]:
 
 def profile_section(result: dict[str, Any]) -> list[str]:
     prof = result.get("profile")
-    trays = result["figures"].get("trays", {}).get("profile")
+    trays = _ok(result).get("trays", {}).get("profile")
     out: list[str] = []
     if prof and "error" not in prof:
         out += ["### Where the project's time goes (figure 1, profiled)", "",

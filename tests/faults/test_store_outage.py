@@ -182,6 +182,18 @@ async def failing_store_writes(handle: WorkflowHandle[Any, Any]) -> list[tuple[i
             if p.activity_type.name == "record_change" and p.attempt > 1]
 
 
+async def retried_store_writes(handles: list[WorkflowHandle[Any, Any]], seconds: float = 30
+                               ) -> dict[str, list[tuple[int, str]]]:
+    """Wait until each workflow shows a `record_change` that has failed and been retried."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        failing = {h.id: await failing_store_writes(h) for h in handles}
+        if all(failing.values()):
+            return failing
+        assert asyncio.get_running_loop().time() < deadline, failing
+        await asyncio.sleep(0.1)
+
+
 async def still_waiting(*tasks: asyncio.Task[Any], seconds: float = 1.0) -> None:
     done, _ = await asyncio.wait(tasks, timeout=seconds)
     assert not done, [t.result() if not t.exception() else t.exception() for t in done]
@@ -248,8 +260,7 @@ async def test_store_outage_converges(ts_env: WorkflowEnvironment, proxied_store
         await skip_to(ts_env, due + timedelta(minutes=5))
         await still_waiting(b_start, a_answer)
         assert counts(proxied_store.direct) == before, "nothing written while the store is cut"
-        failing = {h.id: await failing_store_writes(h) for h in (a, c)}
-        assert all(failing.values()), failing
+        failing = await retried_store_writes([a, c])
         assert all("connect" in message.lower() or "closed" in message.lower()
                    for attempts in failing.values() for _, message in attempts), failing
         attempts = max(n for found in failing.values() for n, _ in found)
