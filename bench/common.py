@@ -383,7 +383,8 @@ def machine() -> dict[str, Any]:
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                cwd=ROOT, capture_output=True, text=True,
                                timeout=10).stdout.split()[1::2]
-        code = head + (f" with uncommitted changes to {', '.join(dirty)}" if dirty else "")
+        shown = ", ".join(dirty[:6]) + (f" and {len(dirty) - 6} more" if len(dirty) > 6 else "")
+        code = head + (f" with uncommitted changes to {shown}" if dirty else "")
     return {
         "code": code,
         "cpu_model": model,

@@ -349,8 +349,8 @@ What each side is:
   weeks away for capacity.
 - **Load.** The load generator (httpx for the API, the Temporal client for the
   baseline) runs in the bench process on the same two cores; its CPU is reported with
-  figure 1. At most `api_connections` (default 10) API requests are in flight at once
-  (see finding 3).
+  figure 1. At most `api_connections` (default 10) API requests are in flight at once,
+  and a 503 or 504 is sent again with the same Idempotency-Key (see finding 3).
 
 """
 
@@ -413,18 +413,18 @@ figures.
    image (a `.pyc` is read even when writing is disabled) and before `make dev`, or
    leave the variable unset for the worker.
 3. **The API held a case-store connection for the whole Temporal round trip and needed
-   a second one meanwhile** (on commit 2d59307 and before). `current_staff` got its
-   `Session` from the `get_session` dependency, which stays open until the response
-   is sent; `act` then opened another session (`_load`) and awaited the Update.
-   SQLAlchemy's default pool (5 + 10 overflow) admitted about 15 requests in flight,
-   and when 15 requests held their first connection none got its second: each waited
-   the pool's 30 s timeout and failed with **500** (`QueuePool limit of size 5 overflow
-   10 reached`); with 50 concurrent lifecycles, 24 of 50 failed. A change to
-   `api/deps.py` (a short session of its own for the token lookup, pool timeouts
-   answered with 503) was being made while this was written; with it, 60 requests in
-   flight gave no errors and the same throughput. The bench still caps requests in
-   flight (`--api-connections`, default 10); the cap does not bound throughput here
-   (5, 10, 14 and 60 in flight gave the same lifecycles per second).
+   a second one meanwhile** (fixed in e043adc). `current_staff` got its `Session` from
+   the `get_session` dependency, which stays open until the response is sent; `act`
+   then opened another session (`_load`) and awaited the Update. SQLAlchemy's default
+   pool (5 + 10 overflow) admitted about 15 requests in flight, and when 15 requests
+   held their first connection none got its second: each waited the pool's 30 s
+   timeout and failed with **500**; with 50 concurrent lifecycles, 24 of 50 failed.
+   Since e043adc (a short session of its own for the token lookup, pool timeouts
+   answered with 503), 60 requests in flight gave no errors and the same throughput.
+   The bench still caps requests in flight (`--api-connections`, default 10), which
+   does not bound throughput here (5, 10, 14 and 60 in flight gave the same
+   lifecycles per second), and sends a 503 or 504 again with the same
+   Idempotency-Key, as the API asks (counted in each run's details).
 4. **Worker memory grows with the workflow cache, then levels off.** Each cached
    transfer costs the worker about 0.35 MiB against the bare workflow's 0.1 MiB (a
    sandbox per instance, holding its own copy of the workflow module and the pathway).
