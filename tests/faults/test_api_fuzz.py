@@ -268,6 +268,8 @@ def test_a_rejection_matches_the_published_schema(fuzz_stack: FuzzStack) -> None
 
 
 def test_an_offset_past_the_stores_range_is_refused(fuzz_stack: FuzzStack) -> None:
+    """Found by this fuzzer (300 examples per operation): an offset past the store's
+    integer range answered 500 until d5a4d73 bounded it."""
     case = schema["/transfers"]["GET"].Case(query={"limit": 1, "offset": 2**63})
     response = fuzz_stack.send(case, who="gateshead-lac-tm")
     assert response.status_code == 422, response.text

@@ -361,9 +361,9 @@ async def test_retried_extensions_with_a_note_act_once(
     await extensions_act_once(api, directory_engine, mailbox, "N520", first_alone=True)
 
 
-NOTE_RACE = ("product bug: concurrent copies of an action with a note race in "
-             "api/store_queries.py save_note (session.get, then INSERT): the losers' INSERT "
-             "fails with IntegrityError on actionnote.ref and the API answers 500")
+# All copies at once, on a store slow to insert a note (`race_api`): two copies both find
+# no note and both insert it. Until e043adc the second insert failed (IntegrityError on
+# actionnote.ref) and its request answered 500.
 
 
 async def test_concurrent_disputes_with_a_note_act_once(
@@ -393,6 +393,9 @@ async def test_concurrent_allocations_with_a_note_act_once(
 async def test_an_action_needs_one_store_connection_at_a_time(
         ts_env: WorkflowEnvironment, worker: Worker, sqlite_url: str,
         directory_engine: sqlalchemy.Engine) -> None:
+    """Until e043adc an action held the session of `current_staff` while `act` opened
+    another for `_load`: a one-connection pool answered 500 after pool_timeout, and 15+
+    concurrent actions could deadlock the default pool the same way."""
     engine = sqlite_engine(sqlite_url, pool_size=1, max_overflow=0, pool_timeout=2)
     async with api_on(engine, ts_env, worker) as tiny:
         view = await start(tiny, "C580", "gateshead-sgcp-tm", GATESHEAD_START)
