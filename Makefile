@@ -14,7 +14,10 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
 	touch $@
 
+# compileall: the worker's sandbox imports the workflow module for every transfer it starts;
+# with PYTHONDONTWRITEBYTECODE set it would otherwise compile the source each time.
 dev: $(INSTALLED)
+	$(BIN)/python -m compileall -q workflows
 	$(BIN)/python -m ops.prepare
 	$(BIN)/honcho --procfile Procfile start
 

@@ -22,7 +22,7 @@ from activities.case_store import CaseStoreActivities
 from activities.deadlines import DeadlinePlanner
 from activities.outbox import OutboxDispatcher, SmtpConfig
 from activities.weekly_meeting import WeeklyMeetingActivities
-from config import Settings, get_settings
+from config import get_settings
 from database import make_engine
 from models.protocol_files import load_protocols
 from temporal_setup import connect, prepare_namespace
@@ -49,16 +49,6 @@ def build_worker(client: Client, *, task_queue: str, engine: Engine, smtp: SmtpC
     )
 
 
-def _sweep_outbox(engine: Engine, settings: Settings) -> None:
-    """Emails held by a long SMTP outage go now, not at their activity's next retry."""
-    try:
-        sent = OutboxDispatcher(engine, SmtpConfig.from_settings(settings)).deliver_pending()
-        if sent:
-            logging.getLogger("worker").info("outbox sweep: %d held emails sent", sent)
-    except Exception:  # noqa: BLE001 - the activities' own retries deliver them later
-        logging.getLogger("worker").warning("outbox sweep failed; retries will deliver")
-
-
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
@@ -75,7 +65,6 @@ async def main() -> None:
         async with worker:
             logging.getLogger("worker").info("worker running on task queue %s",
                                              settings.temporal_task_queue)
-            loop.run_in_executor(executor, _sweep_outbox, engine, settings)
             await stop.wait()
     engine.dispose()
 

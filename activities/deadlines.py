@@ -50,4 +50,6 @@ class DeadlinePlanner:
         local = ZoneInfo(cal.timezone)
         dues = [PlannedDue(name=n, due_at=m.astimezone(local), due_local=local_label(m, cal))
                 for n, m in moments]
-        return PlanResult(resolved=resolved, dues=dues)
+        # The caller already holds a calendar it sent: sending it back would only add bytes to
+        # the transfer's history.
+        return PlanResult(resolved=None if request.resolved else resolved, dues=dues)

@@ -91,7 +91,8 @@ class PlanRequest(BaseModel):
 
 
 class PlanResult(BaseModel):
-    resolved: ResolvedCalendar
+    # The frozen calendar, returned only when the request did not carry it (the first plan).
+    resolved: ResolvedCalendar | None
     dues: list[PlannedDue]
 
 

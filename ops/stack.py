@@ -68,6 +68,15 @@ def temporal_binary() -> str:
     return shutil.which("temporal") or "temporal"
 
 
+def compile_workflows() -> None:
+    """Write the workflow modules' .pyc files. The worker's sandbox imports its workflow
+    module afresh for every transfer it starts, and with PYTHONDONTWRITEBYTECODE set (as on
+    these machines and in the image) it would compile the source each time: ~15 % of the
+    worker's time in the benchmarks."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "workflows")],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 class StackError(RuntimeError):
     """A child did not come up (its log's tail is in the message)."""
 
@@ -268,6 +277,7 @@ class Stack:
         """`python worker.py`; returns once it logs that it runs (namespace prepared)."""
         log = self.log_path("worker")
         offset = log.stat().st_size if log.exists() else 0
+        compile_workflows()
         child = self._spawn("worker", [sys.executable, str(ROOT / "worker.py")])
 
         def running() -> bool:

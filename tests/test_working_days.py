@@ -103,6 +103,7 @@ def test_planner_freezes_the_calendar_it_starts_with() -> None:
         dates=[PlanDate(name="agreed", day=date(2027, 7, 2))],
     )
     result = ActivityEnvironment().run(planner.plan, request)
+    assert result.resolved is not None
     assert (result.resolved.first_year, result.resolved.last_year) == (2026, 2028)
     assert result.resolved.non_working_dates == BANK_HOLIDAYS_2026_2028
     assert [(d.name, d.due_at, d.due_local) for d in result.dues] == [
@@ -120,7 +121,10 @@ def test_planner_freezes_the_calendar_it_starts_with() -> None:
             "calendar": Calendar(closure_days=[date(2026, 12, 29)]),
         }
     )
-    [replanned, _] = ActivityEnvironment().run(planner.plan, again).dues
+    second = ActivityEnvironment().run(planner.plan, again)
+    # The caller holds its calendar: it is not sent back (it would only grow the history).
+    assert second.resolved is None
+    [replanned, _] = second.dues
     assert (replanned.due_at, replanned.due_local) == (
         utc(2027, 1, 5, 17),
         "Tue 5 Jan 2027 17:00 GMT",

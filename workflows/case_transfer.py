@@ -85,6 +85,10 @@ MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
                          maximum_interval=timedelta(minutes=10))
 TRANSFER_DATE = "transfer_date"
 CLOCKS_FIRST = "clocks-before-record"  # workflow.patched: see complete_gate
+# workflow.patched: record and plan as local activities, search attributes upserted only when
+# they change (fewer history events per change; see docs/BENCHMARKS.md). Histories from
+# before it replay on the old path.
+LEAN_HISTORY = "lean-history"
 LADDER_STEP = "ladder_step"
 TEAM_MANAGERS = [RoleRef(role=Role.team_manager, side=Side.sending),
                  RoleRef(role=Role.team_manager, side=Side.receiving)]
@@ -117,6 +121,7 @@ class CaseTransferWorkflow:
             for gid, g in self.pathway.gates.items()
         }
         self.deadlines: dict[str, DeadlineView] = {}
+        self.published: list[Any] | None = None
 
     # ----- the main loop: timers and automatic steps ------------------------------------
 
@@ -215,16 +220,19 @@ class CaseTransferWorkflow:
 
     async def _plan(self, items: list[PlanItem], dates: list[PlanDate] | None = None,
                     instants: list[PlanInstant] | None = None) -> PlanResult:
-        result: PlanResult = await workflow.execute_activity(
-            "plan_deadlines",
-            PlanRequest(calendar=self.calendar_spec, resolved=self.calendar, items=items,
-                        dates=dates or [], instants=instants or []),
-            result_type=PlanResult,
-            start_to_close_timeout=timedelta(seconds=15),
-            retry_policy=STORE_RETRY,
-            summary="Plan due times on the protocol's calendar",
-        )
-        self.calendar = result.resolved
+        request = PlanRequest(calendar=self.calendar_spec, resolved=self.calendar, items=items,
+                              dates=dates or [], instants=instants or [])
+        summary = "Plan due times on the protocol's calendar"
+        result: PlanResult
+        if self._lean():
+            result = await workflow.execute_local_activity(
+                "plan_deadlines", request, result_type=PlanResult, summary=summary,
+                start_to_close_timeout=timedelta(seconds=15), retry_policy=STORE_RETRY)
+        else:
+            result = await workflow.execute_activity(
+                "plan_deadlines", request, result_type=PlanResult, summary=summary,
+                start_to_close_timeout=timedelta(seconds=15), retry_policy=STORE_RETRY)
+        self.calendar = result.resolved or self.calendar
         return result
 
     async def _start_clocks(self, event: str, at: datetime) -> None:
@@ -1050,12 +1058,14 @@ class CaseTransferWorkflow:
             if date is not None:
                 items.append(f"the agreed transfer date, {date.due_local}")
             return items
-        if self.stage is Stage.transferred:
-            return [f"allocation of a worker ({who(self.pathway, self.pathway.allocation.by)})"]
-        if self.stage is Stage.allocated:
-            return [f"{d.title}, due {d.due_local}" for d in self.deadlines.values()
-                    if d.kind in ("duty", "period") and d.status is DeadlineStatus.pending]
-        return []
+        if self.stage not in AFTER_TRANSFER:
+            return []
+        # After the transfer: the allocation, then whatever still runs (a deadline such as
+        # tasks outstanding by an agreed date, post-transfer duties and periods).
+        items = [f"allocation of a worker ({who(self.pathway, self.pathway.allocation.by)})"
+                 ] if self.stage is Stage.transferred else []
+        return items + [f"{d.title}, due {d.due_local}" for d in self.deadlines.values()
+                        if d.kind != TRANSFER_DATE and d.status is DeadlineStatus.pending]
 
     def _view(self) -> TransferView:
         info = workflow.info()
@@ -1094,10 +1104,18 @@ class CaseTransferWorkflow:
             kind=kind, summary=summary, actor=actor, note_ref=note_ref, view=self._view(),
             notices=notices or [],
         )
-        await workflow.execute_activity(
-            "record_change", change, start_to_close_timeout=timedelta(seconds=15),
-            retry_policy=STORE_RETRY, summary=f"Record: {kind}"[:190],
-        )
+        summary = f"Record: {kind}"[:190]
+        if self._lean():
+            # Local: no task queue round trip and one marker in the history instead of an
+            # activity's three events and a workflow task; a retry after a crash writes
+            # nothing twice (the store is idempotent on run and seq).
+            await workflow.execute_local_activity(
+                "record_change", change, start_to_close_timeout=timedelta(seconds=15),
+                retry_policy=STORE_RETRY, summary=summary)
+        else:
+            await workflow.execute_activity(
+                "record_change", change, start_to_close_timeout=timedelta(seconds=15),
+                retry_policy=STORE_RETRY, summary=summary)
         self._publish(change.view)
         if change.notices:
             self.deliveries.append(workflow.start_activity(
@@ -1106,16 +1124,23 @@ class CaseTransferWorkflow:
                 heartbeat_timeout=timedelta(seconds=15), summary=f"Email: {kind}"[:190],
             ))
 
+    def _lean(self) -> bool:
+        return workflow.patched(LEAN_HISTORY)
+
     def _publish(self, view: TransferView) -> None:
         upcoming = view.next_deadline
-        workflow.upsert_search_attributes([
-            sa.STAGE.value_set(view.stage.value),
-            sa.RESPONSIBLE_TEAM.value_set(view.responsible_team),
-            sa.OVERDUE.value_set(view.overdue),
-            sa.ESCALATION_LEVEL.value_set(view.escalation_level),
-            sa.NEXT_DEADLINE.value_set(upcoming.due_at) if upcoming
-            else sa.NEXT_DEADLINE.value_unset(),
-        ])
+        values = [view.stage.value, view.responsible_team, view.overdue,
+                  view.escalation_level, upcoming.due_at if upcoming else None]
+        if values != self.published or not self._lean():
+            workflow.upsert_search_attributes([
+                sa.STAGE.value_set(view.stage.value),
+                sa.RESPONSIBLE_TEAM.value_set(view.responsible_team),
+                sa.OVERDUE.value_set(view.overdue),
+                sa.ESCALATION_LEVEL.value_set(view.escalation_level),
+                sa.NEXT_DEADLINE.value_set(upcoming.due_at) if upcoming
+                else sa.NEXT_DEADLINE.value_unset(),
+            ])
+            self.published = values
         workflow.set_current_details(current_details(view))
 
 
