@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_
+from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -31,9 +31,24 @@ def latest_transfer(session: Session, transfer_id: str) -> Transfer | None:
     ).first()
 
 
-def _overdue(now: datetime) -> ColumnElement[bool]:
-    late = col(Transfer.next_deadline_at) < aware(now)
-    return or_(col(Transfer.overdue).is_(True), late)
+def _tray_parts(overdue: bool | None, now: datetime) -> list[ColumnElement[bool]]:
+    """The `overdue` filter as disjoint parts, each an ordered range of one tray index.
+
+    Overdue means flagged by the workflow, or not flagged yet though the next deadline
+    has passed. Each part is read in deadline order from its partial index
+    (`ix_transfer_tray_flagged` or `ix_transfer_tray_unflagged`), so a page stops after
+    its rows; as one OR, PostgreSQL either visits every overdue row of the store or walks
+    the whole authority in deadline order looking for a team's rows.
+    """
+    flagged = col(Transfer.overdue).is_(True)
+    unflagged = col(Transfer.overdue).is_(False)
+    if overdue is True:
+        return [flagged, unflagged & (col(Transfer.next_deadline_at) < aware(now))]
+    if overdue is False:
+        # NULL next_deadline_at must count as "not late", not as unknown.
+        return [unflagged & or_(col(Transfer.next_deadline_at).is_(None),
+                                col(Transfer.next_deadline_at) >= aware(now))]
+    return [flagged, unflagged]
 
 
 def list_transfers(
@@ -46,8 +61,9 @@ def list_transfers(
     now: datetime,
     limit: int,
     offset: int,
-) -> tuple[list[Transfer], int]:
-    """One page of current rows matching the filters, soonest deadline first, and the total."""
+) -> tuple[list[str], int]:
+    """One page of matching transfers' stored views (JSON text, as written: the workflow's
+    `TransferView`), soonest deadline first, and how many match in all."""
     where: list[ColumnElement[bool]] = []
     if authority is not None:
         where.append(col(Transfer.authority) == authority)
@@ -61,26 +77,32 @@ def list_transfers(
         )
     if stage is not None:
         where.append(col(Transfer.stage) == stage)
-    if overdue is True:
-        where.append(_overdue(now))
-    elif overdue is False:
-        # NULL next_deadline_at must count as "not late", not as unknown.
-        where.append(
-            col(Transfer.overdue).is_(False)
-            & or_(
-                col(Transfer.next_deadline_at).is_(None),
-                col(Transfer.next_deadline_at) >= aware(now),
-            )
-        )
-    total = session.exec(select(func.count()).select_from(Transfer).where(*where)).one()
-    rows = session.exec(
-        select(Transfer)
-        .where(*where)
-        .order_by(col(Transfer.next_deadline_at).asc().nulls_last(), col(Transfer.transfer_id))
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total
+    parts = [[*where, part] for part in _tray_parts(overdue, now)]
+    text = cast(col(Transfer.view), Text).label("view")
+    deadline, tid = col(Transfer.next_deadline_at), col(Transfer.transfer_id)
+    if len(parts) == 1:
+        page = (
+            select(text).where(*parts[0])
+            .order_by(deadline.asc().nulls_last(), tid).limit(limit).offset(offset))
+    else:
+        # Each part's first offset + limit rows, in order, then the page of their union.
+        firsts = union_all(*(
+            select(select(deadline, tid, text).where(*part)
+                   .order_by(deadline.asc().nulls_last(), tid).limit(offset + limit)
+                   .subquery())
+            for part in parts)).subquery()
+        page = (select(firsts.c.view)
+                .order_by(firsts.c.next_deadline_at.asc().nulls_last(), firsts.c.transfer_id)
+                .limit(limit).offset(offset))
+    views = list(session.exec(page).all())
+    if (views and len(views) < limit) or (not views and offset == 0):
+        return views, offset + len(views)  # the last page: no need to count
+    counts = [select(func.count()).select_from(Transfer).where(*part).scalar_subquery()
+              for part in parts]
+    total: ColumnElement[int] = counts[0]
+    for more in counts[1:]:
+        total = total + more
+    return views, int(session.exec(select(total)).one())
 
 
 def transfer_events(session: Session, run_id: str) -> list[TransferEvent]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -28,6 +28,18 @@ class Staff(SQLModel, table=True):
 
 class Transfer(SQLModel, table=True):
     """A transfer's current row, rewritten on every change (highest seq wins)."""
+
+    # Work trays (api/store_queries.list_transfers): an authority's transfers in deadline
+    # order, the overdue-flagged ones and the rest apart. Flagged rows are few; their
+    # index also carries the teams, so PostgreSQL can count a team's overdue rows from
+    # the index alone once the table is vacuumed.
+    __table_args__ = (
+        Index("ix_transfer_tray_flagged", "authority", "next_deadline_at", "transfer_id",
+              postgresql_include=["from_team", "to_team", "responsible_team"],
+              postgresql_where=text("overdue IS true"), sqlite_where=text("overdue IS 1")),
+        Index("ix_transfer_tray_unflagged", "authority", "next_deadline_at", "transfer_id",
+              postgresql_where=text("overdue IS false"), sqlite_where=text("overdue IS 0")),
+    )
 
     run_id: str = Field(primary_key=True)
     transfer_id: str = Field(index=True)

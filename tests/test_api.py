@@ -134,6 +134,8 @@ async def test_a_transfer_through_the_api(api: httpx.AsyncClient, ts_env: Workfl
     tray = (await api.get("/transfers", params={"team": "lac", "stage": "allocated"},
                           headers=token("lac-tm"))).json()
     assert [t["case_id"] for t in tray["data"]] == ["C100234"] and tray["count"] == 1
+    # A tray item is the stored view as sent: the same TransferView as the transfer's own.
+    assert tray["data"][0] == (await api.get(TRANSFER, headers=token("lac-tm"))).json()
     overdue = await api.get("/transfers", params={"overdue": "true"}, headers=token("lac-tm"))
     assert overdue.json()["count"] == 0
 
