@@ -7,8 +7,9 @@ transfer on any of Gateshead's pathways, with its gates and deadlines, in a mix 
 stages, about a fifth of the open ones overdue. Measured, one request at a time:
 `GET /transfers?team=sgcp&overdue=true` as the SGCP Team Manager (SGCP is in most
 of Gateshead's pathways: the fullest tray) (p50 / p95 / p99),
-against the same two statements the API's query issues (the count and the first
-page) run directly on PostgreSQL: the database's share of the round trip.
+against the very statements the API's query issues (the first page and the count,
+captured from `api.store_queries.list_transfers`) run directly on PostgreSQL with
+psycopg: the database's share of the round trip.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import sqlalchemy
 from psycopg import sql
+from sqlmodel import Session
 
+from api import store_queries
 from bench import profile
 from bench.common import bench_stack, latency_summary, log, ratio
 from bench.drive import AUTHORITY, SGCP_TM, api_client
 from config import ROOT
+from database import make_engine
 from models.protocol_files import load_protocols
 from models.transfer import DeadlineView, GateView, Stage, TransferView
 
@@ -45,19 +50,29 @@ OPEN = {Stage.proposed, Stage.ready, Stage.transferred, Stage.disputed}
 COLUMNS = ["run_id", "transfer_id", "case_id", "authority", "pathway", "stage", "from_team",
            "to_team", "responsible_team", "next_deadline_at", "overdue", "started_at",
            "updated_at", "seq", "view"]
-COUNT_SQL = """
-SELECT count(*) FROM transfer
-WHERE authority = %(authority)s
-  AND (from_team = %(team)s OR to_team = %(team)s OR responsible_team = %(team)s)
-  AND (overdue IS true OR next_deadline_at < %(now)s)
-"""
-PAGE_SQL = """
-SELECT * FROM transfer
-WHERE authority = %(authority)s
-  AND (from_team = %(team)s OR to_team = %(team)s OR responsible_team = %(team)s)
-  AND (overdue IS true OR next_deadline_at < %(now)s)
-ORDER BY next_deadline_at ASC NULLS LAST, transfer_id LIMIT 50 OFFSET 0
-"""
+
+
+def tray_statements(url: str) -> list[tuple[str, Any]]:
+    """The statements the API's tray query issues (count and page), as PostgreSQL gets them:
+    captured from `api.store_queries.list_transfers` itself, so the bare side runs exactly
+    the API's SQL whatever it becomes."""
+    engine = make_engine(url)
+    issued: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+        issued.append((statement, parameters))
+
+    sqlalchemy.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with Session(engine) as session:
+            # offset 0 and a full first page, as the API's tray request: page and count
+            store_queries.list_transfers(session, authority=AUTHORITY, team=TEAM, stage=None,
+                                         overdue=True, now=datetime.now(UTC), limit=50,
+                                         offset=0)
+    finally:
+        engine.dispose()
+    return issued
 
 
 def _admin() -> psycopg.Connection[Any]:
@@ -156,20 +171,23 @@ def fill(url: str, count: int) -> dict[str, Any]:
         conn.autocommit = True
         conn.execute("ANALYZE transfer")
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
-        matching = conn.execute(COUNT_SQL, _params()).fetchone()
-        plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + PAGE_SQL, _params()).fetchall()
-        count_plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + COUNT_SQL,
-                                  _params()).fetchall()
+    statements = tray_statements(url)
+    plans: list[list[str]] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement, params in statements:
+            plans.append([line[0] for line in conn.execute(
+                "EXPLAIN (ANALYZE, BUFFERS) " + statement, params).fetchall()])
+        with Session(engine := make_engine(url)) as session:
+            _, matching = store_queries.list_transfers(
+                session, authority=AUTHORITY, team=TEAM, stage=None, overdue=True,
+                now=datetime.now(UTC), limit=1, offset=0)
+        engine.dispose()
     return {"rows": count, "fill_s": round(time.perf_counter() - started, 1),
             "database_bytes": size[0] if size else None,
             "database_bytes_per_transfer": round(size[0] / count) if size else None,
-            "matching_rows": matching[0] if matching else None,
-            "page_plan": [line[0] for line in plan],
-            "count_plan": [line[0] for line in count_plan]}
-
-
-def _params() -> dict[str, Any]:
-    return {"authority": AUTHORITY, "team": TEAM, "now": datetime.now(UTC)}
+            "matching_rows": matching,
+            "page_plan": plans[0] if plans else [],
+            "count_plan": plans[1] if len(plans) > 1 else []}
 
 
 async def measure_project(http: Any, requests: int) -> dict[str, Any]:
@@ -190,11 +208,12 @@ async def measure_project(http: Any, requests: int) -> dict[str, Any]:
 
 def measure_bare(url: str, requests: int) -> dict[str, Any]:
     latencies: list[float] = []
+    statements = tray_statements(url)
     with psycopg.connect(url, autocommit=True) as conn:
         for i in range(WARMUP + requests):
             t0 = time.perf_counter()
-            conn.execute(COUNT_SQL, _params()).fetchone()
-            conn.execute(PAGE_SQL, _params()).fetchall()
+            for statement, params in statements:
+                conn.execute(statement, params).fetchall()
             if i >= WARMUP:
                 latencies.append(time.perf_counter() - t0)
     return {"side": "bare", "requests": requests, "errors": 0,
