@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.deps import AppState
+from api.errors import invalid_request
 from api.routes import notifications, transfers
 from config import get_settings
 from database import make_engine
@@ -53,6 +55,9 @@ def create_app(state: AppState | None = None) -> FastAPI:
     # Unreachable, or every pooled connection busy: both are "try again", never a 500.
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(PoolTimeout, _store_unavailable)
+    # A request that does not match the schema: a sentence in `detail` like every other
+    # refusal (errors.ErrorBody), each field's problem in `errors`.
+    app.add_exception_handler(RequestValidationError, invalid_request)
 
     return app
 

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models.tables import ActionNote, Notification, Staff, Transfer, TransferEvent
+from models.tables import ActionNote, Notification, Staff, StartKey, Transfer, TransferEvent
 
 
 def aware(value: datetime) -> datetime:
@@ -166,3 +166,35 @@ def notes_for(session: Session, refs: list[str]) -> dict[str, str]:
         return {}
     rows = session.exec(select(ActionNote).where(col(ActionNote.ref).in_(refs))).all()
     return {note.ref: note.text for note in rows}
+
+
+def register_start_key(
+    session: Session, *, authority: str, key: str, case_id: str, transfer_id: str,
+    staff_id: str, now: datetime,
+) -> StartKey | None:
+    """Register (and commit) an Idempotency-Key sent to start `case_id`: None if this call
+    registered it, else the key's first use (which may name another case)."""
+    for attempt in range(5):
+        first = session.get(StartKey, (authority, key))
+        if first is not None:
+            return first
+        session.add(StartKey(authority=authority, key=key, case_id=case_id,
+                             transfer_id=transfer_id, staff_id=staff_id, created_at=aware(now)))
+        try:
+            session.commit()
+            return None
+        except IntegrityError:
+            # A concurrent request registered the key first: read its row (or, had that
+            # start since been refused and the key released, register it again).
+            session.rollback()
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def release_start_key(session: Session, *, authority: str, key: str, case_id: str) -> None:
+    """Forget a start key whose start was refused, so that it may start another case."""
+    session.exec(delete(StartKey).where(
+        col(StartKey.authority) == authority, col(StartKey.key) == key,
+        col(StartKey.case_id) == case_id))
+    session.commit()

@@ -107,3 +107,19 @@ class ActionNote(SQLModel, table=True):
     staff_id: str
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _aware()
+
+
+class StartKey(SQLModel, table=True):
+    """An Idempotency-Key sent to start a transfer, and the case it was sent for.
+
+    Registered before the start reaches Temporal. The key sent again for the same case
+    goes on (Temporal answers a repeated start once); sent to start another case, it is
+    refused. Keys are an authority's own: a transfer's id names its authority too.
+    """
+
+    authority: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    case_id: str
+    transfer_id: str
+    staff_id: str
+    created_at: datetime = _aware()

@@ -10,8 +10,9 @@ from pydantic import BaseModel
 
 from api import store_queries as q
 from api.deps import SessionDep, StaffDep
+from api.errors import EVERY_ROUTE
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(prefix="/notifications", tags=["notifications"], responses=EVERY_ROUTE)
 
 
 class NotificationOut(BaseModel):

@@ -15,8 +15,8 @@ from temporalio.client import WorkflowHandle
 from api import store_queries as q
 from api.actions import UPDATE_TIMEOUT, ActionBody, send_action
 from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
-from api.errors import http_error
-from api.starting import agreed_date_problem, open_transfer
+from api.errors import EVERY_ROUTE, error_responses, http_error
+from api.starting import agreed_date_problem, open_transfer, transfer_id_for
 from models.protocol import Protocol
 from models.tables import Staff
 from models.transfer import (
@@ -26,12 +26,15 @@ from models.transfer import (
 )
 from workflows.rules import holds, who
 
-router = APIRouter(prefix="/transfers", tags=["transfers"])
+# Refusals every route can send (401, 422, 503) are declared once, here; each route adds
+# its own, so the OpenAPI document lists every status a route answers with.
+router = APIRouter(prefix="/transfers", tags=["transfers"], responses=EVERY_ROUTE)
 FUTURE_GRACE = timedelta(minutes=5)
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200,
-           description="Send the same key again to retry safely: the action is taken once."),
+           description="Send the same key again to retry safely: the action is taken once. "
+                       "Use a new key for each new request."),
 ]
 
 
@@ -75,10 +78,14 @@ def _pathway(protocols: dict[str, Protocol], authority: str, pathway: str) -> Pr
     return protocol
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TransferView)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TransferView,
+             responses=error_responses(400, 403, 409, 504))
 async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
                          idempotency_key: IdempotencyKey = None) -> TransferView:
-    """Start a transfer. Returns every planned deadline with its due time."""
+    """Start a transfer. Returns every planned deadline with its due time.
+
+    Sent again with the same Idempotency-Key for the same case, it answers as the first
+    time and starts nothing more; a key already used to start another case is refused."""
     if body.authority != staff.authority:
         raise HTTPException(403, f"You work for {staff.authority}, not {body.authority}")
     protocol = _pathway(state.protocols, body.authority, body.pathway)
@@ -95,6 +102,20 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
         if problem:
             raise HTTPException(422, problem)
     request_id = idempotency_key or str(uuid.uuid4())
+    # The key names the start's Update on the workflow of this case only: registered first
+    # in the case store, it cannot start another case as well.
+    registered = idempotency_key is not None and await _register_start_key(
+        state, staff, idempotency_key, body.case_id)
+
+    async def release() -> None:
+        # The start was refused: nothing was started with this key, so it may be used
+        # again, for this case or a corrected one. A start that may have happened (a
+        # timeout, an unavailable service) keeps it.
+        if registered and idempotency_key is not None:
+            key = idempotency_key
+            await run_in_threadpool(_with_session, state, lambda s: q.release_start_key(
+                s, authority=staff.authority, key=key, case_id=body.case_id))
+
     try:
         opened = await open_transfer(
             state.temporal, task_queue=state.settings.temporal_task_queue, protocol=protocol,
@@ -102,13 +123,35 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
             anchor_at=anchor_at, agreed_transfer_date=body.agreed_transfer_date,
             started_by=as_actor(staff), request_id=request_id, rpc_timeout=UPDATE_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
-        raise http_error(exc) from exc
+        error = http_error(exc)
+        if 400 <= error.status_code < 500:
+            await release()
+        raise error from exc
     if opened.request_id != request_id:
+        await release()
         existing = opened.view
         raise HTTPException(409, f"Case {body.case_id} already has an open transfer "
                                  f"({existing.transfer_id}, stage {existing.stage.value}); act "
                                  "on that one or withdraw it first")
     return opened.view
+
+
+async def _register_start_key(state: AppState, staff: Staff, key: str, case_id: str) -> bool:
+    """Register `key` as the start of `case_id`: True if this request registered it, False
+    if it was already registered for this case (a retry, or a concurrent copy, which
+    Temporal answers once); refused if it was registered to start another case."""
+    first = await run_in_threadpool(_with_session, state, lambda s: q.register_start_key(
+        s, authority=staff.authority, key=key, case_id=case_id,
+        transfer_id=transfer_id_for(staff.authority, case_id), staff_id=staff.id,
+        now=datetime.now(UTC)))
+    if first is None:
+        return True
+    if first.case_id != case_id:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"This Idempotency-Key was already used to start the transfer of "
+                            f"case {first.case_id} ({first.transfer_id}); use a new key for "
+                            "another request")
+    return False
 
 
 def _load(session: Session, staff: Staff, transfer_id: str) -> TransferView:
@@ -118,7 +161,7 @@ def _load(session: Session, staff: Staff, transfer_id: str) -> TransferView:
     return TransferView.model_validate(row.view)
 
 
-@router.get("/{transfer_id}", response_model=TransferView)
+@router.get("/{transfer_id}", response_model=TransferView, responses=error_responses(404))
 def get_transfer(transfer_id: str, session: SessionDep, staff: StaffDep) -> TransferView:
     """Stage, responsible team, gates, deadlines (pending / met / missed), allocated worker."""
     return _load(session, staff, transfer_id)
@@ -143,7 +186,8 @@ def list_transfers(
     return Response(body.encode(), media_type="application/json")
 
 
-@router.get("/{transfer_id}/events", response_model=list[EventOut])
+@router.get("/{transfer_id}/events", response_model=list[EventOut],
+            responses=error_responses(404))
 def transfer_events(transfer_id: str, session: SessionDep, staff: StaffDep) -> list[EventOut]:
     """The audit trail: who did what, when, and why."""
     view = _load(session, staff, transfer_id)
@@ -154,7 +198,8 @@ def transfer_events(transfer_id: str, session: SessionDep, staff: StaffDep) -> l
                      note=notes.get(e.note_ref) if e.note_ref else None) for e in events]
 
 
-@router.post("/{transfer_id}/actions/{action}", response_model=TransferView)
+@router.post("/{transfer_id}/actions/{action}", response_model=TransferView,
+             responses=error_responses(400, 403, 404, 409, 504))
 async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
               body: ActionBody | None = None, idempotency_key: IdempotencyKey = None
               ) -> TransferView:

@@ -11,7 +11,9 @@ Found here, and fixed since (the tests now guard them): concurrent copies of an 
 with a note raced when the note was saved (500); an action request held two pooled
 connections at once, so as many concurrent actions as the pool holds could deadlock it
 (500 after 30 s); a key was scoped to (action, key), so reusing it for another action
-acted again. Still open (xfail): a key reused to start another case starts it.
+acted again; a start's key named its Update on the workflow of its case only, so the key
+reused to start another case started that one too (now each start key is registered in
+the case store with its case first).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -449,19 +451,110 @@ async def test_a_key_reused_for_a_different_action_does_not_act_on_it(
         assert "Idempotency-Key" in second.json()["detail"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product bug: a start's Update id is f'open:{key}' on the workflow id of the case "
-    "(api/starting.py open_transfer), so an Idempotency-Key reused to start another case "
-    "starts a second transfer"))
+def started_cases(engine: sqlalchemy.Engine) -> list[str]:
+    with Session(engine) as session:
+        return sorted(session.exec(select(Transfer.case_id)).all())
+
+
 async def test_a_key_reused_to_start_another_case_does_not_start_it(
         api: httpx.AsyncClient, directory_engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
+    """Until the start keys were registered in the case store, the second request started
+    C561 (the key named the start's Update on the workflow of C560 only)."""
     first = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C560"},
                            headers=as_("gateshead-sgcp-tm", "K-start"))
     assert first.status_code == 201
     second = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C561"},
                             headers=as_("gateshead-sgcp-tm", "K-start"))
+    # The key is the authority's: another manager of it, on another pathway, is refused too.
+    other = await api.post("/transfers", json={
+        "authority": "gateshead", "pathway": "a-and-i-to-early-help", "case_id": "C561"},
+        headers=as_("gateshead-a_and_i-tm", "K-start"))
+    # The first request sent again (a retry) still gets its first answer.
+    retried = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C560"},
+                             headers=as_("gateshead-sgcp-tm", "K-start"))
     await settled(directory_engine, mailbox)
-    with Session(directory_engine) as session:
-        started = sorted(session.exec(select(Transfer.case_id)).all())
-    assert started == ["C560"]
-    assert second.status_code in (409, 422), second.text
+    assert started_cases(directory_engine) == ["C560"]
+    for refused in (second, other):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"] == (
+            "This Idempotency-Key was already used to start the transfer of case C560 "
+            "(transfer-gateshead-C560); use a new key for another request")
+    assert retried.status_code == 201 and retried.json() == first.json()
+    assert kinds(directory_engine, first.json()["run_id"]) == ["started"]
+    # A new key starts C561.
+    new_key = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C561"},
+                             headers=as_("gateshead-sgcp-tm", "K-start-2"))
+    assert new_key.status_code == 201, new_key.text
+    await settled(directory_engine, mailbox)
+    assert started_cases(directory_engine) == ["C560", "C561"]
+
+
+async def test_concurrent_starts_of_two_cases_with_one_key_start_one(
+        api: httpx.AsyncClient, directory_engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
+    """COPIES requests at once with one key, half of them for C562 and half for C563:
+    whichever case registers the key first is started, once; the other is refused."""
+    def send(case_id: str) -> Any:
+        return api.post("/transfers", json={**GATESHEAD_START, "case_id": case_id},
+                        headers=as_("gateshead-sgcp-tm", "K-two-cases"))
+
+    cases = ["C562", "C563"] * (COPIES // 2)
+    answers = list(zip(cases, await asyncio.gather(*[send(c) for c in cases]), strict=True))
+    await settled(directory_engine, mailbox)
+    started = started_cases(directory_engine)
+    assert len(started) == 1 and started[0] in cases, started
+    won = [a for case, a in answers if case == started[0]]
+    lost = [a for case, a in answers if case != started[0]]
+    assert {a.status_code for a in won} == {201}, [a.text for a in won]
+    assert all(a.json() == won[0].json() for a in won)
+    view = won[0].json()
+    assert view["case_id"] == started[0]
+    assert {a.status_code for a in lost} == {422}, [a.text for a in lost]
+    assert all(f"case {started[0]}" in a.json()["detail"] for a in lost)
+    one_change(directory_engine, mailbox, view["run_id"], "started", view)
+
+
+async def test_a_key_whose_start_was_refused_may_start_another_case(
+        api: httpx.AsyncClient, directory_engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
+    """A start refused with a key (here: its case already had an open transfer) started
+    nothing, so the key is not spent: the manager may correct the case and send it again."""
+    await start(api, "C564", "gateshead-sgcp-tm", GATESHEAD_START)
+    refused = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C564"},
+                             headers=as_("gateshead-sgcp-tm", "K-corrected"))
+    assert refused.status_code == 409 and "already has an open transfer" in refused.text
+    # Refused again while the case still has its open transfer, and for the same reason.
+    again = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C564"},
+                           headers=as_("gateshead-sgcp-tm", "K-corrected"))
+    assert again.status_code == 409 and again.json() == refused.json()
+    corrected = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C565"},
+                               headers=as_("gateshead-sgcp-tm", "K-corrected"))
+    assert corrected.status_code == 201, corrected.text
+    retried = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C565"},
+                             headers=as_("gateshead-sgcp-tm", "K-corrected"))
+    assert retried.status_code == 201 and retried.json() == corrected.json()
+    await settled(directory_engine, mailbox)
+    assert started_cases(directory_engine) == ["C564", "C565"]
+    # Now spent on C565: it cannot start C566.
+    spent = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C566"},
+                           headers=as_("gateshead-sgcp-tm", "K-corrected"))
+    assert spent.status_code == 422 and "case C565" in spent.json()["detail"]
+
+
+async def test_a_refused_request_does_not_spend_its_key(
+        api: httpx.AsyncClient, directory_engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
+    """A start the API refuses before it reaches the workflow (here: an agreed date on a
+    Saturday) registers nothing: the corrected request, for another case, goes ahead."""
+    anchor = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    saturday = _next(datetime.now(UTC).date(), weekday=5)
+    refused = await api.post("/transfers", json={
+        **GATESHEAD_START, "case_id": "C567", "anchor_at": anchor,
+        "agreed_transfer_date": saturday}, headers=as_("gateshead-sgcp-tm", "K-saturday"))
+    assert refused.status_code == 422 and "not a working day" in refused.json()["detail"]
+    corrected = await api.post("/transfers", json={**GATESHEAD_START, "case_id": "C568"},
+                               headers=as_("gateshead-sgcp-tm", "K-saturday"))
+    assert corrected.status_code == 201, corrected.text
+    await settled(directory_engine, mailbox)
+    assert started_cases(directory_engine) == ["C568"]
+
+
+def _next(day: date, *, weekday: int) -> str:
+    return (day + timedelta(days=(weekday - day.weekday()) % 7 or 7)).isoformat()
