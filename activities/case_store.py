@@ -1,14 +1,29 @@
-"""The case store's write side: one change -> event + current row + outbox, in one transaction."""
+"""The case store's write side: one change -> event + current row + outbox, in one transaction.
+
+A change is written with a few SQLAlchemy Core statements, prepared once per store:
+
+1. (only if the change has notices) the staff who hold the notices' roles, in one query;
+2. the event, `INSERT ... ON CONFLICT (run_id, seq) DO NOTHING`: if it inserts nothing the
+   change is already recorded and nothing else is written. A concurrent copy of the same
+   change waits on the unique index (PostgreSQL) or on the write lock (SQLite), so running
+   the activity twice, even at once (a retry, a local activity run again), adds nothing;
+3. the current row, `INSERT ... ON CONFLICT (run_id) DO UPDATE ... WHERE seq < new seq`:
+   one statement whether or not the row exists, and a late, older change never wins;
+4. the change's emails, one row per recipient.
+
+Both SQLite (the default) and PostgreSQL (production) support these `ON CONFLICT` clauses.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy import JSON, Engine, Row, Table, Text, bindparam, cast, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import ColumnElement
 from temporalio import activity
 
 from models.protocol import Side
@@ -17,71 +32,108 @@ from models.transfer import ChangeRecord, Notice
 
 log = logging.getLogger(__name__)
 
+EVENTS: Table = TransferEvent.__table__  # type: ignore[attr-defined]
+CURRENT: Table = Transfer.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = Notification.__table__  # type: ignore[attr-defined]
+STAFF: Table = Staff.__table__  # type: ignore[attr-defined]
+StaffRow = Row[Any, Any, Any, Any]  # id, team, role, email
+
+# The current row's columns a change rewrites (all but run_id and started_at).
+REWRITTEN = ("transfer_id", "case_id", "authority", "pathway", "stage", "from_team", "to_team",
+             "responsible_team", "next_deadline_at", "overdue", "updated_at", "seq", "view")
+
 
 def _utc(value: datetime) -> datetime:
     """Store times in UTC: SQLite keeps no offset, so every time must share one."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class _Statements:
+    """The statements record_change runs, built once for the engine's dialect."""
+
+    def __init__(self, dialect: str) -> None:
+        insert: Callable[[Table], Any]
+        if dialect == "sqlite":
+            insert = sqlite.insert
+            # The view is serialised once, by pydantic, and that JSON text is stored as it is.
+            view: ColumnElement[Any] = bindparam("view", type_=Text)
+        elif dialect == "postgresql":
+            insert = postgresql.insert
+            view = cast(bindparam("view", type_=Text), JSON)
+        else:
+            raise ValueError(f"the case store runs on SQLite or PostgreSQL, not {dialect}")
+
+        # RETURNING says whether the event was inserted (rowcount does not, on every driver).
+        self.event = (insert(EVENTS).on_conflict_do_nothing(index_elements=["run_id", "seq"])
+                      .returning(EVENTS.c.id))
+
+        values: dict[str, ColumnElement[Any]] = {
+            name: bindparam(name, type_=CURRENT.c[name].type)
+            for name in ("run_id", "started_at", *REWRITTEN)
+        }
+        current = insert(CURRENT).values(values | {"view": view})
+        self.current = current.on_conflict_do_update(
+            index_elements=["run_id"],
+            set_={name: current.excluded[name] for name in REWRITTEN},
+            where=CURRENT.c.seq < current.excluded.seq,  # a late, older change never wins
+        )
+
+        self.outbox = OUTBOX.insert()
+
+        self.staff = (
+            select(STAFF.c.id, STAFF.c.team, STAFF.c.role, STAFF.c.email)
+            .where(STAFF.c.authority == bindparam("authority"),
+                   STAFF.c.role.in_(bindparam("roles", expanding=True)))
+            .order_by(STAFF.c.id)
+        )
+
+
 class CaseStoreActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._sql = _Statements(engine.dialect.name)
 
     @activity.defn(name="record_change")
     def record_change(self, change: ChangeRecord) -> None:
-        """Record one change exactly once, however often the activity is retried."""
-        try:
-            with Session(self._engine) as session:
-                if self._write(session, change):
-                    session.commit()
-        except IntegrityError:
-            # Another attempt recorded the same change between our check and our insert.
-            with Session(self._engine) as session:
-                if self._event_exists(session, change):
-                    log.info("change %s:%s already recorded", change.run_id, change.seq)
-                    return
-            raise
+        """Record one change exactly once, however often (or however concurrently) it runs."""
+        with self._engine.begin() as conn:
+            # Read first: on SQLite the write lock is taken by the first insert, so it is
+            # held for the writes alone.
+            staff = (conn.execute(self._sql.staff, self._staff_params(change)).all()
+                     if change.notices else ())
+            at = _utc(change.at)
+            if conn.execute(self._sql.event, self._event_row(change, at)).first() is None:
+                log.info("change %s:%s already recorded", change.run_id, change.seq)
+                return
+            conn.execute(self._sql.current, self._current_row(change, at))
+            emails = self._outbox(change, at, staff)
+            if emails:
+                conn.execute(self._sql.outbox, emails)
 
     @staticmethod
-    def _event_exists(session: Session, change: ChangeRecord) -> bool:
-        found = session.exec(
-            select(TransferEvent.id).where(
-                TransferEvent.run_id == change.run_id, TransferEvent.seq == change.seq
-            )
-        ).first()
-        return found is not None
-
-    def _write(self, session: Session, change: ChangeRecord) -> bool:
-        """Stage the change in `session`; False if it was already recorded."""
-        if self._event_exists(session, change):
-            return False
-        view, at = change.view, _utc(change.at)
+    def _event_row(change: ChangeRecord, at: datetime) -> dict[str, Any]:
         actor = change.actor
-        session.add(
-            TransferEvent(
-                run_id=change.run_id,
-                transfer_id=change.transfer_id,
-                seq=change.seq,
-                at=at,
-                kind=change.kind,
-                summary=change.summary,
-                actor_id=actor.staff_id if actor else None,
-                actor_role=actor.role.value if actor else None,
-                actor_team=actor.team if actor else None,
-                note_ref=change.note_ref,
-                stage=view.stage.value,
-            )
-        )
-        session.flush()  # a duplicate (run_id, seq) fails here, before anything else
-        self._upsert_current(session, change, at)
-        session.add_all(self._outbox(session, change, at))
-        return True
+        return {
+            "run_id": change.run_id,
+            "transfer_id": change.transfer_id,
+            "seq": change.seq,
+            "at": at,
+            "kind": change.kind,
+            "summary": change.summary,
+            "actor_id": actor.staff_id if actor else None,
+            "actor_role": actor.role.value if actor else None,
+            "actor_team": actor.team if actor else None,
+            "note_ref": change.note_ref,
+            "stage": change.view.stage.value,
+        }
 
     @staticmethod
-    def _upsert_current(session: Session, change: ChangeRecord, at: datetime) -> None:
+    def _current_row(change: ChangeRecord, at: datetime) -> dict[str, Any]:
         view = change.view
         nxt = view.next_deadline
-        values: dict[str, Any] = {
+        return {
+            "run_id": change.run_id,
+            "started_at": at,  # kept from the first change: not among the rewritten columns
             "transfer_id": view.transfer_id,
             "case_id": view.case_id,
             "authority": view.authority,
@@ -94,58 +146,56 @@ class CaseStoreActivities:
             "overdue": view.overdue,
             "updated_at": at,
             "seq": change.seq,
-            "view": view.model_dump(mode="json"),
+            "view": view.model_dump_json(),
         }
-        # Conditional in the database, so a late, older change can never win a race.
-        updated = session.exec(
-            update(Transfer)
-            .where(col(Transfer.run_id) == change.run_id, col(Transfer.seq) < change.seq)
-            .values(**values)
-        )
-        if updated.rowcount:
-            return
-        if session.get(Transfer, change.run_id) is None:
-            session.add(Transfer(run_id=change.run_id, started_at=at, **values))
-            session.flush()
 
     @staticmethod
-    def _outbox(session: Session, change: ChangeRecord, at: datetime) -> list[Notification]:
-        """One email per staff member per change; the first notice naming them wins."""
+    def _wanted(change: ChangeRecord, notice: Notice) -> list[tuple[str, str | None]]:
+        """(role, team) pairs a notice names; team None: anyone in the authority."""
         view = change.view
-        chosen: dict[str, tuple[Staff, Notice, str, str]] = {}
+        return [
+            (ref.role.value, None if ref.side is Side.authority
+             else view.from_team if ref.side is Side.sending else view.to_team)
+            for ref in notice.to
+        ] + [(extra.role.value, extra.team) for extra in notice.also]
+
+    def _staff_params(self, change: ChangeRecord) -> dict[str, Any]:
+        roles = {role for notice in change.notices for role, _ in self._wanted(change, notice)}
+        return {"authority": change.view.authority, "roles": sorted(roles)}
+
+    def _outbox(self, change: ChangeRecord, at: datetime,
+                staff: Sequence[StaffRow]) -> list[dict[str, Any]]:
+        """One email per staff member per change; the first notice naming them wins."""
+        chosen: dict[str, tuple[StaffRow, Notice, str]] = {}
         for notice in change.notices:
-            wanted: list[tuple[str, str | None]] = [
-                (ref.role.value, None if ref.side is Side.authority
-                 else view.from_team if ref.side is Side.sending else view.to_team)
-                for ref in notice.to
-            ] + [(extra.role.value, extra.team) for extra in notice.also]
-            for role, team in wanted:
-                query = select(Staff).where(Staff.authority == view.authority, Staff.role == role)
-                if team is not None:  # None: anyone in the authority holding the role
-                    query = query.where(Staff.team == team)
-                staff = session.exec(query.order_by(col(Staff.id))).all()
-                if not staff:
+            for role, team in self._wanted(change, notice):
+                found = [m for m in staff  # already in id order
+                         if m.role == role and (team is None or m.team == team)]
+                if not found:
                     log.warning(
                         "no staff hold role %s in team %s for transfer %s; notice not sent",
                         role,
                         team or "(any)",
                         change.transfer_id,
                     )
-                for member in staff:
-                    chosen.setdefault(member.id, (member, notice, role, member.team))
+                for member in found:
+                    chosen.setdefault(member.id, (member, notice, role))
         return [
-            Notification(
-                key=f"{change.run_id}:{change.seq}:{member.id}",
-                run_id=change.run_id,
-                seq=change.seq,
-                transfer_id=change.transfer_id,
-                recipient_id=member.id,
-                recipient_role=role,
-                recipient_team=team,
-                email=member.email,
-                subject=notice.subject,
-                body=notice.body,
-                created_at=at,
-            )
-            for member, notice, role, team in chosen.values()
+            {
+                "key": f"{change.run_id}:{change.seq}:{member.id}",
+                "run_id": change.run_id,
+                "seq": change.seq,
+                "transfer_id": change.transfer_id,
+                "recipient_id": member.id,
+                "recipient_role": role,
+                "recipient_team": member.team,
+                "email": member.email,
+                "subject": notice.subject,
+                "body": notice.body,
+                "created_at": at,
+                "sent_at": None,
+                "attempts": 0,
+                "last_error": None,
+            }
+            for member, notice, role in chosen.values()
         ]

@@ -7,6 +7,11 @@ activity never resends what the SMTP server already took. Every message has
 a Message-ID derived from its row key, so a duplicate (a crash between the
 server's 250 and our commit) is recognisable downstream.
 
+SMTP connections are kept for the next delivery (a few idle ones, for a short
+while, each for a limited number of messages) and checked with a NOOP before
+reuse, so a change's emails usually go without a new connection, TLS handshake
+or login. Messages are built by the `email` package.
+
 Logs name the transfer, the recipient's role and team and the row key, never
 an address or a body.
 """
@@ -17,15 +22,17 @@ import hashlib
 import logging
 import smtplib
 import ssl
+import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 import sqlalchemy
-from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlalchemy import Row, Select, Table, bindparam, select, update
 from temporalio import activity
 
 from config import Settings
@@ -36,6 +43,28 @@ log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_CHARS = 500
+SMTP_IDLE_CONNECTIONS = 8  # kept open between deliveries, at most
+SMTP_IDLE_SECONDS = 30.0  # an idle connection older than this is closed, not reused
+SMTP_CHECK_SECONDS = 2.0  # the NOOP before reuse: a healthy server answers at once
+SMTP_MESSAGES_PER_CONNECTION = 20  # then a new one: some servers limit messages per connection
+
+OUTBOX: Table = Notification.__table__  # type: ignore[attr-defined]
+_ROW = (OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.transfer_id, OUTBOX.c.recipient_role,
+        OUTBOX.c.recipient_team, OUTBOX.c.email, OUTBOX.c.subject, OUTBOX.c.body,
+        OUTBOX.c.attempts)
+_UNSENT = OUTBOX.c.sent_at.is_(None)
+_CHANGE_UNSENT = (select(*_ROW)
+                  .where(OUTBOX.c.run_id == bindparam("run_id"), OUTBOX.c.seq == bindparam("seq"),
+                         _UNSENT)
+                  .order_by(OUTBOX.c.id))
+_ALL_UNSENT = select(*_ROW).where(_UNSENT).order_by(OUTBOX.c.id).limit(bindparam("limit"))
+_MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id"))
+              .values(sent_at=bindparam("sent_at"), attempts=OUTBOX.c.attempts + 1,
+                      last_error=None))
+_MARK_FAILED = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("row_ids", expanding=True)))
+                .values(attempts=OUTBOX.c.attempts + 1, last_error=bindparam("error")))
+
+OutboxRow = Row[Any, Any, Any, Any, Any, Any, Any, Any, Any]  # the columns of _ROW
 
 
 @dataclass(frozen=True)
@@ -81,78 +110,155 @@ def _describe(exc: BaseException, redact: Sequence[str]) -> str:
     return f"{type(exc).__name__}: {text}"[:MAX_ERROR_CHARS]
 
 
+def build_message(mail_from: str, key: str, to: str, subject: str, body: str,
+                  now: datetime) -> EmailMessage:
+    """The message, built by the `email` package (any headers, any body)."""
+    msg = EmailMessage()
+    msg["From"] = mail_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(now.timestamp(), localtime=False, usegmt=True)
+    msg["Message-ID"] = message_id(key)
+    msg["X-Caseflow-Key"] = key
+    msg.set_content(body)
+    return msg
+
+
+@dataclass
+class _Connection:
+    smtp: smtplib.SMTP
+    sent: int = 0  # messages sent on this connection
+    idle_since: float = field(default_factory=time.monotonic)
+
+    def alive(self) -> bool:
+        """Whether the server still answers (a NOOP, with a short timeout)."""
+        sock = self.smtp.sock
+        if sock is None:
+            return False
+        try:
+            sock.settimeout(SMTP_CHECK_SECONDS)
+            answered = self.smtp.noop()[0] == 250
+            sock.settimeout(SMTP_TIMEOUT_SECONDS)
+            return answered
+        except (smtplib.SMTPException, OSError):
+            return False
+
+    def close(self, *, polite: bool) -> None:
+        """QUIT (if `polite`) and close; never raises."""
+        try:
+            if polite:
+                self.smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            self.smtp.close()
+
+
 class OutboxDispatcher:
     def __init__(self, engine: sqlalchemy.Engine, smtp: SmtpConfig) -> None:
-        self._engine = engine
+        # Each accepted message is marked sent by one UPDATE, committed on its own (no
+        # BEGIN/COMMIT round trips); nothing here needs more than one statement at once.
+        self._db = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._smtp = smtp
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
 
     @activity.defn(name="deliver_notifications")
     def deliver(self, request: DeliveryRequest) -> int:
         """Send one change's unsent emails; return how many were sent now."""
-        query = (
-            select(Notification)
-            .where(Notification.run_id == request.run_id)
-            .where(Notification.seq == request.seq)
-            .where(col(Notification.sent_at).is_(None))
-            .order_by(col(Notification.id))
-        )
-        return self._send(query)
+        return self._send(_CHANGE_UNSENT, {"run_id": request.run_id, "seq": request.seq})
 
     def deliver_pending(self, limit: int = 100) -> int:
         """Send up to `limit` unsent emails of any transfer, oldest first (an ops sweep)."""
-        query = (
-            select(Notification)
-            .where(col(Notification.sent_at).is_(None))
-            .order_by(col(Notification.id))
-            .limit(limit)
-        )
-        return self._send(query)
+        return self._send(_ALL_UNSENT, {"limit": limit})
 
-    def _send(self, query: SelectOfScalar[Notification]) -> int:
-        with Session(self._engine, expire_on_commit=False) as session:
-            rows = list(session.exec(query).all())
+    def close(self) -> None:
+        """Close the idle SMTP connections (they are also closed when found stale)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close(polite=True)
+
+    def _send(self, query: Select[Any], params: dict[str, Any]) -> int:
+        with self._db.connect() as db:
+            rows: Sequence[OutboxRow] = db.execute(query, params).all()
             if not rows:
                 return 0
             sent = 0
+            conn: _Connection | None = None
             try:
-                with self._connect() as smtp:
-                    for row in rows:
-                        if activity.in_activity():  # a dead worker is noticed in seconds
-                            activity.heartbeat(sent)
-                        smtp.send_message(
-                            self._message(row), from_addr=self._smtp.mail_from, to_addrs=[row.email]
-                        )
-                        row.sent_at = datetime.now(UTC)
-                        row.attempts += 1
-                        row.last_error = None
-                        session.add(row)
-                        session.commit()
-                        sent += 1
-                        log.info(
-                            "notification sent transfer_id=%s recipient_role=%s "
-                            "recipient_team=%s key=%s",
-                            row.transfer_id, row.recipient_role, row.recipient_team, row.key,
-                        )
+                for row in rows:
+                    if activity.in_activity():  # a dead worker is noticed in seconds
+                        activity.heartbeat(sent)
+                    if conn is not None and conn.sent >= SMTP_MESSAGES_PER_CONNECTION:
+                        conn.close(polite=True)
+                        conn = None
+                    if conn is None:
+                        conn = self._checkout()
+                    self._send_one(conn.smtp, row)
+                    conn.sent += 1
+                    db.execute(_MARK_SENT, {"row_id": row.id, "sent_at": datetime.now(UTC)})
+                    sent += 1
+                    log.info(
+                        "notification sent transfer_id=%s recipient_role=%s "
+                        "recipient_team=%s key=%s",
+                        row.transfer_id, row.recipient_role, row.recipient_team, row.key,
+                    )
             except (smtplib.SMTPException, OSError) as exc:
+                if conn is not None:
+                    conn.close(polite=False)
                 unsent = rows[sent:]
-                if not unsent:  # every message was accepted; only the goodbye failed
-                    log.warning("smtp quit failed after delivery: %s", type(exc).__name__)
-                    return sent
                 error = _describe(exc, [row.email for row in unsent])
-                for row in unsent:
-                    row.attempts += 1
-                    row.last_error = error
-                    session.add(row)
-                session.commit()
+                db.execute(_MARK_FAILED, {"row_ids": [row.id for row in unsent], "error": error})
                 for row in unsent:
                     log.warning(
                         "notification not sent transfer_id=%s recipient_role=%s "
                         "recipient_team=%s key=%s attempts=%d error=%s",
                         row.transfer_id, row.recipient_role, row.recipient_team, row.key,
-                        row.attempts, error,
+                        row.attempts + 1, error,
                     )
                 raise
+            except BaseException:
+                if conn is not None:
+                    conn.close(polite=False)
+                raise
+            if conn is not None:
+                self._checkin(conn)
             return sent
+
+    def _send_one(self, smtp: smtplib.SMTP, row: OutboxRow) -> None:
+        cfg = self._smtp
+        message = build_message(cfg.mail_from, row.key, row.email, row.subject, row.body,
+                                datetime.now(UTC))
+        smtp.send_message(message, from_addr=cfg.mail_from, to_addrs=[row.email])
+
+    def _checkout(self) -> _Connection:
+        """An idle connection that still answers, else a new one."""
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return _Connection(self._connect())
+            if time.monotonic() - conn.idle_since <= SMTP_IDLE_SECONDS and conn.alive():
+                return conn
+            conn.close(polite=False)
+
+    def _checkin(self, conn: _Connection) -> None:
+        """Keep `conn` for the next delivery (and close any kept too long), or close it."""
+        now = time.monotonic()
+        kept = False
+        with self._lock:
+            expired = [c for c in self._idle if now - c.idle_since > SMTP_IDLE_SECONDS]
+            if expired:
+                self._idle = [c for c in self._idle if now - c.idle_since <= SMTP_IDLE_SECONDS]
+            if conn.sent < SMTP_MESSAGES_PER_CONNECTION and len(self._idle) < SMTP_IDLE_CONNECTIONS:
+                conn.idle_since = now
+                self._idle.append(conn)
+                kept = True
+        for stale in expired:
+            stale.close(polite=False)
+        if not kept:
+            conn.close(polite=True)
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self._smtp
@@ -167,13 +273,3 @@ class OutboxDispatcher:
             raise
         return smtp
 
-    def _message(self, row: Notification) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self._smtp.mail_from
-        msg["To"] = row.email
-        msg["Subject"] = row.subject
-        msg["Date"] = formatdate(localtime=False, usegmt=True)
-        msg["Message-ID"] = message_id(row.key)
-        msg["X-Caseflow-Key"] = row.key
-        msg.set_content(row.body)
-        return msg

@@ -6,7 +6,11 @@ Every test taking `engine` runs on SQLite and on PostgreSQL (see conftest.py).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +35,7 @@ from models.transfer import (
     GateView,
     Notice,
     Stage,
+    TeamRole,
     TransferView,
 )
 
@@ -284,26 +289,90 @@ def test_same_change_twice_adds_nothing(
     assert [e.summary for e in events(engine)] == ["change 1"]
 
 
-def test_lost_race_counts_as_already_recorded(
+class PausedStore(CaseStoreActivities):
+    """A copy of the activity that stops inside its transaction, after the event and the
+    current row, until `go` is set; it then commits, or fails and rolls back."""
+
+    def __init__(self, engine: sqlalchemy.Engine, *, fail: bool) -> None:
+        super().__init__(engine)
+        self.inside, self.go, self.fail = threading.Event(), threading.Event(), fail
+
+    def _outbox(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        self.inside.set()
+        assert self.go.wait(30)
+        if self.fail:
+            raise RuntimeError("the first copy fails before it commits")
+        return super()._outbox(*args, **kwargs)
+
+
+@pytest.mark.parametrize("first_fails", [False, True], ids=["first-commits", "first-fails"])
+def test_a_copy_running_at_the_same_time_waits_for_the_first(
     engine: sqlalchemy.Engine,
     store: CaseStoreActivities,
     staff: dict[str, Staff],
-    monkeypatch: pytest.MonkeyPatch,
+    first_fails: bool,
 ) -> None:
+    # E.g. a local activity run again while its first run is still writing.
     record = change(1, notices=started_notices())
-    store.record_change(record)
-    # Another attempt wrote the event after this one looked: the insert hits the constraint.
-    real = CaseStoreActivities._event_exists
-    calls: list[int] = []
-
-    def stale_then_real(session: Session, change: ChangeRecord) -> bool:
-        calls.append(1)
-        return False if len(calls) == 1 else real(session, change)
-
-    monkeypatch.setattr(CaseStoreActivities, "_event_exists", staticmethod(stale_then_real))
-    store.record_change(record)
-    assert len(calls) == 2
+    first = PausedStore(engine, fail=first_fails)
+    with ThreadPoolExecutor(2) as pool:
+        first_run = pool.submit(first.record_change, record)
+        assert first.inside.wait(30)
+        second_run = pool.submit(store.record_change, record)
+        time.sleep(0.5)
+        assert not second_run.done()  # held by the first copy's uncommitted event
+        first.go.set()
+        if first_fails:
+            with pytest.raises(RuntimeError):
+                first_run.result(30)
+        else:
+            first_run.result(30)
+        second_run.result(30)  # no error either way
     assert counts(engine) == (1, 1, 2)
+    assert [e.summary for e in events(engine)] == ["change 1"]
+    assert current(engine).seq == 1
+
+
+def test_many_copies_at_once_record_each_change_once(
+    engine: sqlalchemy.Engine, store: CaseStoreActivities, staff: dict[str, Staff]
+) -> None:
+    records = [change(seq, notices=started_notices()) for seq in (1, 2, 3)] * 4
+    start = threading.Barrier(6)
+
+    def record(item: ChangeRecord) -> None:
+        start.wait(30)
+        store.record_change(item)
+
+    with ThreadPoolExecutor(6) as pool:
+        for done in [pool.submit(record, item) for item in records[:6]]:
+            done.result(60)
+        for item in reversed(records[6:]):  # retried late, newest first
+            store.record_change(item)
+    assert counts(engine) == (3, 1, 6)
+    assert [e.seq for e in events(engine)] == [1, 2, 3]
+    assert current(engine).seq == 3
+
+
+def test_notice_roles_across_the_authority_and_extra_teams(
+    engine: sqlalchemy.Engine, store: CaseStoreActivities, staff: dict[str, Staff]
+) -> None:
+    notices = [
+        Notice(to=[RoleRef(role=Role.team_manager, side=Side.authority)],
+               also=[TeamRole(role=Role.service_manager, team="sgcp"),
+                     TeamRole(role=Role.team_manager, team="lac")],  # named already
+               subject="Everyone", body="To every team manager of the authority."),
+        Notice(to=[RoleRef(role=Role.service_manager, side=Side.sending)],
+               subject="Second", body="sm-sgcp has the first notice already."),
+    ]
+    store.record_change(change(1, notices=notices))
+    with Session(engine) as session:
+        rows = session.exec(select(Notification).order_by(col(Notification.id))).all()
+        sent = [(n.recipient_id, n.recipient_role, n.recipient_team, n.subject) for n in rows]
+    assert sent == [  # in the order they will be delivered
+        ("tm-lac", "team_manager", "lac", "Everyone"),  # not newcastle's team manager
+        ("tm-sgcp", "team_manager", "sgcp", "Everyone"),
+        ("sm-sgcp", "service_manager", "sgcp", "Everyone"),
+    ]
 
 
 def test_older_change_recorded_later_does_not_regress_current_row(
@@ -419,8 +488,8 @@ def listed(session: Session, **filters: Any) -> tuple[list[str], int]:
         "limit": 50,
         "offset": 0,
     }
-    rows, total = q.list_transfers(session, **(args | filters))
-    return [r.transfer_id for r in rows], total
+    views, total = q.list_transfers(session, **(args | filters))
+    return [json.loads(v)["transfer_id"] for v in views], total
 
 
 def test_list_transfers_filters_orders_and_pages(
@@ -446,6 +515,30 @@ def test_list_transfers_filters_orders_and_pages(
         assert listed(session, overdue=True, now=later) == (["C", "B", "D"], 3)
         assert listed(session, limit=2, offset=1) == (["B", "A"], 5)
         assert listed(session, limit=2, offset=4) == (["E"], 5)
+        assert listed(session, limit=2, offset=9) == ([], 5)
+        # The overdue tray is read in two parts (flagged; not flagged but late): paged
+        # across both, counted across both.
+        assert listed(session, overdue=True, limit=1) == (["C"], 2)
+        assert listed(session, overdue=True, limit=1, offset=1) == (["D"], 2)
+        assert listed(session, overdue=True, limit=1, offset=2) == ([], 2)
+        assert listed(session, overdue=True, now=later, limit=2, offset=1) == (["B", "D"], 3)
+        assert listed(session, overdue=True, team="fst") == (["C"], 1)
+        assert listed(session, overdue=True, team="nobody") == ([], 0)
+
+
+def test_list_transfers_sends_the_stored_views(
+    engine: sqlalchemy.Engine, store: CaseStoreActivities
+) -> None:
+    seed_transfers(store)
+    with Session(engine) as session:
+        views, total = q.list_transfers(session, authority="gateshead", team=None, stage=None,
+                                        overdue=None, now=NOW, limit=50, offset=0)
+        rows = {r.run_id: r.view for r in session.exec(select(Transfer)).all()}
+    assert total == 4
+    for text in views:
+        stored = json.loads(text)
+        assert stored == rows[stored["run_id"]]
+        assert TransferView.model_validate_json(text).model_dump(mode="json") == stored
 
 
 def test_latest_transfer_and_events(engine: sqlalchemy.Engine, store: CaseStoreActivities) -> None:

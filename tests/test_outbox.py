@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,12 @@ import sqlalchemy
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, SQLModel, col, select
 
-from activities.outbox import OutboxDispatcher, SmtpConfig, message_id
+from activities import outbox as outbox_module
+from activities.outbox import (
+    OutboxDispatcher,
+    SmtpConfig,
+    message_id,
+)
 from database import make_engine
 from models.tables import Notification  # importing it registers the tables
 from models.transfer import DeliveryRequest
@@ -31,6 +37,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: Any = None  # the client's address and port: one per connection
 
 
 @dataclass
@@ -43,6 +50,7 @@ class Collector:
                 mail_from=envelope.mail_from,
                 rcpt_tos=list(envelope.rcpt_tos),
                 message=message_from_bytes(envelope.original_content, policy=default),
+                peer=session.peer,
             )
         )
         return "250 OK"
@@ -277,3 +285,133 @@ def test_deliver_pending_sweeps_every_unsent_row(
 
     assert keys_received(smtp_server) == already + pending
     assert all(row.sent_at is not None for row in rows(engine).values())
+
+
+# --------------------------------------------------------------------------- connections
+
+
+def connections(server: SmtpServer) -> int:
+    return len({r.peer for r in server.received})
+
+
+def test_one_connection_serves_several_deliveries(
+    engine: sqlalchemy.Engine, smtp_server: SmtpServer
+) -> None:
+    smtp_server.start()
+    outbox = dispatcher(engine, smtp_server.port)
+    keys = []
+    for seq in (1, 2, 3):
+        keys += add_notifications(engine, "run1", seq, ["ann", "bob"])
+        assert outbox.deliver(DeliveryRequest(run_id="run1", seq=seq)) == 2
+    assert keys_received(smtp_server) == keys
+    assert connections(smtp_server) == 1
+    outbox.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced(
+    engine: sqlalchemy.Engine, smtp_server: SmtpServer
+) -> None:
+    smtp_server.start()
+    outbox = dispatcher(engine, smtp_server.port)
+    first = add_notifications(engine, "run1", 1, ["ann"])
+    assert outbox.deliver(DeliveryRequest(run_id="run1", seq=1)) == 1
+    smtp_server.stop()  # the kept connection is closed by the server
+    smtp_server.start()
+    second = add_notifications(engine, "run1", 2, ["ann", "bob"])
+
+    assert outbox.deliver(DeliveryRequest(run_id="run1", seq=2)) == 2
+
+    assert keys_received(smtp_server) == first + second
+    stored = rows(engine)
+    assert all(r.attempts == 1 and r.last_error is None for r in stored.values())
+    assert connections(smtp_server) == 2
+
+
+def test_connections_are_renewed_after_some_messages_and_when_idle(
+    engine: sqlalchemy.Engine, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp_server.start()
+    monkeypatch.setattr(outbox_module, "SMTP_MESSAGES_PER_CONNECTION", 2)
+    outbox = dispatcher(engine, smtp_server.port)
+    keys = add_notifications(engine, "run1", 1, ["ann", "bob", "cat", "dan", "eve"])
+    assert outbox.deliver(DeliveryRequest(run_id="run1", seq=1)) == 5
+    assert keys_received(smtp_server) == keys
+    assert connections(smtp_server) == 3  # 2 + 2 + 1
+
+    monkeypatch.setattr(outbox_module, "SMTP_IDLE_SECONDS", 0.0)
+    add_notifications(engine, "run1", 2, ["ann"])
+    assert outbox.deliver(DeliveryRequest(run_id="run1", seq=2)) == 1
+    assert connections(smtp_server) == 4  # the kept one had been idle too long
+
+
+def test_a_failed_connection_is_not_reused(
+    engine: sqlalchemy.Engine, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler = RefuseRecipient()
+    smtp_server.start()
+    outbox = dispatcher(engine, smtp_server.port)
+    add_notifications(engine, "run1", 1, ["ann", "bob"])
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        outbox.deliver(DeliveryRequest(run_id="run1", seq=1))
+    add_notifications(engine, "run1", 2, ["cat"])
+    assert outbox.deliver(DeliveryRequest(run_id="run1", seq=2)) == 1
+    assert connections(smtp_server) == 2
+
+
+# --------------------------------------------------------------------------- messages
+
+NOW = datetime(2027, 6, 7, 9, 5, 7, 123456, tzinfo=UTC)
+KEY = "0196f0b4-1111-7222-8333-444455556666:12:gateshead-sgcp-tm"
+TO = "gateshead-sgcp-tm@council.example"
+BODY = (
+    "Summary authorised.\n"
+    "\n"
+    "Transfer: TR-0001 (sgcp-to-lac, sgcp → lac)\n"
+    "Case: case-TR-0001; children: child-1, child-2\n"
+    "Stage: proposed; responsible team: sgcp\n"
+    "Waiting for: checklist\n"
+    "\n"
+    "Details and actions: GET /transfers/TR-0001"
+)
+
+
+def test_messages_the_email_package_builds_are_delivered(
+    engine: sqlalchemy.Engine, smtp_server: SmtpServer
+) -> None:
+    smtp_server.start()
+    with Session(engine) as session:
+        session.add(Notification(
+            key="run1:1:zoe", run_id="run1", seq=1, transfer_id="T-run1",
+            recipient_id="zoe", recipient_role="team_manager", recipient_team="north",
+            email="zoe@council.example", subject="Transfer for Zoë: " + "long words " * 10,
+            body="A line far longer than seventy-eight characters, " * 4 + "→\nSecond line\n",
+            created_at=datetime.now(UTC),
+        ))
+        session.commit()
+    assert dispatcher(engine, smtp_server.port).deliver(DeliveryRequest(run_id="run1", seq=1)) == 1
+    (received,) = smtp_server.received
+    msg = received.message
+    assert " ".join(str(msg["Subject"]).split()) == "Transfer for Zoë: " + " ".join(
+        ["long words"] * 10)
+    assert msg.get_content().replace("\r\n", "\n") == (
+        "A line far longer than seventy-eight characters, " * 4 + "→\nSecond line\n")
+    assert msg["Message-ID"] == message_id("run1:1:zoe")
+
+
+def test_a_server_that_stops_answering_fails_the_check_quickly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(outbox_module, "SMTP_CHECK_SECONDS", 0.2)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        # The server greets, then never answers again.
+        client = smtplib.SMTP()
+        client.sock = socket.create_connection(listener.getsockname(), timeout=10)
+        server_side, _ = listener.accept()
+        with server_side:
+            server_side.sendall(b"220 hello\r\n")
+            assert client.getreply()[0] == 220
+            conn = outbox_module._Connection(client)
+            started = time.monotonic()
+            assert not conn.alive()
+            assert time.monotonic() - started < 5
+            conn.close(polite=False)

@@ -81,6 +81,9 @@ OPEN_STAGES = (Stage.proposed, Stage.ready, Stage.disputed)
 AFTER_TRANSFER = (Stage.transferred, Stage.allocated)
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                           maximum_interval=timedelta(minutes=1))
+# A local activity retries inside its workflow task until its back-off reaches this, then by
+# a durable timer: a store outage holds a transfer's workflow task for seconds, not a minute.
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
 MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
                          maximum_interval=timedelta(minutes=10))
 TRANSFER_DATE = "transfer_date"
@@ -227,7 +230,8 @@ class CaseTransferWorkflow:
         if self._lean():
             result = await workflow.execute_local_activity(
                 "plan_deadlines", request, result_type=PlanResult, summary=summary,
-                start_to_close_timeout=timedelta(seconds=15), retry_policy=STORE_RETRY)
+                start_to_close_timeout=timedelta(seconds=15), retry_policy=STORE_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD)
         else:
             result = await workflow.execute_activity(
                 "plan_deadlines", request, result_type=PlanResult, summary=summary,
@@ -1111,7 +1115,8 @@ class CaseTransferWorkflow:
             # nothing twice (the store is idempotent on run and seq).
             await workflow.execute_local_activity(
                 "record_change", change, start_to_close_timeout=timedelta(seconds=15),
-                retry_policy=STORE_RETRY, summary=summary)
+                retry_policy=STORE_RETRY, local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                summary=summary)
         else:
             await workflow.execute_activity(
                 "record_change", change, start_to_close_timeout=timedelta(seconds=15),

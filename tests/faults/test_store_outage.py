@@ -4,7 +4,7 @@ The worker's engine reaches a fresh PostgreSQL database through a TCP proxy
 (`tcp_proxy.TcpProxy`) that the test cuts — every open connection reset, new ones
 refused — and restores. While the store is cut, transfers are started, a manager acts
 and deadlines fall due (the time-skipping server's clock is moved past them): each change
-is decided by its workflow, but its `record_change` activity fails and is retried, so
+is decided by its workflow, but its `record_change` (local) activity fails and is retried, so
 nothing reaches the store and nobody hears an answer. When the store returns, the
 activities' retries succeed and the store converges: every event recorded once and in
 order, every email delivered once, and each transfer's current row equal to what its
@@ -15,6 +15,7 @@ with a readable message, never 500.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import uuid
@@ -33,6 +34,7 @@ import sqlmodel
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateStage
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -175,11 +177,21 @@ async def converged(engine: sqlalchemy.Engine, handles: list[WorkflowHandle[Any,
 
 
 async def failing_store_writes(handle: WorkflowHandle[Any, Any]) -> list[tuple[int, str]]:
-    """The workflow's pending `record_change` activities: (attempt, last failure)."""
-    description = await handle.describe()
-    return [(p.attempt, p.last_failure.message)
-            for p in description.raw_description.pending_activities
-            if p.activity_type.name == "record_change" and p.attempt > 1]
+    """The workflow's failed `record_change` attempts: (attempt, failure). `record_change` is
+    a local activity: once its back-off passes the local retry threshold, each failed attempt
+    is recorded as a marker (attempt, back-off, failure) followed by a durable timer."""
+    history = await handle.fetch_history()
+    found = []
+    for event in history.events:
+        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+            continue
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name != "core_local_activity" or not marker.HasField("failure"):
+            continue
+        data = json.loads(marker.details["data"].payloads[0].data)
+        if data.get("activity_type") == "record_change" and data.get("attempt", 1) > 1:
+            found.append((int(data["attempt"]), marker.failure.message))
+    return found
 
 
 async def retried_store_writes(handles: list[WorkflowHandle[Any, Any]], seconds: float = 30
