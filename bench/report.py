@@ -171,6 +171,67 @@ def table(result: dict[str, Any]) -> list[str]:
     return rows + [""] + [f"- {n}" for n in notes] + ([""] if notes else [])
 
 
+def headline(result: dict[str, Any]) -> dict[str, tuple[str, str, float]]:
+    """The figures the goals are about: name -> (project, bare, ratio project / bare)."""
+    figs = _ok(result)
+    out: dict[str, tuple[str, str, float]] = {}
+    if "lifecycle" in figs:
+        f = figs["lifecycle"]
+        for n in f["sizes"]:
+            pairs = _pairs(f["runs"], _where("n", n))
+            t = _stat(pairs, lambda r: r["lifecycles_per_s"])
+            c = _stat(pairs, lambda r: r["worker_cpu_ms_per_lifecycle"])
+            out[f"1 lifecycles/s, N = {n:,} (goal ≥ 0.5 × bare)"] = (
+                f"{_num(t['project'])} /s", f"{_num(t['bare'])} /s", t["ratio"])
+            out[f"1 worker CPU per lifecycle, N = {n:,}"] = (
+                f"{_num(c['project'], 0)} ms", f"{_num(c['bare'], 0)} ms", c["ratio"])
+    if "latency" in figs:
+        f = figs["latency"]
+        for rate in f["rates"]:
+            p99 = _stat(_pairs(f["runs"], _where("rate_per_s", rate)),
+                        lambda r: r["latency"]["p99_ms"])
+            out[f"2 action p99 at {rate:g}/s (goal ≤ 1.5 × bare)"] = (
+                f"{_num(p99['project'], 0)} ms", f"{_num(p99['bare'], 0)} ms", p99["ratio"])
+    if "burst" in figs:
+        f = figs["burst"]
+        p99 = _stat(_pairs(f["runs"], lambda r: True), lambda r: r["delay"]["p99_ms"])
+        out[f"3 deadline burst p99, M = {f['m']:,} (goal ≤ 1.5 × bare)"] = (
+            f"{_num(p99['project'] / 1000, 2)} s", f"{_num(p99['bare'] / 1000, 2)} s",
+            p99["ratio"])
+    if "capacity" in figs:
+        f = figs["capacity"]
+        pairs = _pairs(f["runs"], lambda r: True)
+        tb = _stat(pairs, lambda r: r["temporal_bytes_per_transfer"])
+        out[f"4 Temporal DB bytes per open transfer, K = {f['k']:,}"] = (
+            f"{_num(tb['project'] / 1024)} KiB", f"{_num(tb['bare'] / 1024)} KiB", tb["ratio"])
+    if "trays" in figs:
+        f = figs["trays"]
+        p95 = _stat(_pairs(f["runs"], lambda r: True), lambda r: r["latency"]["p95_ms"])
+        out[f"5 work tray p95, {f['rows']:,} rows (goal ≤ 50 ms)"] = (
+            f"{_num(p95['project'])} ms", f"{_num(p95['bare'])} ms", p95["ratio"])
+    return out
+
+
+def before_after(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The default run before the fixes of findings 1, 2, 5 and 6 against the latest one."""
+    old, new = headline(before), headline(after)
+    def when(r: dict[str, Any]) -> str:
+        return (f"{r['date']} at {(r['machine'].get('code') or '?')[:7]} (load average "
+                f"{r['machine']['loadavg_at_start'][0]} at the start)")
+
+    rows = [f"Before: {when(before)}, kept as `docs/bench-results/before.json`. After: "
+            f"{when(after)}. Same sizes and harness, except that figure 5's bare side now runs "
+            "the API's own tray statements (the tray query changed).", "",
+            "| figure | before: project / bare | ratio | after: project / bare | ratio |",
+            "|---|---|---|---|---|"]
+    for name in new:
+        if name not in old:
+            continue
+        (bp, bb, br), (ap, ab, ar) = old[name], new[name]
+        rows.append(f"| {name} | {bp} / {bb} | {br:.2f} | {ap} / {ab} | **{ar:.2f}** |")
+    return rows + [""]
+
+
 def _flatness(project_runs: list[dict[str, Any]]) -> str:
     """Worker RSS growth per 1,000 transfers from the first checkpoint at or past 1,000
     (where the SDK's default cache of 1,000 workflows is full) to the last."""
@@ -461,6 +522,11 @@ def render(results: Path) -> str:
         path = results / f"{mode}.json"
         if path.exists():
             parts.append("\n".join(section(json.loads(path.read_text()), title)))
+    before, default = results / "before.json", results / "default.json"
+    if before.exists() and default.exists():
+        parts.append("## Before and after the fixes (default sizes)\n")
+        parts.append("\n".join(before_after(json.loads(before.read_text()),
+                                             json.loads(default.read_text()))))
     parts.append(FINDINGS)
     parts.append("""## Commands
 
