@@ -379,13 +379,11 @@ def section(result: dict[str, Any], title: str) -> list[str]:
 INTRO = """# Benchmarks
 
 The project against bare Temporal on the same dev server, in the same run (issue 4).
-`make bench` runs the default sizes; `make bench FULL=1` runs the full sizes (N = 200 and
-1,000, 30 s per rate, M = 1,000, K = 10,000, 100,000 tray rows: hours on two cores);
-`make bench PROFILE=1` adds py-spy profiles of figures 1 and 5. The issue asked for
-default sizes that finish in about five minutes on two cores; the project side is slow
-enough that the defaults were cut (N = 100, 10 s per rate, M = 100, K = 400, 20,000
-rows) and still take 10 to 15 minutes on this shared machine. This
-file and the JSON under `docs/bench-results/` are written by the run
+`make bench` runs the default sizes (N = 100, 10 s per rate, M = 100, K = 400, 20,000
+tray rows; about 6 minutes on two cores, 7 with `PROFILE=1`); `make bench FULL=1` runs
+the issue's full sizes (N = 200 and 1,000, 30 s per rate, M = 1,000, K = 10,000, 100,000
+tray rows; about an hour); `make bench PROFILE=1` adds py-spy profiles of figures 1 and
+5. This file and the JSON under `docs/bench-results/` are written by the run
 (`bench/report.py`); do not edit them by hand.
 
 **Read the ratios, not the absolute times.** The machine these figures come from is
@@ -443,75 +441,80 @@ HOW = [
      "first page) straight on PostgreSQL. The database is dropped afterwards."),
 ]
 
-FINDINGS = """## Findings and what to change
+FINDINGS = """## Findings: what was changed, and what is left
 
-The tables above are measurements. What follows is the bench author's reading of
-them, of the profiles, and of one transfer's history (one Gateshead lifecycle, start to
-allocated, read with `fetch_history`). Nothing in the product was changed for these
-figures.
+The tables are measurements; what follows is our reading of them, of the py-spy
+profiles and of one transfer's history (one Gateshead lifecycle, start to allocated,
+read with `fetch_history`). "Before" is `docs/bench-results/before.json`, the default run
+before these changes; the table above sets it against the latest default run.
 
-1. **A lifecycle costs Temporal about five times what the bare one does.** 129 history
-   events and 73 KB of history against 29 events and 3 KB: 15 activities (2
-   `plan_deadlines`, 8 `record_change`, 5 `deliver_notifications`) and 20 workflow tasks
-   against 2 and 5, plus 8 search-attribute upserts. Each `record_change` carries the
-   whole view (about 4 KB; 31 KB a lifecycle), each Update returns the whole
-   `TransferView` (18 KB a lifecycle), and the input carries the whole pathway (5 KB).
-   The Temporal server's CPU per lifecycle and the worker's are both several times the
-   bare ones (figure 1's runs), and every action waits for at least one activity's
-   round trip through the server before it answers, which is the action latency's
-   floor. To change: make `record_change` (and `plan_deadlines`) **local activities**
-   (no server round trip, no task queue), deliver a change's emails from a dispatcher
-   or within the same activity rather than one more activity per change, return a
-   small result from Updates (stage and seq: the API already reads the view from the
-   case store) and pass the pathway by reference (authority + version) rather than
-   by value.
-2. **Every new workflow instance recompiles `workflows/case_transfer.py`.** The
-   sandbox re-imports the workflow module for each new run, and with
-   `PYTHONDONTWRITEBYTECODE=1` (set on this machine and in the Dockerfile's runtime
-   stage) there is no `.pyc` to load, so it compiles the source every time: the
-   profile's "compiling Python source", about 15 % of the worker's Python time while
-   transfers are being started. To change: `python -m compileall -q /app` in the
-   image (a `.pyc` is read even when writing is disabled) and before `make dev`, or
-   leave the variable unset for the worker.
-3. **The API held a case-store connection for the whole Temporal round trip and needed
-   a second one meanwhile** (fixed in e043adc). `current_staff` got its `Session` from
-   the `get_session` dependency, which stays open until the response is sent; `act`
-   then opened another session (`_load`) and awaited the Update. SQLAlchemy's default
-   pool (5 + 10 overflow) admitted about 15 requests in flight, and when 15 requests
-   held their first connection none got its second: each waited the pool's 30 s
-   timeout and failed with **500**; with 50 concurrent lifecycles, 24 of 50 failed.
-   Since e043adc (a short session of its own for the token lookup, pool timeouts
-   answered with 503), 60 requests in flight gave no errors and the same throughput.
-   The bench still caps requests in flight (`--api-connections`, default 10), which
-   does not bound throughput here (5, 10, 14 and 60 in flight gave the same
-   lifecycles per second), and sends a 503 or 504 again with the same
-   Idempotency-Key, as the API asks (counted in each run's details).
-4. **Worker memory grows with the workflow cache, then levels off.** Each cached
-   transfer costs the worker about 0.35 MiB against the bare workflow's 0.1 MiB (a
-   sandbox per instance, holding its own copy of the workflow module and the pathway).
-   The SDK's default cache holds 1,000 workflows; a one-off run to 1,600 open
-   (`python -m bench --only 4 --k 1600 --reps 1`, kept as
-   `docs/bench-results/capacity-k1600-once.json`) read 276, 417, 528 and 545 MiB at
-   400, 800, 1,200 and 1,600 open (bare: 110, 119, 180, 189 MiB), so it levels off once
-   the cache is full; `FULL=1` measures it up to 10,000. To change: set
-   `max_cached_workflows` in `build_worker` to what the machine should hold (parked
-   transfers wake rarely, and a cache miss replays their short history).
-5. **Deadline bursts**: each breach is a workflow task, a `record_change` (a SQLite
-   write, serialised with every other writer) and a `deliver_notifications` (a new
-   SMTP connection per change) against the bare workflow's one activity, all through
-   the same 20 activity slots. The changes in 1 apply; so would reusing one SMTP
-   connection per delivery batch.
-6. **Work trays**: about half of the route's time goes into validating each row's
-   stored view back into `TransferView` (`model_validate`) and parsing the JSON column;
-   the count's bitmap scan visits every overdue row of the authority, so it grows with
-   the store. To change: return the stored JSON as it is (it was validated when
-   written) or a slimmer tray item of the columns a tray shows, and index for the
-   tray, e.g. a partial index on `(authority, next_deadline_at) WHERE overdue` and one on
-   `(authority, next_deadline_at)`; or cap the count.
-7. **The load generator shares the two cores** (httpx costs 3 to 15 CPU-ms per request,
+1. **Fewer history events per change (done).** Before, a lifecycle was 129 history events
+   and 73 KB (15 activities: 2 `plan_deadlines`, 8 `record_change`, 5
+   `deliver_notifications`; 20 workflow tasks; 8 search-attribute upserts) against the
+   bare workflow's 29 events and 3 KB, and every manager action waited for an activity's
+   round trip through the server. `record_change` and `plan_deadlines` are now **local
+   activities** (a marker instead of three events and a workflow task, no task-queue
+   round trip), the planner no longer sends the frozen calendar back once the workflow
+   holds it, and search attributes are upserted only when they change — all behind
+   `workflow.patched("lean-history")`, so transfers started before it replay on the old
+   path (`tests/histories/before-lean-history/`). A lifecycle is now 77 events (12
+   markers, 9 workflow tasks, 5 activities, 7 upserts). Effect: worker CPU per lifecycle
+   227 → 133 ms, Temporal server CPU per lifecycle 252 → about 105 ms, action p99 at
+   10/s from 6.3 × to 1.9 × bare. A store outage now holds a transfer's workflow task
+   for about 5 s of local retries, then retries by durable timer (see
+   `docs/reliability/store-and-api.md`).
+2. **The workflow module was compiled for every new transfer (done).** With
+   `PYTHONDONTWRITEBYTECODE=1` (set on these machines and in the image) the sandbox
+   compiled `workflows/case_transfer.py` from source for each new run: about 15 % of
+   the worker's time. `make dev`, `ops/stack.py` and the image now write the `.pyc`
+   first; the profile's "compiling Python source" went from 15.9 % to 0 %.
+3. **Cheaper store and email activities (done).** `record_change` is one transaction of
+   `INSERT .. ON CONFLICT` statements (event, current row where the sequence is newer,
+   all of the change's emails at once): 3.3 → 0.6 CPU-ms per call on SQLite, 4.0 → 0.9
+   on PostgreSQL (a micro-benchmark of the activity alone). Deliveries keep SMTP
+   connections open between calls (checked with NOOP, limited in age and messages)
+   instead of connecting for every change. Building each message with the `email`
+   package costs about 1 ms; a hand-written fast path for plain messages was tried and
+   dropped in favour of the library.
+4. **Work trays (done).** The route sends each stored view as written instead of
+   validating it into `TransferView` and serialising it again, and the overdue tray is
+   read as two ordered ranges of two partial indexes (migration 0002), each stopping at
+   the page. At 100,000 rows the tray's p95 is well under 50 ms (the full-size table);
+   trays of a team with few rows no longer walk the authority in deadline order (334 →
+   1.6 ms). Figure 5's bare side now runs the API's own statements, so its ratio is the
+   HTTP, authentication and FastAPI share of a tray request (about 15 ms).
+5. **Where we still fall short, and why.** Lifecycle throughput is about 0.23 × bare and
+   the deadline burst's p99 about 2–2.5 × bare. Both are bounded by CPU per change on
+   two cores: a project lifecycle is six API requests (start and five actions, each
+   authenticated against the store), eight store writes and seven emails over SMTP,
+   against the bare lifecycle's three Updates and two no-op activities; per breach the
+   worker spends about 17 CPU-ms against the bare workflow's 8 (building the view and
+   its notices, the local activity's payloads, the store write, the delivery activity),
+   and the worker is one Python process bound by its GIL. Measured options not taken:
+   - running the workflow **unsandboxed** (`UnsandboxedWorkflowRunner`) cut the worker's
+     CPU per lifecycle from 130–146 to 97–106 ms and raised throughput from about 5 to
+     7–8 lifecycles/s (one run, N = 100): we keep the sandbox, which is what stops
+     non-deterministic code reaching a running transfer;
+   - returning a small result from Updates (the API reading the view from the store)
+     would drop 26 KB of the lifecycle's 94 KB of history;
+   - delivering a change's emails from a dispatcher in the worker instead of one activity
+     per change would remove five activity tasks and their workflow tasks per lifecycle,
+     but needs row claims in the outbox before two dispatchers can share it (an outbox
+     sweep at start-up raced in-flight deliveries in the fault suite and was removed).
+6. **Worker memory is bounded by the workflow cache.** Each cached transfer costs the
+   worker about 0.38 MiB (a sandbox per instance) against the bare workflow's 0.1 MiB;
+   the SDK's default cache holds 1,000 workflows, so RSS grows to about 1,000 open
+   transfers and then levels off: the full-size table measures it to 10,000.
+7. **The API held a case-store connection for the whole Temporal round trip** and needed
+   a second one meanwhile (fixed in e043adc, before these runs): with 50 concurrent
+   lifecycles 24 failed with 500 after the pool's 30 s timeout. Since then 60 requests in
+   flight gave no errors; the bench caps requests in flight at 10
+   (`--api-connections`), which does not bound throughput here, and sends a 503 or 504
+   again with the same Idempotency-Key, as the API asks (counted in each run's details).
+8. **The load generator shares the two cores** (httpx costs 3 to 15 CPU-ms per request,
    the Temporal client well under 1 ms per call: figure 1's "load generator" column),
    so the project's side is slowed a little more by its own driver than the bare side
-   is. The ratios therefore slightly understate the project.
+   is; the ratios slightly understate the project.
 """
 
 
