@@ -483,8 +483,12 @@ before these changes; the table above sets it against the latest default run.
    trays of a team with few rows no longer walk the authority in deadline order (334 →
    1.6 ms). Figure 5's bare side now runs the API's own statements, so its ratio is the
    HTTP, authentication and FastAPI share of a tray request (about 15 ms).
-5. **Where we still fall short, and why.** Lifecycle throughput is about 0.23 × bare and
-   the deadline burst's p99 about 2–2.5 × bare. Both are bounded by CPU per change on
+5. **Where we still fall short, and why.** Lifecycle throughput is about 0.24 × bare
+   (N = 100 to 1,000), the deadline burst's p99 2.5 × (M = 100) to 2.85 × (M = 1,000),
+   and the action p99 1.9 × bare at 10/s. At 30/s the first pair of each run came out at
+   1.7 × (p99 61 and 49 ms) and the second with a stretched tail (p99 230 and 517 ms, max
+   264 and 786 ms), so the median of the pairs is 4.8 × and 9.1 ×; the cause of those
+   stalls is not yet found. Throughput and the burst are bounded by CPU per change on
    two cores: a project lifecycle is six API requests (start and five actions, each
    authenticated against the store), eight store writes and seven emails over SMTP,
    against the bare lifecycle's three Updates and two no-op activities; per breach the
