@@ -487,8 +487,13 @@ before these changes; the table above sets it against the latest default run.
    (N = 100 to 1,000), the deadline burst's p99 2.5 × (M = 100) to 2.85 × (M = 1,000),
    and the action p99 1.9 × bare at 10/s. At 30/s the first pair of each run came out at
    1.7 × (p99 61 and 49 ms) and the second with a stretched tail (p99 230 and 517 ms, max
-   264 and 786 ms), so the median of the pairs is 4.8 × and 9.1 ×; the cause of those
-   stalls is not yet found. Throughput and the burst are bounded by CPU per change on
+   264 and 786 ms), so the median of the pairs is 4.8 × and 9.1 ×. The likely cause: the
+   worker's full (generation 2) garbage collections, which stop it for 105, 144 and
+   176 ms with 216,000, 276,000 and 364,000 objects alive, growing with the cached
+   workflows' sandboxes (logged with a `gc.callbacks` hook in one run of three 30/s
+   pairs; a stall lands in a measured window or not by chance). A smaller workflow
+   cache would shorten them; we have not changed it. Throughput and the burst are
+   bounded by CPU per change on
    two cores: a project lifecycle is six API requests (start and five actions, each
    authenticated against the store), eight store writes and seven emails over SMTP,
    against the bare lifecycle's three Updates and two no-op activities; per breach the
