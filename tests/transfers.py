@@ -5,19 +5,25 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import sqlalchemy
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.deps import AppState
+from api.main import create_app
 from api.starting import open_transfer
+from config import Settings
 from models.protocol import Role
-from models.protocol_files import load_protocol
+from models.protocol_files import load_protocol, load_protocols
 from models.tables import Notification, TransferEvent
 from models.transfer import Actor, GateAction, Stage, TransferView
 from workflows.case_transfer import CaseTransferWorkflow
@@ -32,6 +38,21 @@ LAC_TM = Actor(staff_id="gateshead-lac-tm", role=Role.team_manager, team="lac")
 LAC_SW = Actor(staff_id="gateshead-lac-sw", role=Role.social_worker, team="lac")
 
 T = TypeVar("T")
+
+
+@asynccontextmanager
+async def api_on(engine: sqlalchemy.Engine, env: WorkflowEnvironment, worker: Worker
+                 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in process on `engine`, acting through `worker`'s task queue; an exception in
+    the app answers 500, as a real server would."""
+    settings = Settings(temporal_task_queue=worker.task_queue)
+    app = create_app(AppState(settings=settings, engine=engine, temporal=env.client,
+                              protocols=load_protocols(settings.protocols_dir)))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api",
+                                     timeout=60) as client:
+            yield client
 
 
 async def start(client: Client, worker: Worker, anchor_at: datetime, *, case_id: str = "C1",

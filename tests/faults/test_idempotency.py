@@ -23,7 +23,6 @@ import contextlib
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -36,15 +35,11 @@ from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.deps import AppState
-from api.main import create_app
-from config import Settings
 from database import make_engine
-from models.protocol_files import load_protocols
 from models.tables import ActionNote, Notification, Transfer
 from tests.faults.invariants import check_store
 from tests.mail import Mailbox
-from tests.transfers import CHECKLIST, events, eventually
+from tests.transfers import CHECKLIST, api_on, events, eventually
 
 # More copies than the API's SQLite pool has connections (5 + 10): a request may hold only
 # one at a time (test_an_action_needs_one_store_connection_at_a_time).
@@ -59,20 +54,6 @@ def as_(who: str, key: str | None = None) -> dict[str, str]:
     if key is not None:
         headers["Idempotency-Key"] = key
     return headers
-
-
-@asynccontextmanager
-async def api_on(engine: sqlalchemy.Engine, env: WorkflowEnvironment, worker: Worker
-                 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The API on `engine`, acting through `worker`'s task queue."""
-    settings = Settings(temporal_task_queue=worker.task_queue)
-    app = create_app(AppState(settings=settings, engine=engine, temporal=env.client,
-                              protocols=load_protocols(settings.protocols_dir)))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api",
-                                     timeout=60) as client:
-            yield client
 
 
 @pytest.fixture

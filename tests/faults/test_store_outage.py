@@ -42,9 +42,7 @@ from temporalio.worker import Worker
 
 import api.actions
 from activities.outbox import SmtpConfig, message_id
-from api.deps import AppState
-from api.main import create_app
-from config import ROOT, Settings
+from config import ROOT
 from database import make_engine
 from models.protocol_files import load_protocols
 from models.tables import Notification, Transfer, TransferEvent
@@ -59,6 +57,7 @@ from tests.transfers import (
     LAC_TM,
     SGCP_SW,
     SGCP_TM,
+    api_on,
     gate,
     skip_to,
     start,
@@ -102,32 +101,25 @@ def proxied_store(postgres_url: str) -> Iterator[Store]:
         direct.dispose()
 
 
-@pytest.fixture
-async def store_worker(ts_env: WorkflowEnvironment, proxied_store: Store,
-                       mailbox: Mailbox) -> AsyncIterator[Worker]:
-    """The real worker, its case store reached through the proxy."""
-    engine = proxied_store.engine()
+@asynccontextmanager
+async def proxied_worker(env: WorkflowEnvironment, store: Store, mailbox: Mailbox
+                         ) -> AsyncIterator[Worker]:
+    """The real worker on `env`, its case store reached through the proxy."""
+    engine = store.engine()
     smtp = SmtpConfig(host="127.0.0.1", port=mailbox.port, username="", password="",
                       starttls=False, mail_from="case-transfers@test.example")
     with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
-        w = build_worker(ts_env.client, task_queue=f"tq-{uuid.uuid4()}", engine=engine,
-                         smtp=smtp, executor=executor)
-        async with w:
+        async with build_worker(env.client, task_queue=f"tq-{uuid.uuid4()}", engine=engine,
+                                smtp=smtp, executor=executor) as w:
             yield w
     engine.dispose()
 
 
-@asynccontextmanager
-async def api_on(engine: sqlalchemy.Engine, env: WorkflowEnvironment, worker: Worker
-                 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(temporal_task_queue=worker.task_queue)
-    app = create_app(AppState(settings=settings, engine=engine, temporal=env.client,
-                              protocols=load_protocols(settings.protocols_dir)))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api",
-                                     timeout=60) as client:
-            yield client
+@pytest.fixture
+async def store_worker(ts_env: WorkflowEnvironment, proxied_store: Store,
+                       mailbox: Mailbox) -> AsyncIterator[Worker]:
+    async with proxied_worker(ts_env, proxied_store, mailbox) as w:
+        yield w
 
 
 # ----- helpers ------------------------------------------------------------------------------
@@ -353,14 +345,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 async def dev_worker(dev_env: WorkflowEnvironment, proxied_store: Store,
                      mailbox: Mailbox) -> AsyncIterator[Worker]:
-    engine = proxied_store.engine()
-    smtp = SmtpConfig(host="127.0.0.1", port=mailbox.port, username="", password="",
-                      starttls=False, mail_from="case-transfers@test.example")
-    with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
-        async with build_worker(dev_env.client, task_queue=f"tq-{uuid.uuid4()}", engine=engine,
-                                smtp=smtp, executor=executor) as w:
-            yield w
-    engine.dispose()
+    async with proxied_worker(dev_env, proxied_store, mailbox) as w:
+        yield w
 
 
 async def action_held_up_by_the_store(
