@@ -39,6 +39,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Element(Strict):
+    """A part of a protocol that may carry a council's own reading of its seed.
+
+    `local_choice` says why, where the seed is silent or ambiguous and the protocol had
+    to choose (a time the seed does not give, who is told, a reading of unclear words);
+    `make check-protocols` lists every one so the council can confirm them.
+    """
+
+    local_choice: str | None = None
+
+
 class RoleRef(Strict):
     """A role on one side of the transfer, written `team_manager@from`."""
 
@@ -108,7 +119,7 @@ def _parse_duration(value: object) -> object:
 DurationField = Annotated[Duration, BeforeValidator(_parse_duration)]
 
 
-class Calendar(Strict):
+class Calendar(Element):
     bank_holidays: Literal["england-and-wales"] = "england-and-wales"
     closure_days: list[date] = []
     timezone: Literal["Europe/London"] = "Europe/London"
@@ -121,7 +132,7 @@ class GateKind(StrEnum):
     meeting = "meeting"  # held, with attendees
 
 
-class Outcome(Strict):
+class Outcome(Element):
     """One way a gate can be answered, with its own action name.
 
     Most gates have one outcome, `done`. A receiving decision has `accepted` and
@@ -141,7 +152,7 @@ class Outcome(Strict):
     notify: RoleRefs = []
 
 
-class Gate(Strict):
+class Gate(Element):
     title: str
     kind: GateKind = GateKind.approval
     action: str = Field(default="", pattern=r"^$|^[a-z][a-z0-9-]*$")
@@ -183,12 +194,12 @@ class Gate(Strict):
         return self
 
 
-class AgreedDate(Strict):
+class AgreedDate(Element):
     default: str = Field(description="the deadline whose due time is the default date")
     set_by: RoleRefs = Field(min_length=1)
 
 
-class TransferRule(Strict):
+class TransferRule(Element):
     when: Literal["agreed_date", "gates"]
     requires: list[str] = []
     agreed_date: AgreedDate | None = None
@@ -200,11 +211,11 @@ class TransferRule(Strict):
         return self
 
 
-class Allocation(Strict):
+class Allocation(Element):
     by: RoleRefs = Field(min_length=1)
 
 
-class BreachAction(Strict):
+class BreachAction(Element):
     notify: RoleRefs = []
     only_if: list[str] = []
     transfer: bool = False  # move the case now, whatever is still outstanding
@@ -216,14 +227,14 @@ class BreachAction(Strict):
         return self
 
 
-class Warning(Strict):
+class Warning(Element):
     """Notices before the breach, at fractions of the time allowed (e.g. [0.5, 0.8])."""
 
     at: list[Annotated[float, Field(gt=0, lt=1)]] = Field(min_length=1)
     notify: RoleRefs = Field(min_length=1)
 
 
-class Deadline(Strict):
+class Deadline(Element):
     title: str
     start: str = Field(default="anchor", alias="from",
                        description="anchor, transferred, allocated or a gate's name")
@@ -250,7 +261,7 @@ class Reopen(Strict):
     notify: RoleRefs = Field(min_length=1)
 
 
-class Duty(Strict):
+class Duty(Element):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     title: str
@@ -272,7 +283,7 @@ class Duty(Strict):
         return self
 
 
-class Notices(Strict):
+class Notices(Element):
     started: RoleRefs = []
     transferred: RoleRefs = []
     allocated: RoleRefs = []
@@ -284,13 +295,13 @@ class Anchor(Strict):
     title: str
 
 
-class LadderLevel(Strict):
+class LadderLevel(Element):
     role: Role
     of: list[Side] = [Side.sending, Side.receiving]
     allow: DurationField | None = None  # none: the last level, told that the limit was breached
 
 
-class Ladder(Strict):
+class Ladder(Element):
     """Who a dispute goes to, in turn, and how long each level has to resolve it."""
 
     title: str
@@ -306,7 +317,7 @@ class Ladder(Strict):
         return self
 
 
-class Pathway(Strict):
+class Pathway(Element):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     title: str
@@ -395,7 +406,7 @@ class Pathway(Strict):
         return [o.dispute for g in self.gates for o in self.outcomes(g).values() if o.dispute]
 
 
-class WeeklyMeeting(Strict):
+class WeeklyMeeting(Element):
     """A standing meeting (e.g. St Helens' Case Transfer Meeting), run as a Temporal Schedule."""
 
     title: str
