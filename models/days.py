@@ -4,7 +4,7 @@ workflow's validators (which must not touch time zones or the holidays package) 
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 
 def is_working_day(day: date, closed: frozenset[date]) -> bool:
@@ -43,3 +43,24 @@ def subtract_working_days(day: date, n: int, closed: frozenset[date]) -> date:
         if is_working_day(day, closed):
             counted += 1
     return day
+
+
+def _last_sunday(year: int, month: int) -> date:
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+def london_offset(moment: datetime) -> timedelta:
+    """UK civil time's offset from UTC at `moment`: summer time (BST, +1 h) runs from 01:00 UTC
+    on the last Sunday of March to 01:00 UTC on the last Sunday of October (the Summer Time
+    Order 2002). Pure, so the workflow can use it where ZoneInfo is not available; a test
+    checks it against the tz database."""
+    utc = moment.astimezone(UTC)
+    starts = datetime.combine(_last_sunday(utc.year, 3), time(1), tzinfo=UTC)
+    ends = datetime.combine(_last_sunday(utc.year, 10), time(1), tzinfo=UTC)
+    return timedelta(hours=1) if starts <= utc < ends else timedelta(0)
+
+
+def london_date(moment: datetime) -> date:
+    """The date in London at `moment` (between 00:00 and 01:00 BST it is a day ahead of UTC)."""
+    return (moment.astimezone(UTC) + london_offset(moment)).date()

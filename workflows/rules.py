@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from temporalio.exceptions import ApplicationError
-
 from models.protocol import Ladder, Pathway, RoleRef, Side
 from models.transfer import Actor
 from workflows.wording import actor_words, role_words
 
 
-def rejected(kind: str, message: str) -> ApplicationError:
-    """A refusal the API turns into 409 (WrongStage), 403 (NotPermitted) or 422 (InvalidInput)."""
-    return ApplicationError(message, type=kind, non_retryable=True)
+class Refusal(Exception):
+    """An action refused, with why: the workflow turns it into the Update's failure, which
+    the API answers with 409 (WrongStage), 403 (NotPermitted) or 422 (InvalidInput)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def rejected(kind: str, message: str) -> Refusal:
+    return Refusal(kind, message)
 
 
 def team_of(pathway: Pathway, side: Side) -> str | None:

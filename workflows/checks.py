@@ -1,0 +1,258 @@
+"""Whether an action may be taken now, and if not, why: the validators' rules, pure.
+
+Each check reads the transfer's state and the present instant and either
+returns what the action will act on or raises a `Refusal` a manager can read.
+The workflow runs the same check in the Update's validator (so a refused action
+leaves no trace in history) and again in its handler, under the lock.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from models.days import add_working_days, london_date
+from models.protocol import DurationUnit, DutyKind, GateKind, Outcome
+from models.transfer import (
+    AllocateAction,
+    DeadlineChange,
+    DeadlineStatus,
+    DeadlineView,
+    DisputeAction,
+    DutyAction,
+    GateAction,
+    Recalculation,
+    Stage,
+    TransferDateAction,
+    WithdrawAction,
+)
+from workflows.rules import check_actor, levels_of, rejected
+from workflows.state import AFTER_TRANSFER, OPEN_STAGES, TransferState
+from workflows.wording import actor_words
+
+
+def check_opened(s: TransferState) -> None:
+    if not s.opened:
+        raise rejected("WrongStage", "The transfer is still being opened; try again shortly")
+
+
+def check_stage(s: TransferState, allowed: tuple[Stage, ...], doing: str) -> None:
+    if s.stage not in allowed:
+        raise rejected("WrongStage", f"Cannot {doing} now: the transfer is {s.stage.value}"
+                                     f" (allowed when {' or '.join(allowed)})")
+
+
+def check_gate(s: TransferState, act: GateAction, now: datetime) -> tuple[str, str]:
+    check_opened(s)
+    by_action = s.pathway.actions()
+    if act.action not in by_action:
+        raise rejected("InvalidInput", f"'{act.action}' is not an action of pathway "
+                       f"{s.inp.pathway_id}; its actions are: {', '.join(by_action)}")
+    gate_id, outcome_name = by_action[act.action]
+    spec, gate = s.pathway.gates[gate_id], s.gates[gate_id]
+    outcome = s.pathway.outcomes(gate_id)[outcome_name]
+    late_ok = gate_id not in s.pathway.transfer.requires and outcome.completes \
+        and not outcome.dispute  # e.g. outstanding records, which never delay a transfer
+    check_stage(s, OPEN_STAGES + (AFTER_TRANSFER if late_ok else ()), f"record '{spec.title}'")
+    if gate.done:
+        raise rejected("WrongStage", f"{spec.title} was already recorded by {gate.done_by} "
+                                     f"at {gate.done_at:%Y-%m-%d %H:%M} UTC")
+    if outcome.dispute and s.dispute is not None:
+        raise rejected("WrongStage", f"The transfer is already disputed ({s.dispute.title}"
+                                     f", with {s.level_words()})")
+    waiting = [s.pathway.gates[g].title for g in spec.after if not s.gates[g].done]
+    if waiting:
+        raise rejected("WrongStage", f"{spec.title} can be recorded only after: "
+                                     + "; ".join(waiting))
+    check_actor(s.pathway, spec.by, act.actor, f"record '{spec.title}'")
+    if outcome.reason_required and act.note_ref is None:
+        raise rejected("InvalidInput", f"Say why in 'note' to {act.action}")
+    if outcome.needs_date:
+        check_working_day(s, act.on_date, f"{act.action} needs a 'date'", now)
+        check_notice(s, act, outcome, now)
+    if spec.kind is GateKind.checklist and outcome.completes:
+        missing = [i for i in spec.items if i not in act.items]
+        unknown = [i for i in act.items if i not in spec.items]
+        if missing or unknown:
+            problems = [f"Not confirmed: {', '.join(missing)}." if missing else "",
+                        f"Not on this checklist: {', '.join(unknown)}." if unknown else ""]
+            raise rejected("InvalidInput", " ".join(
+                ["The checklist must confirm every item.", *filter(None, problems)]))
+    elif act.items:
+        raise rejected("InvalidInput", f"'{act.action}' is not a checklist; send no items")
+    if act.attendees and spec.kind is not GateKind.meeting:
+        raise rejected("InvalidInput", f"'{act.action}' is not a meeting; send no attendees")
+    unknown = [a for a in act.attendees if a not in spec.attendees]
+    if unknown:
+        raise rejected("InvalidInput", f"Unknown attendees: {', '.join(unknown)}; "
+                       f"expected some of: {', '.join(spec.attendees)}")
+    absent = [a for a in spec.required_attendees if a not in act.attendees]
+    if outcome.completes and absent:
+        raise rejected("InvalidInput", f"{spec.title} counts only with "
+                                       f"{', '.join(absent)} attending")
+    return gate_id, outcome_name
+
+
+def check_notice(s: TransferState, act: GateAction, outcome: Outcome, now: datetime) -> None:
+    notice_needed = outcome.min_notice
+    if notice_needed is None or act.on_date is None or s.calendar is None:
+        return
+    # Notice runs from the referral (the anchor) or from today, whichever is later.
+    today = max(s.today(now), london_date(s.inp.anchor_at))
+    if notice_needed.unit is DurationUnit.working_days:
+        earliest = add_working_days(today, notice_needed.amount, s.closed_days())
+    else:
+        earliest = today + timedelta(days=notice_needed.amount)
+    if act.on_date < earliest:
+        raise rejected("InvalidInput", f"{act.action} needs {notice_needed} notice: the "
+                                       f"earliest date is {earliest:%A %d %B %Y}")
+
+
+def check_known_day(s: TransferState, day: date) -> None:
+    """A running transfer never counts a day whose bank holidays it does not know."""
+    if s.calendar is not None and day.year > s.calendar.last_year:
+        raise rejected("InvalidInput", f"{day:%A %d %B %Y} is beyond the calendar this transfer "
+                                       f"knows (to the end of {s.calendar.last_year}); choose "
+                                       "an earlier date, or ask an operator to recalculate")
+
+
+def check_working_day(s: TransferState, day: date | None, missing: str, now: datetime) -> None:
+    if day is None:
+        raise rejected("InvalidInput", missing)
+    if day < s.today(now):
+        raise rejected("InvalidInput", f"{day:%A %d %B %Y} has passed; choose a later date")
+    check_known_day(s, day)
+    if s.calendar is not None and (day.weekday() >= 5 or day in s.calendar.non_working_dates):
+        raise rejected("InvalidInput", f"{day:%A %d %B %Y} is not a working day; choose a "
+                                       "working day")
+
+
+def check_dispute_step(s: TransferState, act: DisputeAction) -> None:
+    check_opened(s)
+    if s.dispute is None:
+        raise rejected("WrongStage", f"There is no dispute to {act.kind} (the transfer is "
+                                     f"{s.stage.value})")
+    ladder = s.pathway.ladders[s.dispute.ladder]
+    levels = levels_of(ladder, act.actor, s.pathway)
+    current = s.dispute.level
+    if not levels or max(levels) < current or (act.kind == "acknowledge"
+                                               and current not in levels):
+        needed = "at" if act.kind == "acknowledge" else "at or above"
+        raise rejected("NotPermitted", f"Only a manager {needed} the dispute's current level "
+                                       f"({s.level_words()}) may {act.kind} it; you are "
+                                       f"signed in as {actor_words(act.actor)}")
+    if act.kind == "resolve":
+        if act.resolution is None:
+            raise rejected("InvalidInput", "Give the resolution: proceed, redirect or decline")
+        if act.resolution == "redirect" and (act.to_team not in s.inp.teams or act.to_team
+                                             in (s.pathway.sending, s.pathway.receiving)):
+            others = [t for t in s.inp.teams
+                      if t not in (s.pathway.sending, s.pathway.receiving)]
+            raise rejected("InvalidInput", "To redirect, give 'to_team', one of: "
+                                           + ", ".join(others))
+        if act.note_ref is None:
+            raise rejected("InvalidInput", "Say why in 'note' when resolving a dispute")
+
+
+def check_deadline_change(s: TransferState, act: DeadlineChange, now: datetime
+                          ) -> DeadlineView:
+    check_opened(s)
+    spec = s.pathway.deadlines.get(act.deadline)
+    d = s.deadlines.get(act.deadline)
+    if spec is None or d is None:
+        running = [k for k in s.deadlines if k in s.pathway.deadlines]
+        raise rejected("InvalidInput", f"'{act.deadline}' is not a running deadline of this "
+                                       f"transfer; its deadlines are: {', '.join(running)}")
+    if not spec.extend_by:
+        raise rejected("WrongStage", f"{spec.title} cannot be extended or paused")
+    check_actor(s.pathway, spec.extend_by, act.actor, f"{act.kind} '{spec.title}'")
+    if act.note_ref is None:
+        raise rejected("InvalidInput", f"Say why in 'note' to {act.kind} a deadline")
+    if d.status in (DeadlineStatus.met, DeadlineStatus.met_late):
+        raise rejected("WrongStage", f"{spec.title} is already met")
+    if act.kind == "pause" and d.paused_at is not None:
+        raise rejected("WrongStage", f"{spec.title} is already paused")
+    if act.kind == "resume" and d.paused_at is None:
+        raise rejected("WrongStage", f"{spec.title} is not paused")
+    if act.kind == "extend":
+        check_working_day(s, act.until, "Give the new due date in 'until'", now)
+        assert act.until is not None
+        if act.until <= london_date(d.due_at):
+            raise rejected("InvalidInput", f"An extension must be later than the due date "
+                                           f"({d.due_local})")
+    return d
+
+
+def check_transfer_date(s: TransferState, act: TransferDateAction) -> None:
+    check_opened(s)
+    rule = s.pathway.transfer.agreed_date
+    if rule is None:
+        raise rejected("WrongStage", f"Pathway {s.inp.pathway_id} transfers when its "
+                                     "gates are done; it has no agreed date to set")
+    check_stage(s, (Stage.proposed, Stage.ready), "set the transfer date")
+    check_actor(s.pathway, rule.set_by, act.actor, "agree the transfer date")
+    if act.transfer_date < london_date(s.inp.anchor_at):
+        raise rejected("InvalidInput", "The transfer date cannot be before the "
+                                       f"{s.pathway.anchor.title.lower()}")
+    check_known_day(s, act.transfer_date)
+    if s.calendar is not None and (act.transfer_date.weekday() >= 5 or
+                                   act.transfer_date in s.calendar.non_working_dates):
+        raise rejected("InvalidInput", f"{act.transfer_date:%A %d %B %Y} is not a working "
+                                       "day; choose a working day for the transfer")
+    limit = s.deadlines.get(rule.default)
+    if limit is not None and act.transfer_date > london_date(limit.due_at):
+        raise rejected("InvalidInput", f"The transfer date must be on or before the "
+                                       f"deadline: {limit.title} ({limit.due_local})")
+
+
+def check_allocation(s: TransferState, act: AllocateAction) -> None:
+    check_opened(s)
+    check_stage(s, (Stage.transferred,), "allocate a worker")
+    check_actor(s.pathway, s.pathway.allocation.by, act.actor, "allocate a worker")
+    for d in s.deadlines.values():
+        spec = s.pathway.deadlines.get(d.id)
+        if (spec and spec.late_reason_required and d.met_when == "allocated"
+                and d.status is DeadlineStatus.missed and act.note_ref is None):
+            raise rejected("InvalidInput", f"The allocation is late ({d.title} was due "
+                                           f"{d.due_local}): give the reason for the delay "
+                                           "in 'note'")
+
+
+def check_withdrawal(s: TransferState, act: WithdrawAction) -> None:
+    check_opened(s)
+    check_stage(s, OPEN_STAGES, "withdraw the transfer")
+    check_actor(s.pathway, s.pathway.withdraw_by, act.actor, "withdraw the transfer")
+
+
+def check_duty(s: TransferState, act: DutyAction) -> tuple[str, bool]:
+    """The post-transfer duty an action records, and whether it calls the earlier team back."""
+    check_opened(s)
+    duties = s.pathway.after_transfer
+    tasks = {s.pathway.duty_action(n): n for n, d in duties.items() if d.kind is DutyKind.task}
+    reopens = {d.reopen.action: n for n, d in duties.items() if d.reopen}
+    duty_id = tasks.get(act.action) or reopens.get(act.action)
+    if duty_id is None:
+        raise rejected("InvalidInput", f"'{act.action}' is not a post-transfer step of "
+                                       f"pathway {s.inp.pathway_id}")
+    d = s.deadlines.get(duty_id)
+    if d is None or s.stage not in AFTER_TRANSFER:
+        raise rejected("WrongStage", f"'{act.action}' applies only after the transfer "
+                                     f"(the transfer is {s.stage.value})")
+    reopening = act.action in reopens
+    spec = duties[duty_id]
+    if reopening:
+        assert spec.reopen is not None
+        if d.status is not DeadlineStatus.pending:
+            raise rejected("WrongStage", f"{d.title} has ended ({d.due_local})")
+        check_actor(s.pathway, spec.reopen.by, act.actor, f"record {spec.reopen.title}")
+    else:
+        if d.status in (DeadlineStatus.met, DeadlineStatus.met_late):
+            raise rejected("WrongStage", f"{d.title} is already recorded as done")
+        check_actor(s.pathway, spec.by, act.actor, f"record {d.title}")
+    return duty_id, reopening
+
+
+def check_recalculation(s: TransferState, req: Recalculation) -> None:
+    check_opened(s)
+    if req.pathway is not None and (req.pathway.sending, req.pathway.receiving) != (
+            s.pathway.sending, s.pathway.receiving):
+        raise rejected("InvalidInput", "A corrected pathway must keep its teams")

@@ -1,0 +1,98 @@
+"""The transfer itself, and what follows it: post-transfer duties, periods, closing.
+
+Responsibility moves from the sending to the receiving team at one instant;
+then the duties the pathway names run on their own clocks until each is done,
+missed or ended, and the transfer closes once a worker is allocated and
+nothing is left running.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.protocol import DutyKind
+    from models.transfer import DeadlineStatus, DeadlineView, DutyAction, PlanItem, Stage
+    from workflows.disputes import Disputes
+    from workflows.state import TRANSFER_DATE
+    from workflows.wording import actor_words
+
+
+class Transferring(Disputes):
+    async def _advance(self, by_action: bool = False) -> None:
+        """Take the automatic steps now due; `by_action` when a manager's action caused them."""
+        s = self.s
+        if s.stage in (Stage.proposed, Stage.ready) and s.transfer_due(workflow.now()):
+            await self._transfer(by_action)
+        if s.stage is Stage.allocated and s.all_clocks_ended():
+            s.stage = Stage.closed
+            await self._record("closed", "Transfer complete: allocated, and every deadline and "
+                                         "post-transfer duty met, missed or ended")
+
+    async def _transfer(self, by_action: bool, forced_by: str | None = None) -> None:
+        s, now = self.s, workflow.now()
+        s.stage = Stage.transferred
+        s.transferred_at = now
+        s.reached("transferred")
+        duties = s.pathway.after_transfer
+        if duties:
+            starts = {n: s.inp.anchor_at if d.start == "anchor" else now
+                      for n, d in duties.items()}
+            planned = await self._plan(
+                [PlanItem(name=n, start=starts[n], within=d.within) for n, d in duties.items()])
+            for due in planned.dues:
+                kind = "period" if duties[due.name].kind is DutyKind.period else "duty"
+                s.deadlines[due.name] = DeadlineView(
+                    id=due.name, title=duties[due.name].title, kind=kind,
+                    start_at=starts[due.name], due_at=due.due_at, due_local=due.due_local)
+        await self._start_clocks("transferred", now)
+        skipped = [g.title for g in s.gates.values() if not g.done]
+        date_ = s.deadlines.get(TRANSFER_DATE)
+        if forced_by:
+            how = f"automatically, as the deadline passed ({forced_by})"
+        elif date_ is None:
+            how = "as every required step is done"
+        elif not by_action:
+            how = f"on the agreed date ({date_.due_local})"
+        else:
+            how = f"as the last requirement was met, after the agreed date ({date_.due_local})"
+        summary = f"Case transferred to {s.pathway.receiving} {how}"
+        if skipped:
+            summary += "; not recorded before the transfer: " + "; ".join(skipped)
+        await self._record("transferred", summary,
+                           notices=self._notices(s.pathway.notify.transferred,
+                                                 f"case transferred to {s.pathway.receiving}",
+                                                 summary))
+
+    # ----- post-transfer duties ----------------------------------------------------------
+
+    async def _duty_overdue(self, d: DeadlineView) -> None:
+        d.status = DeadlineStatus.missed
+        spec = self.s.pathway.after_transfer[d.id]
+        await self._record("duty_overdue", f"Post-transfer duty overdue: {d.title}",
+                           notices=[self._notice(spec.remind, f"reminder: {d.title}",
+                                                 f"It was due {d.due_local}.")])
+
+    async def _period_ended(self, d: DeadlineView) -> None:
+        d.status = DeadlineStatus.met
+        spec = self.s.pathway.after_transfer[d.id]
+        await self._record("period_ended", f"{d.title}: ended",
+                           notices=self._notices(spec.on_end, f"ended: {d.title}"))
+
+    async def _complete_duty(self, duty_id: str, reopening: bool, act: DutyAction) -> None:
+        d = self.s.deadlines[duty_id]
+        spec = self.s.pathway.after_transfer[duty_id]
+        if reopening:
+            assert spec.reopen is not None
+            await self._record(f"reopened:{duty_id}", f"{spec.reopen.title}: recorded by "
+                               f"{actor_words(act.actor)} during {d.title}",
+                               actor=act.actor, note_ref=act.note_ref,
+                               notices=[self._notice(spec.reopen.notify, spec.reopen.title,
+                                                     f"During: {d.title}.")])
+        else:
+            d.status = DeadlineStatus.met if d.status is DeadlineStatus.pending \
+                else DeadlineStatus.met_late
+            await self._record("duty_done:" + duty_id, f"{d.title}: recorded as done by "
+                               f"{actor_words(act.actor)}", actor=act.actor,
+                               note_ref=act.note_ref)
+        await self._advance(by_action=True)
