@@ -150,14 +150,19 @@ class CaseStoreActivities:
         }
 
     @staticmethod
-    def _wanted(change: ChangeRecord, notice: Notice) -> list[tuple[str, str | None]]:
-        """(role, team) pairs a notice names; team None: anyone in the authority."""
+    def _wanted(change: ChangeRecord, notice: Notice) -> list[tuple[str, list[str] | None]]:
+        """(role, teams) pairs a notice names: staff with the role in any of the teams (a
+        side's team, or the service it belongs to); teams None: anyone in the authority."""
         view = change.view
-        return [
-            (ref.role.value, None if ref.side is Side.authority
-             else view.from_team if ref.side is Side.sending else view.to_team)
-            for ref in notice.to
-        ] + [(extra.role.value, extra.team) for extra in notice.also]
+        wanted: list[tuple[str, list[str] | None]] = []
+        for ref in notice.to:
+            if ref.side is Side.authority:
+                wanted.append((ref.role.value, None))
+            elif ref.side in (Side.sending, Side.receiving):
+                team = view.from_team if ref.side is Side.sending else view.to_team
+                service = notice.services.get(team)
+                wanted.append((ref.role.value, [team, service] if service else [team]))
+        return wanted + [(extra.role.value, [extra.team]) for extra in notice.also]
 
     def _staff_params(self, change: ChangeRecord) -> dict[str, Any]:
         roles = {role for notice in change.notices for role, _ in self._wanted(change, notice)}
@@ -168,14 +173,14 @@ class CaseStoreActivities:
         """One email per staff member per change; the first notice naming them wins."""
         chosen: dict[str, tuple[StaffRow, Notice, str]] = {}
         for notice in change.notices:
-            for role, team in self._wanted(change, notice):
+            for role, teams in self._wanted(change, notice):
                 found = [m for m in staff  # already in id order
-                         if m.role == role and (team is None or m.team == team)]
+                         if m.role == role and (teams is None or m.team in teams)]
                 if not found:
                     log.warning(
                         "no staff hold role %s in team %s for transfer %s; notice not sent",
                         role,
-                        team or "(any)",
+                        " or ".join(teams) if teams is not None else "(any)",
                         change.transfer_id,
                     )
                 for member in found:

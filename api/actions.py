@@ -7,7 +7,7 @@ exactly as a manager's request does.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException
 from pydantic import BaseModel, Field
@@ -22,6 +22,7 @@ from models.transfer import (
     DisputeAction,
     DutyAction,
     GateAction,
+    KeyDateAction,
     TransferDateAction,
     TransferView,
     WithdrawAction,
@@ -31,11 +32,17 @@ from workflows.case_transfer import CaseTransferWorkflow
 UPDATE_TIMEOUT = dt.timedelta(seconds=15)
 DEADLINE_ACTIONS = {"extend-deadline": "extend", "pause-deadline": "pause",
                     "resume-deadline": "resume"}
-DISPUTE_ACTIONS = {"acknowledge-dispute": "acknowledge", "resolve-dispute": "resolve"}
+DISPUTE_ACTIONS = {"acknowledge-dispute": "acknowledge", "resolve-dispute": "resolve",
+                   "raise-dispute": "raise"}
+NOT_APPLICABLE = "Not applicable"  # the heading of the reasons kept with an action's note
 
 
 class ActionBody(BaseModel):
     items: list[str] = Field(default=[], description="Checklist items confirmed")
+    not_applicable: dict[str, Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default={}, description="Checklist items that do not apply to this case, each with "
+                                "the reason (where the protocol allows it); kept in the "
+                                "case store only")
     attendees: list[str] = Field(default=[], description="Who attended a meeting")
     date: dt.date | None = Field(default=None,
                                  description="A date the action sets (e.g. re-presentation)")
@@ -49,6 +56,10 @@ class ActionBody(BaseModel):
     resolution: Literal["proceed", "redirect", "decline"] | None = Field(
         default=None, description="How a dispute is resolved (resolve-dispute)")
     to_team: str | None = Field(default=None, description="Where a dispute redirects the case")
+    team: str | None = Field(default=None, description="The team an action names (e.g. the "
+                                                       "team that made the original decision)")
+    key_date: str | None = Field(default=None, description="The key date to set (set-key-date), "
+                                                          "with its 'date'")
     note: str | None = Field(default=None, max_length=4000,
                              description="Why, in your words; kept in the case store only")
 
@@ -77,6 +88,11 @@ def update_for(action: str, body: ActionBody, actor: Actor, pathway: Pathway,
         return CaseTransferWorkflow.change_deadline, DeadlineChange(
             kind=DEADLINE_ACTIONS[action], deadline=name, actor=actor, until=body.until,
             note_ref=note_ref)
+    if action == "set-key-date":
+        name = _needs(body.key_date, "Name the 'key_date' to set")
+        day = _needs(body.date, "Give the key date's 'date' (YYYY-MM-DD)")
+        return CaseTransferWorkflow.set_key_date, KeyDateAction(actor=actor, name=name, day=day,
+                                                                 note_ref=note_ref)
     if action in DISPUTE_ACTIONS:
         return CaseTransferWorkflow.dispute_step, DisputeAction(
             kind=DISPUTE_ACTIONS[action], actor=actor, resolution=body.resolution,
@@ -88,7 +104,17 @@ def update_for(action: str, body: ActionBody, actor: Actor, pathway: Pathway,
                                                               note_ref=note_ref)
     return CaseTransferWorkflow.complete_gate, GateAction(
         action=action, actor=actor, items=body.items, attendees=body.attendees,
-        on_date=body.date, note_ref=note_ref)
+        not_applicable=list(body.not_applicable), on_date=body.date, team=body.team,
+        note_ref=note_ref)
+
+
+def note_text(body: ActionBody) -> str | None:
+    """The note kept in the case store: the manager's words, and why items do not apply."""
+    reasons = [f"- {item}: {why}" for item, why in body.not_applicable.items()]
+    parts = [body.note] if body.note else []
+    if reasons:
+        parts.append(f"{NOT_APPLICABLE}:\n" + "\n".join(reasons))
+    return "\n\n".join(parts) or None
 
 
 async def send_action(handle: WorkflowHandle[Any, Any], action: str, body: ActionBody,

@@ -41,6 +41,28 @@ def agreed_date_problem(protocol: Protocol, pathway_id: str, anchor_at: datetime
     return None
 
 
+def start_problem(protocol: Protocol, pathway_id: str, parties: dict[str, str],
+                  key_dates: dict[str, date]) -> str | None:
+    """Why the parties or key dates given at the start cannot be used, if they cannot."""
+    pathway = protocol.pathways[pathway_id]
+    at_start = {n: p for n, p in pathway.parties.items() if p.named_at == "start"}
+    unknown = [n for n in parties if n not in at_start]
+    if unknown:
+        known = ", ".join(at_start) or "none"
+        return f"Pathway {pathway_id} names no party '{unknown[0]}' at the start (its: {known})"
+    missing = [p.title for n, p in at_start.items() if n not in parties]
+    if missing:
+        return f"Name the {missing[0]} in 'parties' ({', '.join(at_start)}: a team code)"
+    bad = [t for t in parties.values() if t not in protocol.teams]
+    if bad:
+        return f"'{bad[0]}' is not a team of {protocol.authority}: " + ", ".join(protocol.teams)
+    unknown = [n for n in key_dates if n not in pathway.key_dates]
+    if unknown:
+        known = ", ".join(pathway.key_dates) or "none"
+        return f"Pathway {pathway_id} has no key date '{unknown[0]}' (its key dates: {known})"
+    return None
+
+
 def transfer_id_for(authority: str, case_id: str) -> str:
     """The business key: at most one open transfer per case."""
     return f"transfer-{authority}-{case_id}"
@@ -50,6 +72,7 @@ async def open_transfer(
     client: Client, *, task_queue: str, protocol: Protocol, pathway_id: str, case_id: str,
     children: list[str], anchor_at: datetime, agreed_transfer_date: date | None,
     started_by: Actor, request_id: str, rpc_timeout: timedelta | None = None,
+    parties: dict[str, str] | None = None, key_dates: dict[str, date] | None = None,
 ) -> Opened:
     """Start the transfer (or find the open one for this case) and wait for its plan."""
     pathway = protocol.pathways[pathway_id]
@@ -60,6 +83,7 @@ async def open_transfer(
         protocol_version=protocol.version, pathway_id=pathway_id, pathway=pathway,
         calendar=protocol.calendar, anchor_at=anchor_at,
         agreed_transfer_date=agreed_transfer_date, started_by=started_by, teams=protocol.teams,
+        parties=parties or {}, key_dates=key_dates or {},
     )
     start = WithStartWorkflowOperation(
         CaseTransferWorkflow.run, inp, id=transfer_id, task_queue=task_queue,

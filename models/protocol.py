@@ -4,119 +4,66 @@ A protocol says, as data, what a pathway needs (gates), what makes the case
 move (the transfer rule), which clocks run (deadlines) and what happens when
 they run out (breach actions), and which duties follow the transfer. The
 workflow interprets it; nothing about any one authority lives in Python.
+
+The vocabulary (roles, sides, durations) is in `protocol_terms`, the gates in
+`protocol_steps`, the clocks and ladders in `protocol_clocks`; every name is
+importable from here.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, time
-from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-IDENT = r"^[a-z][a-z0-9_]*$"
+from models.protocol_clocks import (
+    BreachAction as BreachAction,
+)
+from models.protocol_clocks import (
+    Deadline as Deadline,
+)
+from models.protocol_clocks import (
+    DisputeRule as DisputeRule,
+)
+from models.protocol_clocks import (
+    Duty as Duty,
+)
+from models.protocol_clocks import (
+    DutyKind as DutyKind,
+)
+from models.protocol_clocks import (
+    KeyDate as KeyDate,
+)
+from models.protocol_clocks import (
+    Ladder as Ladder,
+)
+from models.protocol_clocks import (
+    LadderLevel as LadderLevel,
+)
+from models.protocol_clocks import (
+    Reopen as Reopen,
+)
+from models.protocol_clocks import (
+    Warning as Warning,
+)
+from models.protocol_steps import Gate as Gate
+from models.protocol_steps import GateKind as GateKind
+from models.protocol_steps import Outcome as Outcome
+from models.protocol_terms import IDENT as IDENT
+from models.protocol_terms import Duration as Duration
+from models.protocol_terms import DurationField as DurationField
+from models.protocol_terms import DurationUnit as DurationUnit
+from models.protocol_terms import Element as Element
+from models.protocol_terms import Role as Role
+from models.protocol_terms import RoleRef as RoleRef
+from models.protocol_terms import RoleRefs as RoleRefs
+from models.protocol_terms import Side as Side
+from models.protocol_terms import Strict as Strict
+
 PATHWAY_ID = r"^[a-z][a-z0-9-]*$"
-
-
-class Role(StrEnum):
-    social_worker = "social_worker"
-    team_manager = "team_manager"
-    service_manager = "service_manager"
-    head_of_service = "head_of_service"
-    senior_assistant_director = "senior_assistant_director"
-    director = "director"
-    iro = "iro"
-
-
-class Side(StrEnum):
-    sending = "from"
-    receiving = "to"
-    authority = "authority"  # anyone holding the role in the authority (e.g. a chair)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Element(Strict):
-    """A part of a protocol that may carry a council's own reading of its seed.
-
-    `local_choice` says why, where the seed is silent or ambiguous and the protocol had
-    to choose (a time the seed does not give, who is told, a reading of unclear words);
-    `make check-protocols` lists every one so the council can confirm them.
-    """
-
-    local_choice: str | None = None
-
-
-class RoleRef(Strict):
-    """A role on one side of the transfer, written `team_manager@from`."""
-
-    role: Role
-    side: Side
-
-    def __str__(self) -> str:
-        return f"{self.role.value}@{self.side.value}"
-
-
-def _parse_role_ref(value: object) -> object:
-    if isinstance(value, str):
-        role, sep, side = value.partition("@")
-        if not sep:
-            raise ValueError(f"'{value}' must be written role@from, role@to or role@authority")
-        return {"role": role, "side": side}
-    return value
-
-
-RoleRefField = Annotated[RoleRef, BeforeValidator(_parse_role_ref)]
-
-
-def _as_list(value: object) -> object:
-    return [value] if isinstance(value, str | dict) else value
-
-
-RoleRefs = Annotated[list[RoleRefField], BeforeValidator(_as_list)]
-
-
-class DurationUnit(StrEnum):
-    working_days = "working days"
-    days = "days"
-    weeks = "weeks"
-    months = "months"
-    hours = "hours"
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s+(working days?|days?|weeks?|months?|hours?)\s*$")
-
-
-class Duration(Strict):
-    """`10 working days`, `72 hours`, `10 days` or `6 weeks`."""
-
-    amount: int = Field(ge=1)
-    unit: DurationUnit
-
-    def __str__(self) -> str:
-        unit = self.unit.value
-        return f"{self.amount} {unit[:-1] if self.amount == 1 else unit}"
-
-
-def _parse_duration(value: object) -> object:
-    if isinstance(value, dict | Duration):
-        return value
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if not match:
-        shown = f"'{value}'" if isinstance(value, str) else repr(value)
-        raise ValueError(
-            f"{shown} is not a duration; write e.g. '10 working days', "
-            "'72 hours', '10 days', '6 weeks' or '4 months'"
-        )
-    amount, unit = match.groups()
-    unit = unit if unit.endswith("s") else unit + "s"
-    return {"amount": int(amount), "unit": unit}
-
-
-DurationField = Annotated[Duration, BeforeValidator(_parse_duration)]
+FIXED_EVENTS = {"anchor", "transferred", "allocated"}
 
 
 class Calendar(Element):
@@ -124,74 +71,6 @@ class Calendar(Element):
     closure_days: list[date] = []
     timezone: Literal["Europe/London"] = "Europe/London"
     working_day_ends: time = time(17, 0)
-
-
-class GateKind(StrEnum):
-    approval = "approval"  # a manager confirms something was done or agreed
-    checklist = "checklist"  # every listed item must be confirmed
-    meeting = "meeting"  # held, with attendees
-
-
-class Outcome(Element):
-    """One way a gate can be answered, with its own action name.
-
-    Most gates have one outcome, `done`. A receiving decision has `accepted` and
-    `disputed`; a transfer meeting may be `ready`, `postponed` or `qa_rejected`.
-    """
-
-    action: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    completes: bool = False  # the gate is done
-    reopens: list[str] = []  # gates to do again (e.g. the QA template, after it is rejected)
-    dispute: str | None = None  # the ladder this outcome starts
-    needs_date: bool = False  # e.g. the re-presentation date of a postponed case
-    min_notice: DurationField | None = None  # the date must be at least this far ahead
-    follow_up: str | None = None  # title of the deadline set on that date (met by the gate)
-    follow_up_met_by: str | None = None  # another gate that meets the follow-up instead
-    follow_up_before: DurationField | None = None  # due this long before the date given
-    reason_required: bool = False  # the manager must say why (kept in the case store)
-    notify: RoleRefs = []
-
-
-class Gate(Element):
-    title: str
-    kind: GateKind = GateKind.approval
-    action: str = Field(default="", pattern=r"^$|^[a-z][a-z0-9-]*$")
-    by: RoleRefs = Field(min_length=1)
-    items: list[str] = []
-    attendees: list[str] = []
-    required_attendees: list[str] = []  # a meeting is not held without them
-    after: list[str] = []
-    notify: RoleRefs = []
-    outcomes: dict[str, Outcome] = {}
-
-    @model_validator(mode="after")
-    def _kind_fits(self) -> Gate:
-        if self.kind is GateKind.checklist and not self.items:
-            raise ValueError("a checklist gate needs 'items'")
-        if self.kind is not GateKind.checklist and self.items:
-            raise ValueError("'items' belongs to a gate of kind checklist")
-        if self.kind is not GateKind.meeting and self.attendees:
-            raise ValueError("'attendees' belongs to a gate of kind meeting")
-        missing = [a for a in self.required_attendees if a not in self.attendees]
-        if missing:
-            raise ValueError(f"required_attendees: '{missing[0]}' is not among the attendees")
-        if self.outcomes and self.action:
-            raise ValueError("a gate with 'outcomes' names its actions there, not in 'action'")
-        if self.outcomes and not any(o.completes for o in self.outcomes.values()):
-            raise ValueError("outcomes: at least one outcome must have 'completes: true'")
-        for name, outcome in self.outcomes.items():
-            if (outcome.follow_up or outcome.min_notice) and not outcome.needs_date:
-                raise ValueError(f"outcomes.{name} sets a date only with 'needs_date: true'")
-            if (outcome.follow_up_met_by or outcome.follow_up_before) and not outcome.follow_up:
-                raise ValueError(f"outcomes.{name}: follow_up_met_by and follow_up_before "
-                                 "belong with 'follow_up'")
-            before = outcome.follow_up_before
-            if before and before.unit not in (DurationUnit.working_days, DurationUnit.days):
-                raise ValueError(f"outcomes.{name}.follow_up_before: give days or working days")
-            if outcome.min_notice and outcome.min_notice.unit not in (DurationUnit.working_days,
-                                                                      DurationUnit.days):
-                raise ValueError(f"outcomes.{name}.min_notice: give days or working days")
-        return self
 
 
 class AgreedDate(Element):
@@ -215,74 +94,6 @@ class Allocation(Element):
     by: RoleRefs = Field(min_length=1)
 
 
-class BreachAction(Element):
-    notify: RoleRefs = []
-    only_if: list[str] = []
-    transfer: bool = False  # move the case now, whatever is still outstanding
-
-    @model_validator(mode="after")
-    def _does_something(self) -> BreachAction:
-        if not self.notify and not self.transfer:
-            raise ValueError("a breach action must 'notify' someone or 'transfer: true'")
-        return self
-
-
-class Warning(Element):
-    """Notices before the breach, at fractions of the time allowed (e.g. [0.5, 0.8])."""
-
-    at: list[Annotated[float, Field(gt=0, lt=1)]] = Field(min_length=1)
-    notify: RoleRefs = Field(min_length=1)
-
-
-class Deadline(Element):
-    title: str
-    start: str = Field(default="anchor", alias="from",
-                       description="anchor, transferred, allocated or a gate's name")
-    within: DurationField
-    met_when: str = "transferred"
-    warn: Warning | None = None
-    on_breach: list[BreachAction] = []
-    extend_by: RoleRefs = []  # who may extend or pause this clock, giving a reason
-    extend_needs_all: bool = False  # an extension holds once every side in extend_by agrees
-    late_reason_required: bool = False  # meeting it late needs the reason for the delay
-
-
-class DutyKind(StrEnum):
-    task = "task"  # something to do: reminded when overdue
-    period = "period"  # a time of continued involvement that ends by itself
-
-
-class Reopen(Strict):
-    """Within a period, an action that calls the earlier team back (e.g. concerns escalate)."""
-
-    action: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    title: str
-    by: RoleRefs = Field(min_length=1)
-    notify: RoleRefs = Field(min_length=1)
-
-
-class Duty(Element):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    title: str
-    start: Literal["transferred", "anchor"] = Field(default="transferred", alias="from")
-    kind: DutyKind = DutyKind.task
-    action: str = Field(default="", pattern=r"^$|^[a-z][a-z0-9-]*$")
-    by: RoleRefs = []
-    within: DurationField
-    remind: RoleRefs = []  # a task: who is reminded when it is overdue
-    on_end: RoleRefs = []  # a period: who hears that it ended
-    reopen: Reopen | None = None
-
-    @model_validator(mode="after")
-    def _kind_fits(self) -> Duty:
-        if self.kind is DutyKind.task and not (self.by and self.remind):
-            raise ValueError("a task duty needs 'by' and 'remind'")
-        if self.kind is DutyKind.period and (self.remind or self.action):
-            raise ValueError("a period has no 'action' or 'remind'; use 'on_end' and 'reopen'")
-        return self
-
-
 class Notices(Element):
     started: RoleRefs = []
     transferred: RoleRefs = []
@@ -295,26 +106,20 @@ class Anchor(Strict):
     title: str
 
 
-class LadderLevel(Element):
-    role: Role
-    of: list[Side] = [Side.sending, Side.receiving]
-    allow: DurationField | None = None  # none: the last level, told that the limit was breached
-
-
-class Ladder(Element):
-    """Who a dispute goes to, in turn, and how long each level has to resolve it."""
+class Party(Element):
+    """A team beyond the two the case moves between (e.g. the team that made the original
+    decision), named when the transfer starts or by a gate's action (`names_party`)."""
 
     title: str
-    levels: list[LadderLevel] = Field(min_length=2)
+    named_at: str = "start"  # "start" or the gate whose answer names it
 
-    @model_validator(mode="after")
-    def _last_level_is_told(self) -> Ladder:
-        *timed, last = self.levels
-        if any(level.allow is None for level in timed):
-            raise ValueError("levels: every level but the last needs 'allow'")
-        if last.allow is not None:
-            raise ValueError("levels: the last level is told of the breach; it has no 'allow'")
-        return self
+
+class Service(Strict):
+    """A group of teams under one Head of Service (or Service Manager): a manager whose
+    directory team is the service holds their role for each of its teams."""
+
+    title: str
+    teams: list[str] = Field(min_length=1)
 
 
 class Pathway(Element):
@@ -332,26 +137,20 @@ class Pathway(Element):
     notify: Notices = Notices()
     start_by: RoleRefs = Field(min_length=1)
     withdraw_by: RoleRefs = Field(min_length=1)
+    parties: dict[str, Party] = {}
+    key_dates: dict[str, KeyDate] = {}
+    raise_dispute: DisputeRule | None = None
     ladders: dict[str, Ladder] = {}  # filled in from the protocol's ladders at load
+    services: dict[str, str] = {}  # team -> its service; filled in from the protocol at load
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Pathway:
         gates = set(self.gates)
-        for name in self.gates:
+        for name in [*self.gates, *self.parties, *self.key_dates]:
             if not re.match(IDENT, name):
                 raise ValueError(f"gates.{name} must be named in lower_snake_case")
         for name, gate in self.gates.items():
-            for other in gate.after:
-                if other not in gates:
-                    raise ValueError(f"gates.{name}.after names unknown gate '{other}'")
-            for oname, outcome in gate.outcomes.items():
-                if outcome.follow_up_met_by and outcome.follow_up_met_by not in gates:
-                    raise ValueError(f"gates.{name}.outcomes.{oname}.follow_up_met_by names "
-                                     f"unknown gate '{outcome.follow_up_met_by}'")
-                for other in outcome.reopens:
-                    if other not in gates:
-                        raise ValueError(f"gates.{name}.outcomes.{oname}.reopens names "
-                                         f"unknown gate '{other}'")
+            self._check_gate(name, gate, gates)
         for other in self.transfer.requires:
             if other not in gates:
                 raise ValueError(f"transfer.requires names unknown gate '{other}'")
@@ -360,23 +159,14 @@ class Pathway(Element):
                 f"transfer.agreed_date.default names unknown deadline "
                 f"'{self.transfer.agreed_date.default}'"
             )
-        milestones = gates | {"transferred", "allocated"}
-        answered = {f"{g}:answered" for g in gates}  # any outcome of the gate, not only done
         for name, deadline in self.deadlines.items():
-            if deadline.met_when not in milestones | answered:
-                raise ValueError(
-                    f"deadlines.{name}.met_when must be a gate, '<gate>:answered', "
-                    "'transferred' or 'allocated'"
-                )
-            if deadline.start not in milestones | {"anchor"}:
-                raise ValueError(f"deadlines.{name}.from must be 'anchor', 'transferred', "
-                                 "'allocated' or a gate")
-            for action in deadline.on_breach:
-                for other in action.only_if:
-                    if other not in gates:
-                        raise ValueError(
-                            f"deadlines.{name}.on_breach.only_if names unknown gate '{other}'"
-                        )
+            self._check_deadline(name, deadline, gates)
+        for name, party in self.parties.items():
+            if party.named_at != "start" and not any(
+                    o.names_party == name for o in self.outcomes(party.named_at).values()
+                    if party.named_at in gates):
+                raise ValueError(f"parties.{name}.named_at must be 'start' or a gate with an "
+                                 f"outcome that has names_party: {name}")
         names = [*self.actions(), *(self.duty_action(d) for d in self.after_transfer
                                     if self.after_transfer[d].kind is DutyKind.task),
                  *(d.reopen.action for d in self.after_transfer.values() if d.reopen)]
@@ -384,6 +174,58 @@ class Pathway(Element):
         if doubled:
             raise ValueError(f"gates: two steps share the action name '{doubled[0]}'")
         return self
+
+    def _check_gate(self, name: str, gate: Gate, gates: set[str]) -> None:
+        for other in gate.after:
+            if other not in gates:
+                raise ValueError(f"gates.{name}.after names unknown gate '{other}'")
+        condition = gate.condition()
+        if condition is not None:
+            self._check_condition(f"gates.{name}.applies_if", condition)
+            if condition[0] == name:
+                raise ValueError(f"gates.{name}.applies_if cannot name the gate itself")
+        for oname, outcome in gate.outcomes.items():
+            if outcome.follow_up_met_by and outcome.follow_up_met_by not in gates:
+                raise ValueError(f"gates.{name}.outcomes.{oname}.follow_up_met_by names "
+                                 f"unknown gate '{outcome.follow_up_met_by}'")
+            for other in outcome.reopens:
+                if other not in gates:
+                    raise ValueError(f"gates.{name}.outcomes.{oname}.reopens names "
+                                     f"unknown gate '{other}'")
+            if outcome.names_party and outcome.names_party not in self.parties:
+                raise ValueError(f"gates.{name}.outcomes.{oname}.names_party names unknown "
+                                 f"party '{outcome.names_party}'")
+
+    def _check_condition(self, where: str, condition: tuple[str, str]) -> None:
+        gate, outcome = condition
+        if gate not in self.gates or outcome not in self.outcomes(gate):
+            raise ValueError(f"{where} must be '<gate>:<outcome>' of a gate of this pathway")
+
+    def _check_deadline(self, name: str, deadline: Deadline, gates: set[str]) -> None:
+        milestones = gates | {"transferred", "allocated"}
+        answered = {f"{g}:answered" for g in gates}  # any outcome of the gate, not only done
+        if deadline.met_when not in milestones | answered:
+            raise ValueError(
+                f"deadlines.{name}.met_when must be a gate, '<gate>:answered', "
+                "'transferred' or 'allocated'"
+            )
+        if deadline.start not in milestones | {"anchor"} | set(self.key_dates):
+            raise ValueError(f"deadlines.{name}.from must be 'anchor', 'transferred', "
+                             "'allocated', a gate or a key date")
+        if deadline.applies_if is not None:
+            gate, outcome = deadline.applies_if.partition(":")[::2]
+            self._check_condition(f"deadlines.{name}.applies_if", (gate, outcome))
+            starts = self.gates.get(deadline.start)
+            if deadline.start != gate and (starts is None or (
+                    gate not in starts.after and starts.applies_if != deadline.applies_if)):
+                raise ValueError(f"deadlines.{name}.applies_if: the clock must start at "
+                                 f"'{gate}' or at a gate recorded after it")
+        for action in deadline.on_breach:
+            for other in action.only_if:
+                if other not in gates:
+                    raise ValueError(
+                        f"deadlines.{name}.on_breach.only_if names unknown gate '{other}'"
+                    )
 
     def outcomes(self, gate_id: str) -> dict[str, Outcome]:
         gate = self.gates[gate_id]
@@ -403,7 +245,40 @@ class Pathway(Element):
         return self.after_transfer[duty_id].action or duty_id.replace("_", "-")
 
     def disputes(self) -> list[str]:
-        return [o.dispute for g in self.gates for o in self.outcomes(g).values() if o.dispute]
+        ladders = [o.dispute for g in self.gates for o in self.outcomes(g).values() if o.dispute]
+        return ladders + ([self.raise_dispute.ladder] if self.raise_dispute else [])
+
+    def role_refs(self) -> list[tuple[str, RoleRef]]:
+        """Every role reference the pathway makes, with where (to check the teams it names)."""
+        found: list[tuple[str, RoleRefs]] = [
+            ("start_by", self.start_by), ("withdraw_by", self.withdraw_by),
+            ("allocation.by", self.allocation.by),
+            *((f"notify.{n}", getattr(self.notify, n))
+              for n in ("started", "transferred", "allocated", "withdrawn"))]
+        for name, gate in self.gates.items():
+            found += [(f"gates.{name}.by", gate.by), (f"gates.{name}.notify", gate.notify)]
+            found += [(f"gates.{name}.outcomes.{o}.notify", outcome.notify)
+                      for o, outcome in gate.outcomes.items()]
+        for name, deadline in self.deadlines.items():
+            found.append((f"deadlines.{name}.extend_by", deadline.extend_by))
+            found += [(f"deadlines.{name}.on_breach[{i}].notify", action.notify)
+                      for i, action in enumerate(deadline.on_breach)]
+            if deadline.warn:
+                found.append((f"deadlines.{name}.warn.notify", deadline.warn.notify))
+        for name, duty in self.after_transfer.items():
+            found += [(f"after_transfer.{name}.{f}", getattr(duty, f))
+                      for f in ("by", "remind", "on_end", "extend_by")]
+            if duty.reopen:
+                found += [(f"after_transfer.{name}.reopen.by", duty.reopen.by),
+                          (f"after_transfer.{name}.reopen.notify", duty.reopen.notify)]
+        for name, key in self.key_dates.items():
+            found += [(f"key_dates.{name}.set_by", key.set_by),
+                      (f"key_dates.{name}.notify", key.notify)]
+        if self.transfer.agreed_date:
+            found.append(("transfer.agreed_date.set_by", self.transfer.agreed_date.set_by))
+        if self.raise_dispute:
+            found.append(("raise_dispute.by", self.raise_dispute.by))
+        return [(f"{where}[{i}]", ref) for where, refs in found for i, ref in enumerate(refs)]
 
 
 class WeeklyMeeting(Element):
@@ -423,6 +298,7 @@ class Protocol(Strict):
     source: str = ""
     calendar: Calendar = Calendar()
     teams: dict[str, str] = Field(min_length=2)
+    services: dict[str, Service] = {}
     ladders: dict[str, Ladder] = {}
     weekly_meeting: WeeklyMeeting | None = None
     pathways: dict[str, Pathway] = Field(min_length=1)
@@ -430,16 +306,29 @@ class Protocol(Strict):
     @model_validator(mode="before")
     @classmethod
     def _share_ladders(cls, data: object) -> object:
-        # Each pathway carries the ladders it may start, so a running transfer keeps them.
+        # Each pathway carries the ladders it may start and the teams' services, so a
+        # running transfer keeps them.
         if isinstance(data, dict) and isinstance(data.get("pathways"), dict):
             ladders = data.get("ladders") or {}
+            services = data.get("services") or {}
+            of_team = {team: name for name, service in services.items()
+                       if isinstance(service, dict)
+                       for team in service.get("teams") or []}
             for pathway in data["pathways"].values():
                 if isinstance(pathway, dict) and "ladders" not in pathway:
                     pathway["ladders"] = ladders
+                if isinstance(pathway, dict) and "services" not in pathway and of_team:
+                    pathway["services"] = of_team
         return data
 
     @model_validator(mode="after")
     def _teams_exist(self) -> Protocol:
+        for name, service in self.services.items():
+            if name in self.teams:
+                raise ValueError(f"services.{name} has the name of a team")
+            for team in service.teams:
+                if team not in self.teams:
+                    raise ValueError(f"services.{name}.teams names unknown team '{team}'")
         for name, pathway in self.pathways.items():
             if not re.match(PATHWAY_ID, name):
                 raise ValueError(f"pathways.{name} must be named in lower-kebab-case")
@@ -449,4 +338,8 @@ class Protocol(Strict):
             for ladder in pathway.disputes():
                 if ladder not in self.ladders:
                     raise ValueError(f"pathways.{name}.gates names unknown ladder '{ladder}'")
+            for where, ref in pathway.role_refs():
+                if ref.party and ref.party not in pathway.parties and ref.party not in self.teams:
+                    raise ValueError(f"pathways.{name}.{where} must name a party of the "
+                                     f"pathway or a team of the authority, not '{ref.party}'")
         return self

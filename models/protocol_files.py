@@ -19,7 +19,7 @@ class ProtocolFileError(ValueError):
 
 # A cross-field check in models/protocol.py names the field it is about first, relative to
 # the model it runs on: "transfer.requires names unknown gate 'x'".
-_NAMED_FIELD = re.compile(r"^([a-z_][\w-]*(?:\.[\w-]+)+) (?:names )?(.+)$", re.DOTALL)
+_NAMED_FIELD = re.compile(r"^([a-z_][\w-]*(?:\.[\w-]+|\[\d+\])+) (?:names )?(.+)$", re.DOTALL)
 
 
 def _field_path(location: tuple[int | str, ...]) -> str:

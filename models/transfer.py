@@ -110,6 +110,16 @@ class TransferInput(BaseModel):
     agreed_transfer_date: date | None = None
     started_by: Actor
     teams: dict[str, str] = {}  # the authority's teams, for redirection after a dispute
+    parties: dict[str, str] = {}  # a pathway's parties named at the start: party -> team
+    key_dates: dict[str, date] = {}  # plain dates given at the start (e.g. turns 15½)
+
+
+class Agreement(BaseModel):
+    """One party's agreement to a joint decision."""
+
+    party: str  # the role reference agreed for, e.g. "team_manager@from"
+    staff_id: str
+    at: datetime
 
 
 class GateView(BaseModel):
@@ -121,7 +131,25 @@ class GateView(BaseModel):
     done_by: str | None = None
     outcome: str | None = None  # the last answer given (e.g. "postponed", "disputed")
     items: list[str] = []
+    not_applicable: list[str] = []  # checklist items marked not applicable (why: in the note)
     attendees: list[str] = []
+    event_date: date | None = None  # the date the event happened, when the action gave it
+    agreed: list[Agreement] = []  # a joint decision: who has agreed so far
+    awaiting: list[str] = []  # a joint decision: who has yet to agree, in words
+    not_needed: bool = False  # a conditional step an earlier answer made unnecessary
+
+
+class TaskView(BaseModel):
+    """A post-transfer task with no timescale: outstanding until done."""
+
+    id: str
+    title: str
+    action: str
+    done: bool = False
+    done_at: datetime | None = None
+    done_by: str | None = None
+    remind_at: datetime | None = None
+    reminded: bool = False
 
 
 class DeadlineView(BaseModel):
@@ -142,7 +170,7 @@ class DeadlineView(BaseModel):
 class DisputeView(BaseModel):
     ladder: str
     title: str
-    gate: str
+    gate: str | None  # None: raised by a side at large, not as the answer at a gate
     level: int = 0  # index into the ladder's levels
     level_role: str
     level_due_at: datetime | None = None  # None: the last level was told of the breach
@@ -175,6 +203,9 @@ class TransferView(BaseModel):
     redirected_to: str | None = None
     gates: list[GateView] = []
     deadlines: list[DeadlineView] = []
+    tasks: list[TaskView] = []
+    parties: dict[str, str] = {}  # party -> the team named for it
+    key_dates: dict[str, date] = {}
     waiting_for: list[str] = []
     seq: int = 0
 
@@ -195,13 +226,15 @@ class GateAction(BaseModel):
     action: str
     actor: Actor
     items: list[str] = []
+    not_applicable: list[str] = []  # checklist items not applicable; the reasons are in the note
     attendees: list[str] = []
-    on_date: date | None = None  # e.g. the re-presentation date of a postponed case
+    on_date: date | None = None  # e.g. the re-presentation date, or the date an event happened
+    team: str | None = None  # the team an action names as a party of the pathway
     note_ref: str | None = None
 
 
 class DisputeAction(BaseModel):
-    kind: Literal["acknowledge", "resolve"]
+    kind: Literal["acknowledge", "resolve", "raise"]
     actor: Actor
     resolution: Literal["proceed", "redirect", "decline"] | None = None
     to_team: str | None = None
@@ -237,6 +270,15 @@ class TransferDateAction(BaseModel):
     note_ref: str | None = None
 
 
+class KeyDateAction(BaseModel):
+    """A plain date (e.g. the day the child turns 15½), never the date of birth itself."""
+
+    actor: Actor
+    name: str
+    day: date
+    note_ref: str | None = None
+
+
 class WithdrawAction(BaseModel):
     actor: Actor
     note_ref: str | None = None
@@ -258,6 +300,7 @@ class Notice(BaseModel):
 
     to: list[RoleRef]
     also: list[TeamRole] = []
+    services: dict[str, str] = {}  # team -> service: a service's managers hold the team's roles
     subject: str
     body: str
 

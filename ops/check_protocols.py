@@ -236,7 +236,14 @@ def duty_start(pathway: Pathway, duty: Duty) -> str:
 
 def describe_duty(name: str, duty: Duty, pathway: Pathway) -> list[str]:
     after = f"{duty.within} after {duty_start(pathway, duty)}"
-    if duty.kind is DutyKind.task:
+    if duty.kind is DutyKind.task and duty.within is None:
+        lines = [f"- {duty.title} [{name}]: a task for {people(duty.by, pathway, 'or')}, with "
+                 f"no timescale: outstanding, and holding the transfer open, until done "
+                 f"(action {pathway.duty_action(name)})"]
+        if duty.remind_after is not None:
+            lines.append(f"{INDENT}if still outstanding {duty.remind_after} after "
+                         f"{duty_start(pathway, duty)}: remind {people(duty.remind, pathway)}")
+    elif duty.kind is DutyKind.task:
         lines = [f"- {duty.title} [{name}]: a task for {people(duty.by, pathway, 'or')}, "
                  f"due {after} (action {pathway.duty_action(name)})",
                  f"{INDENT}if overdue: remind {people(duty.remind, pathway)}"]
@@ -345,8 +352,10 @@ def trigger_cell(pathway: Pathway) -> str:
     return f"{words}, once recorded: {required}" if required else words
 
 
-def titled(title: str, within: Duration, after: str = "") -> str:
+def titled(title: str, within: Duration | None, after: str = "") -> str:
     """A deadline's own title, with its time allowed when the title does not say it."""
+    if within is None:
+        return f"{title} (no timescale)"
     return title if str(within) in title else f"{title} ({within}{after})"
 
 

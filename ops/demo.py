@@ -1,11 +1,15 @@
 """The demo directory: for every authority with a protocol, staff in each role, with tokens.
 
 Seeded by `make dev` (development only) and reused by the tests. Each team has a
-Team Manager, a social worker and a Service Manager; each authority has two
-Heads of Service (the weekly meeting's chair rotates between them), a Senior
-Assistant Director, a Director and an IRO. Staff ids read
-`<authority>-<team>-<tm|sw|sm>` or `<authority>-<hos-1|hos-2|sad|director|iro>`;
-the token is `demo-` + the id. Tokens are stored hashed.
+Team Manager, a social worker, a Service Manager, a Senior Practitioner, an
+Advanced Practitioner and a Personal Advisor; each authority has two Heads of
+Service (the weekly meeting's chair rotates between them), a Senior Assistant
+Director, a Director, an IRO, Legal Services, a Designated Administrator,
+Business Support and a panel Chair; each service a protocol names has its own
+Head of Service. Staff ids read `<authority>-<team>-<tm|sw|sm|sp|ap|pa>`,
+`<authority>-<service>-hos` or
+`<authority>-<hos-1|hos-2|sad|director|iro|legal|da|bs|chair>`; the token is
+`demo-` + the id. Tokens are stored hashed.
 """
 
 from __future__ import annotations
@@ -20,12 +24,20 @@ from models.protocol import Protocol
 from models.tables import Staff
 
 TEAM_ROLES = [("tm", "team_manager", "Team Manager"), ("sw", "social_worker", "Social Worker"),
-              ("sm", "service_manager", "Service Manager")]
+              ("sm", "service_manager", "Service Manager"),
+              ("sp", "senior_practitioner", "Senior Practitioner"),
+              ("ap", "advanced_practitioner", "Advanced Practitioner"),
+              ("pa", "personal_advisor", "Personal Advisor")]
 AUTHORITY_ROLES = [("hos-1", "head_of_service", "Head of Service"),
                    ("hos-2", "head_of_service", "Head of Service"),
                    ("sad", "senior_assistant_director", "Senior Assistant Director"),
                    ("director", "director", "Director"),
-                   ("iro", "iro", "Independent Reviewing Officer")]
+                   ("iro", "iro", "Independent Reviewing Officer"),
+                   ("legal", "legal_services", "Legal Services"),
+                   ("da", "designated_administrator", "Designated Administrator"),
+                   ("bs", "business_support", "Business Support"),
+                   ("chair", "chair", "Chair of the transfer panel")]
+SERVICE_ROLES = [("hos", "head_of_service", "Head of Service")]
 AUTHORITY_TEAM = "authority"  # the 'team' of staff who serve the whole authority
 
 
@@ -60,6 +72,12 @@ def demo_staff(protocol: Protocol) -> list[DemoStaff]:
               for team, name in protocol.teams.items() for short, role, title in TEAM_ROLES]
     people += [DemoStaff(f"{a}-{short}", a, AUTHORITY_TEAM, role, title)
                for short, role, title in AUTHORITY_ROLES]
+    # Where the protocol groups teams into services, each service has its own Head of Service
+    # (listed under the service), who holds the role for each of its teams.
+    people += [DemoStaff(f"{a}-{service}-{short}", a, service, role,
+                         f"{spec.title}, {title}")
+               for service, spec in protocol.services.items()
+               for short, role, title in SERVICE_ROLES]
     return people
 
 

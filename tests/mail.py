@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
@@ -31,5 +32,7 @@ class Mailbox:
         return [m for rcpts, m in self.messages if address in rcpts]
 
     def subjects(self, address: str) -> list[str]:
-        # Long subjects arrive folded over several lines: unfold them (RFC 5322 §2.2.3).
-        return [str(m["Subject"]).replace("\r\n", "").strip() for m in self.to(address)]
+        # Long subjects arrive folded over several lines: unfold them (RFC 5322 §2.2.3); words
+        # beyond ASCII (15½) arrive encoded (RFC 2047): decode them.
+        return [str(make_header(decode_header(str(m["Subject"]).replace("\r\n", "")))).strip()
+                for m in self.to(address)]

@@ -18,19 +18,19 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from api.actions import ActionBody, update_for
+from api.actions import ActionBody, note_text, update_for
 from api.starting import open_transfer
 from config import ROOT
-from models.protocol import Role
+from models.protocol import Protocol, Role
 from models.protocol_files import load_protocols
 from models.transfer import Actor, DeadlineStatus, DeadlineView, TransferView
-from ops.demo import AUTHORITY_ROLES, AUTHORITY_TEAM, TEAM_ROLES, demo_staff
+from ops.demo import AUTHORITY_ROLES, AUTHORITY_TEAM, SERVICE_ROLES, TEAM_ROLES, demo_staff
 from tests.mail import Mailbox
 from tests.transfers import eventually
 from workflows.case_transfer import CaseTransferWorkflow
 
 PROTOCOLS = load_protocols(ROOT / "protocols")
-_TEAM_SHORT = {short: role for short, role, _ in TEAM_ROLES}
+_TEAM_SHORT = {short: role for short, role, _ in TEAM_ROLES + SERVICE_ROLES}
 _AUTHORITY_SHORT = {short: role for short, role, _ in AUTHORITY_ROLES}
 
 
@@ -50,22 +50,25 @@ def mail(authority: str, who: str) -> str:
 class Scenario:
     """One transfer on one pathway, driven as its managers would drive it."""
 
-    def __init__(self, client: Client, worker: Worker, authority: str, pathway: str) -> None:
+    def __init__(self, client: Client, worker: Worker, authority: str, pathway: str,
+                 protocol: Protocol | None = None) -> None:
         self.client, self.worker = client, worker
         self.authority, self.pathway_id = authority, pathway
-        self.protocol = PROTOCOLS[authority]
+        self.protocol = protocol or PROTOCOLS[authority]
         self.pathway = self.protocol.pathways[pathway]
         self.handle: WorkflowHandle[Any, Any] | None = None
 
     async def open(self, anchor_at: datetime, *, by: str | None = None, case_id: str = "C1",
-                   children: list[str] | None = None, agreed: date | None = None
-                   ) -> TransferView:
+                   children: list[str] | None = None, agreed: date | None = None,
+                   parties: dict[str, str] | None = None,
+                   key_dates: dict[str, date] | None = None) -> TransferView:
         starter = by or f"{self.pathway.sending}-tm"
         opened = await open_transfer(
             self.client, task_queue=self.worker.task_queue, protocol=self.protocol,
             pathway_id=self.pathway_id, case_id=case_id, children=children or [case_id],
             anchor_at=anchor_at, agreed_transfer_date=agreed,
-            started_by=staff(self.authority, starter), request_id=str(uuid.uuid4()))
+            started_by=staff(self.authority, starter), request_id=str(uuid.uuid4()),
+            parties=parties or {}, key_dates=key_dates or {})
         self.handle = self.client.get_workflow_handle_for(CaseTransferWorkflow.run,
                                                           opened.view.transfer_id)
         return opened.view
@@ -74,8 +77,10 @@ class Scenario:
                   **body: Any) -> TransferView:
         """Take an action as `who`; `note` stands for the reason a manager writes."""
         assert self.handle is not None, "open the transfer first"
-        update, arg = update_for(action, ActionBody(**body), staff(self.authority, who),
-                                 self.pathway, f"note-{uuid.uuid4().hex[:8]}" if note else None)
+        fields = ActionBody(note=note, **body)
+        # As the API does: a note is kept when the manager wrote one or gave reasons.
+        update, arg = update_for(action, fields, staff(self.authority, who), self.pathway,
+                                 f"note-{uuid.uuid4().hex[:8]}" if note_text(fields) else None)
         result: TransferView = await self.handle.execute_update(update, arg,
                                                                 id=str(uuid.uuid4()))
         return result
@@ -120,10 +125,12 @@ def inbox(mailbox: Mailbox, authority: str, who: str, case_id: str = "C1") -> li
                   for subject in mailbox.subjects(mail(authority, who)))
 
 
-async def expect_mail(mailbox: Mailbox, authority: str, expected: dict[str, list[str]]) -> None:
+async def expect_mail(mailbox: Mailbox, authority: str, expected: dict[str, list[str]],
+                      protocol: Protocol | None = None) -> None:
     """Each named person got exactly these emails (once each); nobody else got any."""
     for who, headlines in expected.items():
         await eventually(partial(inbox, mailbox, authority, who), sorted(headlines).__eq__)
-    everyone = [p.id.removeprefix(f"{authority}-") for p in demo_staff(PROTOCOLS[authority])]
+    everyone = [p.id.removeprefix(f"{authority}-")
+                for p in demo_staff(protocol or PROTOCOLS[authority])]
     others = {who: inbox(mailbox, authority, who) for who in everyone if who not in expected}
     assert others == {who: [] for who in others}

@@ -14,10 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.protocol import Duty, Gate, GateKind
+from models.protocol import GateKind
 from models.transfer import DeadlineStatus, Stage, TransferView
 from tests.scenario import PROTOCOLS, Scenario, deadline
 from tests.transfers import events, eventually, outbox, skip_to
@@ -954,26 +953,3 @@ async def test_refusals_say_why_and_leave_no_trace(
     refusal = await s.refused(action, who, **body)
     assert refusal[0] == kind and words in refusal[1], refusal
     assert len(events(directory_engine, view.run_id)) == count
-
-
-# ----- what the engine cannot say yet ------------------------------------------------------
-
-@pytest.mark.xfail(strict=True, raises=ValidationError, reason=(
-    "engine: roles are named only @from, @to or @authority; seed 002 needs a third team's "
-    "manager: a case TFST received from Children's Social Care moves on to another service "
-    "only once 'the Social Work Team manager [who made the original decision] ... agree[s]'"))
-def test_a_third_teams_manager_can_be_named() -> None:
-    gate = Gate.model_validate({"title": "Referring Social Work Team Manager agrees",
-                                "by": "team_manager@fieldwork"})
-    assert str(gate.by[0]) == "team_manager@fieldwork"
-
-
-@pytest.mark.xfail(strict=True, raises=ValidationError, reason=(
-    "engine: a post-transfer task needs a timescale ('within'); seed 002 names post-transfer "
-    "steps without one: the goodbye/handover visit after the CiN review ('the Social Worker "
-    "must have a goodbye visit which is recorded'), the Permanency social worker attending "
-    "the first hearing after an adoption plan is rescinded"))
-def test_a_post_transfer_task_without_a_timescale() -> None:
-    duty = Duty.model_validate({"title": "Goodbye visit recorded", "by": "social_worker@from",
-                                "remind": "team_manager@from"})
-    assert duty.title == "Goodbye visit recorded"

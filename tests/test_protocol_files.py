@@ -81,17 +81,19 @@ MALFORMED = {
         _set("gates.summary_authorised.by", "boss@from"),
         f"{PW}.gates.summary_authorised.by[0].role: Input should be 'social_worker', "
         "'team_manager', 'service_manager', 'head_of_service', 'senior_assistant_director', "
-        "'director' or 'iro' (got 'boss')",
+        "'director', 'iro', 'senior_practitioner', 'advanced_practitioner', 'personal_advisor', "
+        "'legal_services', 'designated_administrator', 'business_support' or 'chair' "
+        "(got 'boss')",
     ),
     "unknown side": (
         _set("deadlines.transfer_by.on_breach.0.notify", "service_manager@elsewhere"),
-        f"{PW}.deadlines.transfer_by.on_breach[0].notify[0].side: "
-        "Input should be 'from', 'to' or 'authority' (got 'elsewhere')",
+        f"{PW}.deadlines.transfer_by.on_breach[0].notify[0]: must name a party of the pathway "
+        "or a team of the authority, not 'elsewhere'",
     ),
     "role without side": (
         _set("gates.summary_authorised.by", "team_manager"),
         f"{PW}.gates.summary_authorised.by[0]: 'team_manager' must be written role@from, "
-        "role@to or role@authority",
+        "role@to, role@authority or role@<team or party>",
     ),
     "unknown gate required": (
         _set("transfer.requires", ["summary_authorised", "signed_off"]),

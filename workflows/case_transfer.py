@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         DisputeAction,
         DutyAction,
         GateAction,
+        KeyDateAction,
         Opened,
         PlanDate,
         Recalculation,
@@ -45,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.disputes import CLOCKS_FIRST
     from workflows.effects import refusals
     from workflows.gates import Gates
-    from workflows.state import TEAM_MANAGERS, TRANSFER_DATE, TransferState
+    from workflows.state import KEY_DATE, TEAM_MANAGERS, TRANSFER_DATE, TransferState
     from workflows.wording import actor_words
 
 
@@ -66,6 +67,8 @@ class CaseTransferWorkflow(Gates):
         s = self.s
         async with self.lock:
             await self._start_clocks("anchor", inp.anchor_at)
+            for name, day in inp.key_dates.items():
+                await self._set_key_date(name, day)
             await self._record("started", f"Transfer proposed by {actor_words(inp.started_by)}",
                                actor=inp.started_by,
                                notices=self._notices(s.pathway.notify.started,
@@ -104,6 +107,12 @@ class CaseTransferWorkflow(Gates):
                 await self._duty_overdue(d)
             elif d.kind == "period":
                 await self._period_ended(d)
+            elif d.kind == KEY_DATE:
+                await self._key_date_reached(d)
+        for task in s.tasks.values():
+            if task.remind_at is not None and task.remind_at <= now and not task.reminded \
+                    and not task.done:
+                await self._remind_task(task)
         if s.dispute is not None and s.dispute.level_due_at is not None \
                 and s.dispute.level_due_at <= now:
             await self._climb_ladder()
@@ -135,7 +144,11 @@ class CaseTransferWorkflow(Gates):
         async with self.lock:
             with refusals():
                 checks.check_dispute_step(self.s, act)
-            if act.kind == "acknowledge":
+            if act.kind == "raise":
+                rule = self.s.pathway.raise_dispute
+                assert rule is not None
+                await self._start_dispute(None, rule.ladder, act)
+            elif act.kind == "acknowledge":
                 await self._acknowledge(act)
             else:
                 await self._resolve(act)
@@ -249,6 +262,29 @@ class CaseTransferWorkflow(Gates):
     def _validate_duty(self, act: DutyAction) -> None:
         with refusals():
             checks.check_duty(self.s, act)
+
+    @workflow.update
+    async def set_key_date(self, act: KeyDateAction) -> TransferView:
+        """A plain date given by whoever holds the child's details (never the date of birth)."""
+        async with self.lock:
+            with refusals():
+                checks.check_key_date(self.s, act)
+            before = self.s.key_dates.get(act.name)
+            await self._set_key_date(act.name, act.day)
+            title = self.s.pathway.key_dates[act.name].title
+            what = f"{title}: {act.day:%a %-d %b %Y}" + (
+                f" (was {before:%a %-d %b %Y})" if before and before != act.day else "")
+            await self._record(f"key_date_set:{act.name}", f"{what}; set by "
+                               f"{actor_words(act.actor)}", actor=act.actor,
+                               note_ref=act.note_ref)
+            await self._advance(by_action=True)
+        self.wake = True
+        return self._view()
+
+    @set_key_date.validator
+    def _validate_key_date(self, act: KeyDateAction) -> None:
+        with refusals():
+            checks.check_key_date(self.s, act)
 
     @workflow.update
     async def recalculate(self, req: Recalculation) -> TransferView:

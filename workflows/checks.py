@@ -20,12 +20,13 @@ from models.transfer import (
     DisputeAction,
     DutyAction,
     GateAction,
+    KeyDateAction,
     Recalculation,
     Stage,
     TransferDateAction,
     WithdrawAction,
 )
-from workflows.rules import check_actor, levels_of, rejected
+from workflows.rules import check_actor, joint_parties, levels_of, rejected
 from workflows.state import AFTER_TRANSFER, OPEN_STAGES, TransferState
 from workflows.wording import actor_words
 
@@ -59,25 +60,21 @@ def check_gate(s: TransferState, act: GateAction, now: datetime) -> tuple[str, s
     if outcome.dispute and s.dispute is not None:
         raise rejected("WrongStage", f"The transfer is already disputed ({s.dispute.title}"
                                      f", with {s.level_words()})")
-    waiting = [s.pathway.gates[g].title for g in spec.after if not s.gates[g].done]
-    if waiting:
-        raise rejected("WrongStage", f"{spec.title} can be recorded only after: "
-                                     + "; ".join(waiting))
-    check_actor(s.pathway, spec.by, act.actor, f"record '{spec.title}'")
+    check_order(s, gate_id)
+    check_actor(s.pathway, spec.by, act.actor, f"record '{spec.title}'", s.parties)
+    if spec.joint and outcome.completes:
+        check_agreement(s, gate_id, act)
     if outcome.reason_required and act.note_ref is None:
         raise rejected("InvalidInput", f"Say why in 'note' to {act.action}")
     if outcome.needs_date:
         check_working_day(s, act.on_date, f"{act.action} needs a 'date'", now)
         check_notice(s, act, outcome, now)
+    elif outcome.event_date:
+        check_event_date(s, act, now)
+    check_party_named(s, outcome.names_party, act)
     if spec.kind is GateKind.checklist and outcome.completes:
-        missing = [i for i in spec.items if i not in act.items]
-        unknown = [i for i in act.items if i not in spec.items]
-        if missing or unknown:
-            problems = [f"Not confirmed: {', '.join(missing)}." if missing else "",
-                        f"Not on this checklist: {', '.join(unknown)}." if unknown else ""]
-            raise rejected("InvalidInput", " ".join(
-                ["The checklist must confirm every item.", *filter(None, problems)]))
-    elif act.items:
+        check_checklist(s, gate_id, act)
+    elif act.items or act.not_applicable:
         raise rejected("InvalidInput", f"'{act.action}' is not a checklist; send no items")
     if act.attendees and spec.kind is not GateKind.meeting:
         raise rejected("InvalidInput", f"'{act.action}' is not a meeting; send no attendees")
@@ -90,6 +87,72 @@ def check_gate(s: TransferState, act: GateAction, now: datetime) -> tuple[str, s
         raise rejected("InvalidInput", f"{spec.title} counts only with "
                                        f"{', '.join(absent)} attending")
     return gate_id, outcome_name
+
+
+def check_order(s: TransferState, gate_id: str) -> None:
+    spec = s.pathway.gates[gate_id]
+    if s.not_needed(gate_id):
+        gate, outcome = spec.applies_if.partition(":")[::2] if spec.applies_if else ("", "")
+        raise rejected("WrongStage", f"{spec.title} is not needed: "
+                                     f"{s.pathway.gates[gate].title} was answered "
+                                     f"'{s.gates[gate].outcome}', not '{outcome}'")
+    waiting = [s.pathway.gates[g].title for g in spec.after if not s.clear(g)]
+    condition = spec.condition()
+    if condition is not None and s.gates[condition[0]].outcome is None:
+        waiting.append(s.pathway.gates[condition[0]].title)
+    if waiting:
+        raise rejected("WrongStage", f"{spec.title} can be recorded only after: "
+                                     + "; ".join(waiting))
+
+
+def check_agreement(s: TransferState, gate_id: str, act: GateAction) -> None:
+    """A joint decision: the actor agrees for a party that has not yet agreed."""
+    spec = s.pathway.gates[gate_id]
+    mine = joint_parties(spec.by, act.actor, s.pathway, s.parties)
+    agreed = {a.party for a in s.gates[gate_id].agreed}
+    if all(party in agreed for party in mine):
+        waiting = s.who(s.awaiting(gate_id))
+        raise rejected("WrongStage", f"{spec.title}: your agreement is already recorded; it "
+                                     f"waits for the {waiting}")
+
+
+def check_event_date(s: TransferState, act: GateAction, now: datetime) -> None:
+    if act.on_date is None:
+        raise rejected("InvalidInput", f"{act.action} needs the 'date' it happened")
+    if act.on_date > s.today(now):
+        raise rejected("InvalidInput", f"{act.on_date:%A %d %B %Y} is in the future; give the "
+                                       "date it happened")
+
+
+def check_party_named(s: TransferState, party: str | None, act: GateAction) -> None:
+    if party is None:
+        if act.team is not None:
+            raise rejected("InvalidInput", f"'{act.action}' names no team; send no 'team'")
+        return
+    title = s.pathway.parties[party].title
+    if act.team not in s.inp.teams:
+        raise rejected("InvalidInput", f"Name the {title} in 'team', one of: "
+                                       + ", ".join(s.inp.teams))
+
+
+def check_checklist(s: TransferState, gate_id: str, act: GateAction) -> None:
+    spec = s.pathway.gates[gate_id]
+    missing = [i for i in spec.items if i not in act.items and i not in act.not_applicable]
+    unknown = [i for i in [*act.items, *act.not_applicable] if i not in spec.items]
+    if missing or unknown:
+        problems = [f"Not confirmed: {', '.join(missing)}." if missing else "",
+                    f"Not on this checklist: {', '.join(unknown)}." if unknown else ""]
+        raise rejected("InvalidInput", " ".join(
+            ["The checklist must confirm every item.", *filter(None, problems)]))
+    both = [i for i in act.not_applicable if i in act.items]
+    if both:
+        raise rejected("InvalidInput", f"Confirmed and not applicable at once: {', '.join(both)}")
+    mandatory = [i for i in act.not_applicable if i not in spec.if_applicable]
+    if mandatory:
+        raise rejected("InvalidInput", f"Every transfer needs {', '.join(mandatory)}: it cannot "
+                                       "be marked not applicable")
+    if act.not_applicable and act.note_ref is None:
+        raise rejected("InvalidInput", "Give the reason each item is not applicable")
 
 
 def check_notice(s: TransferState, act: GateAction, outcome: Outcome, now: datetime) -> None:
@@ -126,8 +189,26 @@ def check_working_day(s: TransferState, day: date | None, missing: str, now: dat
                                        "working day")
 
 
+def check_raise_dispute(s: TransferState, act: DisputeAction) -> None:
+    """Either side disputes the transfer, at any stage before it happens."""
+    rule = s.pathway.raise_dispute
+    if rule is None:
+        raise rejected("WrongStage", f"Pathway {s.inp.pathway_id} has no dispute to raise at "
+                                     "large; dispute it at the step that asks for a decision")
+    if s.dispute is not None:
+        raise rejected("WrongStage", f"The transfer is already disputed ({s.dispute.title}"
+                                     f", with {s.level_words()})")
+    check_stage(s, (Stage.proposed, Stage.ready), "raise a dispute")
+    check_actor(s.pathway, rule.by, act.actor, "dispute the transfer", s.parties)
+    if act.note_ref is None:
+        raise rejected("InvalidInput", "Say why in 'note' to dispute the transfer")
+
+
 def check_dispute_step(s: TransferState, act: DisputeAction) -> None:
     check_opened(s)
+    if act.kind == "raise":
+        check_raise_dispute(s, act)
+        return
     if s.dispute is None:
         raise rejected("WrongStage", f"There is no dispute to {act.kind} (the transfer is "
                                      f"{s.stage.value})")
@@ -156,15 +237,15 @@ def check_dispute_step(s: TransferState, act: DisputeAction) -> None:
 def check_deadline_change(s: TransferState, act: DeadlineChange, now: datetime
                           ) -> DeadlineView:
     check_opened(s)
-    spec = s.pathway.deadlines.get(act.deadline)
+    spec = s.pathway.deadlines.get(act.deadline) or s.pathway.after_transfer.get(act.deadline)
     d = s.deadlines.get(act.deadline)
-    if spec is None or d is None:
-        running = [k for k in s.deadlines if k in s.pathway.deadlines]
+    if spec is None or d is None or d.kind not in ("deadline", "duty"):
+        running = [k for k, v in s.deadlines.items() if v.kind in ("deadline", "duty")]
         raise rejected("InvalidInput", f"'{act.deadline}' is not a running deadline of this "
                                        f"transfer; its deadlines are: {', '.join(running)}")
     if not spec.extend_by:
         raise rejected("WrongStage", f"{spec.title} cannot be extended or paused")
-    check_actor(s.pathway, spec.extend_by, act.actor, f"{act.kind} '{spec.title}'")
+    check_actor(s.pathway, spec.extend_by, act.actor, f"{act.kind} '{spec.title}'", s.parties)
     if act.note_ref is None:
         raise rejected("InvalidInput", f"Say why in 'note' to {act.kind} a deadline")
     if d.status in (DeadlineStatus.met, DeadlineStatus.met_late):
@@ -189,7 +270,7 @@ def check_transfer_date(s: TransferState, act: TransferDateAction) -> None:
         raise rejected("WrongStage", f"Pathway {s.inp.pathway_id} transfers when its "
                                      "gates are done; it has no agreed date to set")
     check_stage(s, (Stage.proposed, Stage.ready), "set the transfer date")
-    check_actor(s.pathway, rule.set_by, act.actor, "agree the transfer date")
+    check_actor(s.pathway, rule.set_by, act.actor, "agree the transfer date", s.parties)
     if act.transfer_date < london_date(s.inp.anchor_at):
         raise rejected("InvalidInput", "The transfer date cannot be before the "
                                        f"{s.pathway.anchor.title.lower()}")
@@ -207,7 +288,8 @@ def check_transfer_date(s: TransferState, act: TransferDateAction) -> None:
 def check_allocation(s: TransferState, act: AllocateAction) -> None:
     check_opened(s)
     check_stage(s, (Stage.transferred,), "allocate a worker")
-    check_actor(s.pathway, s.pathway.allocation.by, act.actor, "allocate a worker")
+    check_actor(s.pathway, s.pathway.allocation.by, act.actor, "allocate a worker",
+                s.parties)
     for d in s.deadlines.values():
         spec = s.pathway.deadlines.get(d.id)
         if (spec and spec.late_reason_required and d.met_when == "allocated"
@@ -220,7 +302,8 @@ def check_allocation(s: TransferState, act: AllocateAction) -> None:
 def check_withdrawal(s: TransferState, act: WithdrawAction) -> None:
     check_opened(s)
     check_stage(s, OPEN_STAGES, "withdraw the transfer")
-    check_actor(s.pathway, s.pathway.withdraw_by, act.actor, "withdraw the transfer")
+    check_actor(s.pathway, s.pathway.withdraw_by, act.actor, "withdraw the transfer",
+                s.parties)
 
 
 def check_duty(s: TransferState, act: DutyAction) -> tuple[str, bool]:
@@ -233,22 +316,42 @@ def check_duty(s: TransferState, act: DutyAction) -> tuple[str, bool]:
     if duty_id is None:
         raise rejected("InvalidInput", f"'{act.action}' is not a post-transfer step of "
                                        f"pathway {s.inp.pathway_id}")
+    task = s.tasks.get(duty_id)
     d = s.deadlines.get(duty_id)
-    if d is None or s.stage not in AFTER_TRANSFER:
+    if (d is None and task is None) or s.stage not in AFTER_TRANSFER:
         raise rejected("WrongStage", f"'{act.action}' applies only after the transfer "
                                      f"(the transfer is {s.stage.value})")
-    reopening = act.action in reopens
     spec = duties[duty_id]
+    if task is not None:  # no timescale: outstanding until done
+        if task.done:
+            raise rejected("WrongStage", f"{task.title} is already recorded as done")
+        check_actor(s.pathway, spec.by, act.actor, f"record {task.title}", s.parties)
+        return duty_id, False
+    assert d is not None
+    reopening = act.action in reopens
     if reopening:
         assert spec.reopen is not None
         if d.status is not DeadlineStatus.pending:
             raise rejected("WrongStage", f"{d.title} has ended ({d.due_local})")
-        check_actor(s.pathway, spec.reopen.by, act.actor, f"record {spec.reopen.title}")
+        check_actor(s.pathway, spec.reopen.by, act.actor, f"record {spec.reopen.title}",
+                    s.parties)
     else:
         if d.status in (DeadlineStatus.met, DeadlineStatus.met_late):
             raise rejected("WrongStage", f"{d.title} is already recorded as done")
-        check_actor(s.pathway, spec.by, act.actor, f"record {d.title}")
+        check_actor(s.pathway, spec.by, act.actor, f"record {d.title}", s.parties)
     return duty_id, reopening
+
+
+def check_key_date(s: TransferState, act: KeyDateAction) -> None:
+    check_opened(s)
+    spec = s.pathway.key_dates.get(act.name)
+    if spec is None:
+        known = ", ".join(s.pathway.key_dates) or "none"
+        raise rejected("InvalidInput", f"'{act.name}' is not a key date of pathway "
+                                       f"{s.inp.pathway_id} (its key dates: {known})")
+    check_stage(s, OPEN_STAGES + AFTER_TRANSFER, f"set '{spec.title}'")
+    check_actor(s.pathway, spec.set_by, act.actor, f"set '{spec.title}'", s.parties)
+    # A key date may lie years ahead (the 18th birthday): planning it extends the calendar.
 
 
 def check_recalculation(s: TransferState, req: Recalculation) -> None:

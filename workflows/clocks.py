@@ -8,7 +8,7 @@ moves a clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 
@@ -26,15 +26,22 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.effects import Effects
     from workflows.rules import holds, warn_times, who
-    from workflows.state import TRANSFER_DATE
+    from workflows.state import KEY_DATE, TRANSFER_DATE, start_of_day
     from workflows.wording import actor_words
+
+
+# workflow.patched: a breach action held back by `only_if` is taken when its gates are done
+# later, while the deadline is still missed (before, only at the instant of the breach).
+LATE_BREACH_ACTIONS = "late-breach-actions"
 
 
 class Clocks(Effects):
     async def _start_clocks(self, event: str, at: datetime) -> None:
         """Plan every deadline that starts with `event` (the anchor, a gate, the transfer ...)."""
         s = self.s
-        specs = {n: d for n, d in s.pathway.deadlines.items() if d.start == event}
+        # A conditional clock runs only if the answer it depends on was given.
+        specs = {n: d for n, d in s.pathway.deadlines.items()
+                 if d.start == event and s.applies(d.applies_if)}
         dates, instants = [], []
         if event == "anchor":
             # Always plan at the anchor, so the calendar is frozen from the start even for a
@@ -107,9 +114,11 @@ class Clocks(Effects):
         notices, force = [], False
         if d.id in s.follow_up_notify:  # a date set by an outcome (e.g. re-presentation)
             notices.append(self._notice(s.follow_up_notify[d.id], f"date missed: {d.title}"))
-        for action in spec.on_breach if spec else []:
+        taken = s.breach_taken.setdefault(d.id, set())
+        for i, action in enumerate(spec.on_breach if spec else []):
             if not all(s.gates[g].done for g in action.only_if):
                 continue
+            taken.add(i)
             if action.notify:
                 notices.append(self._notice(action.notify, f"deadline missed: {d.title}",
                                             f"It was due {d.due_local}."))
@@ -118,6 +127,77 @@ class Clocks(Effects):
                            notices=notices)
         if force and s.stage in (Stage.proposed, Stage.ready):
             await self._transfer(by_action=False, forced_by=d.title)
+
+    def _late_breach_actions(self) -> list[tuple[DeadlineView, int]]:
+        """Breach actions held back by `only_if` whose gates are now all done, on deadlines
+        still missed (e.g. the Service Manager is told once the requirements are met)."""
+        s, due = self.s, []
+        for d in s.deadlines.values():
+            spec = s.pathway.deadlines.get(d.id)
+            if d.status is not DeadlineStatus.missed or spec is None:
+                continue
+            taken = s.breach_taken.get(d.id, set())
+            due += [(d, i) for i, action in enumerate(spec.on_breach) if i not in taken
+                    and action.only_if and all(s.gates[g].done for g in action.only_if)]
+        return due
+
+    async def _take_late_breach_actions(self) -> None:
+        s = self.s
+        late = self._late_breach_actions()
+        # Checked only when there is one to take, so transfers recorded before this change
+        # replay without a marker where they had nothing to do.
+        if not late or not workflow.patched(LATE_BREACH_ACTIONS):
+            return
+        for d, i in late:
+            action = s.pathway.deadlines[d.id].on_breach[i]
+            s.breach_taken.setdefault(d.id, set()).add(i)
+            done = [s.pathway.gates[g].title for g in action.only_if]
+            notices = self._notices(action.notify, f"deadline missed: {d.title}",
+                                    f"It was due {d.due_local}; now done: {'; '.join(done)}.")
+            await self._record("deadline_missed_requirements_met",
+                               f"{d.title}: still missed, now that {'; '.join(done)} "
+                               "are done", notices=notices)
+            if action.transfer and s.stage in (Stage.proposed, Stage.ready):
+                await self._transfer(by_action=False, forced_by=d.title)
+
+    # ----- key dates -------------------------------------------------------------------
+
+    async def _set_key_date(self, name: str, day: date) -> None:
+        """Plan the reminder on a key date's day and start (or move) the clocks it starts."""
+        s = self.s
+        spec = s.pathway.key_dates[name]
+        s.key_dates[name] = day
+        starts = start_of_day(day)
+        clocks = {n: d for n, d in s.pathway.deadlines.items()
+                  if d.start == name and s.applies(d.applies_if)}
+        planned = await self._plan(
+            [PlanItem(name=n, start=starts, within=d.within) for n, d in clocks.items()],
+            instants=[PlanInstant(name=name, at=starts)])
+        for due in planned.dues:
+            if due.name == name:
+                s.deadlines[f"{KEY_DATE}:{name}"] = DeadlineView(
+                    id=f"{KEY_DATE}:{name}", title=spec.title, kind=KEY_DATE,
+                    due_at=due.due_at, due_local=due.due_local, start_at=starts,
+                    status=DeadlineStatus.pending if due.due_at > workflow.now()
+                    else DeadlineStatus.met)
+                continue
+            old = s.deadlines.get(due.name)
+            if old is not None and old.status in (DeadlineStatus.met, DeadlineStatus.met_late):
+                continue  # already met: a corrected date does not reopen it
+            clock = clocks[due.name]
+            s.deadlines[due.name] = DeadlineView(
+                id=due.name, title=clock.title, due_at=due.due_at, due_local=due.due_local,
+                met_when=clock.met_when, start_at=starts,
+                warn_at=warn_times(starts, due.due_at, clock.warn.at) if clock.warn else [],
+                status=DeadlineStatus.met if s.milestone_done(clock.met_when)
+                else DeadlineStatus.pending)
+
+    async def _key_date_reached(self, d: DeadlineView) -> None:
+        d.status = DeadlineStatus.met
+        name = d.id.removeprefix(f"{KEY_DATE}:")
+        spec = self.s.pathway.key_dates[name]
+        await self._record(f"key_date:{name}", f"Key date: {d.title} ({d.due_local})",
+                           notices=self._notices(spec.notify, f"today: {d.title}"))
 
     # ----- moving a clock on purpose ------------------------------------------------------
 
@@ -137,7 +217,7 @@ class Clocks(Effects):
             d.paused_at = None
             return f"{d.title}: clock resumed after {_span(gap)}; now due {d.due_local}"
         assert act.until is not None
-        spec = s.pathway.deadlines[d.id]
+        spec = s.pathway.deadlines.get(d.id)
         planned = await self._plan([], [PlanDate(name=d.id, day=act.until)])
         waiting = self._extension_waits_for(d.id, act)
         if waiting:  # both sides must agree: this manager's offer waits for the other
@@ -152,7 +232,7 @@ class Clocks(Effects):
         s.extension_offers.pop(d.id, None)
         d.due_at, d.due_local = planned.dues[0].due_at, planned.dues[0].due_local
         d.status, d.extended = DeadlineStatus.pending, True
-        if spec.warn and d.start_at is not None:
+        if spec is not None and spec.warn and d.start_at is not None:
             d.warn_at = warn_times(d.start_at, d.due_at, spec.warn.at)
             d.warned = sum(1 for w in d.warn_at if w <= now)
         return f"{d.title}: extended to {d.due_local}"
@@ -160,8 +240,8 @@ class Clocks(Effects):
     def _extension_waits_for(self, deadline_id: str, act: DeadlineChange) -> list[RoleRef]:
         """With `extend_needs_all`, the sides that have not yet offered this same date."""
         s = self.s
-        spec = s.pathway.deadlines[deadline_id]
-        if not spec.extend_needs_all:
+        spec = s.pathway.deadlines.get(deadline_id)
+        if spec is None or not spec.extend_needs_all:
             return []
         offers = s.extension_offers.setdefault(deadline_id, {})
         for ref in spec.extend_by:
@@ -183,7 +263,7 @@ class Clocks(Effects):
         added = {}
         for name, spec in s.pathway.deadlines.items():
             start = s.started_at(spec.start)
-            if name not in s.deadlines and start is not None:
+            if name not in s.deadlines and start is not None and s.applies(spec.applies_if):
                 added[name] = spec
                 items.append(PlanItem(name=name, start=start, within=spec.within))
         # Planning at least the present instant resolves (and freezes) the calendar anew.

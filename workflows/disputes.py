@@ -32,7 +32,9 @@ CLOCKS_FIRST = "clocks-before-record"  # workflow.patched: see Gates._answer_gat
 
 
 class Disputes(Clocks):
-    async def _start_dispute(self, gate_id: str, ladder_name: str, act: GateAction) -> None:
+    async def _start_dispute(self, gate_id: str | None, ladder_name: str,
+                             act: GateAction | DisputeAction) -> None:
+        """A dispute at a gate (its answer), or raised by a side at large (`gate_id` None)."""
         s = self.s
         ladder = s.pathway.ladders[ladder_name]
         s.stage = Stage.disputed
@@ -40,8 +42,9 @@ class Disputes(Clocks):
                                 level_role=ladder.levels[0].role.value,
                                 started_at=workflow.now())
         await self._plan_level(s.dispute.started_at)
+        what = s.pathway.gates[gate_id].title if gate_id is not None else "The transfer"
         await self._record(
-            "disputed", f"{s.pathway.gates[gate_id].title}: disputed by "
+            "disputed", f"{what}: disputed by "
                         f"{actor_words(act.actor)}; referred to {s.level_words()}",
             actor=act.actor, note_ref=act.note_ref,
             notices=[self._notice(level_refs(ladder, 0), f"dispute referred to you: "
@@ -65,6 +68,16 @@ class Disputes(Clocks):
         ladder = s.pathway.ladders[s.dispute.ladder]
         ended = s.dispute.level_due_at
         assert ended is not None
+        if s.dispute.level == len(ladder.levels) - 1:  # the last level's own time ran out
+            s.dispute.level_due_at, s.dispute.level_due_local = None, ""
+            allowed = s.time_allowed(ladder_name=s.dispute.ladder)
+            await self._record("escalation_limit_breached",
+                               f"{ladder.title}: not resolved within {allowed}; "
+                               f"{s.level_words()} told",
+                               notices=[self._notice(level_refs(ladder, s.dispute.level),
+                                                     f"dispute not resolved within "
+                                                     f"{allowed}: {ladder.title}")])
+            return
         s.dispute.level += 1
         s.dispute.level_role = ladder.levels[s.dispute.level].role.value
         s.dispute.acknowledged_by = []
@@ -97,7 +110,13 @@ class Disputes(Clocks):
         dispute, s.dispute = s.dispute, None
         words = f"{dispute.title}: resolved by {actor_words(act.actor)}"
         notices = [self._notice(TEAM_MANAGERS, f"dispute resolved: {act.resolution}")]
-        if act.resolution == "proceed":
+        if act.resolution == "proceed" and dispute.gate is None:
+            s.settle_stage()  # a dispute raised at large: the pathway goes on where it was
+            await self._record("dispute_resolved", f"{words}: the transfer proceeds",
+                               actor=act.actor, note_ref=act.note_ref, notices=notices)
+            await self._advance(by_action=True)
+        elif act.resolution == "proceed":
+            assert dispute.gate is not None
             gate = s.gates[dispute.gate]
             done = next(n for n, o in s.pathway.outcomes(dispute.gate).items() if o.completes)
             gate.done, gate.done_at, gate.done_by = True, workflow.now(), act.actor.staff_id

@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
-    from models.protocol import RoleRef
+    from models.protocol import RoleRef, Side
     from models.transfer import (
         Actor,
         ChangeRecord,
@@ -29,9 +29,10 @@ with workflow.unsafe.imports_passed_through():
         PlanItem,
         PlanRequest,
         PlanResult,
+        TeamRole,
         TransferView,
     )
-    from workflows.rules import Refusal
+    from workflows.rules import Refusal, teams_for
     from workflows.state import TransferState
     from workflows.wording import current_details, notice
 
@@ -79,7 +80,18 @@ class Effects:
         return self.s.view(info.workflow_id, info.run_id)
 
     def _notice(self, to: list[RoleRef], headline: str, detail: str = "") -> Notice:
-        return notice(self._view(), to, headline, detail)
+        message = notice(self._view(), to, headline, detail)
+        # Roles in a named team (a party, or e.g. the adoption team) go by team; a side's
+        # roles may also be held at its service's level.
+        pathway = self.s.pathway
+        named = [ref for ref in to if ref.side is Side.party]
+        if named:
+            message.to = [ref for ref in to if ref.side is not Side.party]
+            message.also = [TeamRole(role=ref.role, team=team) for ref in named
+                            for team in teams_for(ref, pathway, self.s.parties) or []]
+        message.services = {team: service for team, service in pathway.services.items()
+                             if team in (pathway.sending, pathway.receiving)}
+        return message
 
     def _notices(self, to: list[RoleRef], headline: str, detail: str = "") -> list[Notice]:
         return [self._notice(to, headline, detail)] if to else []

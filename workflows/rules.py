@@ -6,6 +6,7 @@ deterministic and easy to test on their own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from models.protocol import Ladder, Pathway, RoleRef, Side
@@ -27,6 +28,9 @@ def rejected(kind: str, message: str) -> Refusal:
     return Refusal(kind, message)
 
 
+Parties = Mapping[str, str]  # a pathway's parties named so far: party -> team
+
+
 def team_of(pathway: Pathway, side: Side) -> str | None:
     """The team a side names; None for the whole authority."""
     if side is Side.authority:
@@ -34,19 +38,41 @@ def team_of(pathway: Pathway, side: Side) -> str | None:
     return pathway.sending if side is Side.sending else pathway.receiving
 
 
-def holds(actor: Actor, ref: RoleRef, pathway: Pathway) -> bool:
-    team = team_of(pathway, ref.side)
-    return actor.role == ref.role and (team is None or actor.team == team)
+def teams_for(ref: RoleRef, pathway: Pathway, parties: Parties | None = None
+              ) -> list[str] | None:
+    """The directory teams whose staff hold `ref`: the team a side or party names, and the
+    service it belongs to (its Head of Service may be listed under the service). None: anyone
+    in the authority; empty: nobody yet (a party not yet named)."""
+    if ref.side is Side.authority:
+        return None
+    if ref.side is Side.party:
+        assert ref.party is not None
+        if ref.party in pathway.parties:
+            named = (parties or {}).get(ref.party)
+            return [named] if named else []
+        return [ref.party]  # one of the authority's teams, by name
+    team = pathway.sending if ref.side is Side.sending else pathway.receiving
+    service = pathway.services.get(team)
+    return [team, service] if service else [team]
 
 
-def check_actor(pathway: Pathway, refs: list[RoleRef], actor: Actor, doing: str) -> None:
-    if not any(holds(actor, ref, pathway) for ref in refs):
-        raise rejected("NotPermitted", f"Only the {who(pathway, refs)} may {doing}; you are "
-                                       f"signed in as {actor_words(actor)}")
+def holds(actor: Actor, ref: RoleRef, pathway: Pathway, parties: Parties | None = None
+          ) -> bool:
+    teams = teams_for(ref, pathway, parties)
+    return actor.role == ref.role and (teams is None or actor.team in teams)
 
 
-def who(pathway: Pathway, refs: list[RoleRef]) -> str:
-    return role_words(refs, pathway.sending, pathway.receiving)
+def check_actor(pathway: Pathway, refs: list[RoleRef], actor: Actor, doing: str,
+                parties: Parties | None = None) -> None:
+    if not any(holds(actor, ref, pathway, parties) for ref in refs):
+        raise rejected("NotPermitted", f"Only the {who(pathway, refs, parties)} may {doing}; "
+                                       f"you are signed in as {actor_words(actor)}")
+
+
+def who(pathway: Pathway, refs: list[RoleRef], parties: Parties | None = None) -> str:
+    names = {name: (parties or {}).get(name) or f"the {party.title}"
+             for name, party in pathway.parties.items()}
+    return role_words(refs, pathway.sending, pathway.receiving, names)
 
 
 def level_refs(ladder: Ladder, level: int) -> list[RoleRef]:
@@ -58,6 +84,12 @@ def levels_of(ladder: Ladder, actor: Actor, pathway: Pathway) -> list[int]:
     """Every ladder level the actor stands at (levels may share a role)."""
     return [i for i in range(len(ladder.levels))
             if any(holds(actor, ref, pathway) for ref in level_refs(ladder, i))]
+
+
+def joint_parties(refs: list[RoleRef], actor: Actor, pathway: Pathway,
+                  parties: Parties | None = None) -> list[str]:
+    """The parties to a joint decision the actor may agree for (as `role@side` strings)."""
+    return [str(ref) for ref in refs if holds(actor, ref, pathway, parties)]
 
 
 def warn_times(start: datetime, due: datetime, fractions: list[float]) -> list[datetime]:

@@ -7,9 +7,9 @@ planning and recording itself; so everything here can be tested directly.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from models.days import london_date
+from models.days import london_date, london_offset
 from models.protocol import Pathway, Role, RoleRef, Side
 from models.transfer import (
     DeadlineStatus,
@@ -18,6 +18,7 @@ from models.transfer import (
     GateView,
     ResolvedCalendar,
     Stage,
+    TaskView,
     TransferInput,
     TransferView,
 )
@@ -28,6 +29,13 @@ AFTER_TRANSFER = (Stage.transferred, Stage.allocated)
 TRANSFER_DATE = "transfer_date"
 TEAM_MANAGERS = [RoleRef(role=Role.team_manager, side=Side.sending),
                  RoleRef(role=Role.team_manager, side=Side.receiving)]
+KEY_DATE = "key_date"  # the kind of the reminder on a key date's day
+
+
+def start_of_day(day: date) -> datetime:
+    """00:00 London time on `day`, as a UTC instant (the clocks never change at midnight)."""
+    midnight = datetime.combine(day, time(0), tzinfo=UTC)
+    return midnight - london_offset(midnight - timedelta(hours=1))
 
 
 class TransferState:
@@ -47,6 +55,10 @@ class TransferState:
         self.agreed_date_set = inp.agreed_transfer_date is not None
         self.follow_up_notify: dict[str, list[RoleRef]] = {}
         self.extension_offers: dict[str, dict[str, str]] = {}  # deadline -> side -> date
+        self.parties: dict[str, str] = dict(inp.parties)  # party -> team, as they are named
+        self.key_dates: dict[str, date] = {}  # as they are planned
+        self.tasks: dict[str, TaskView] = {}  # untimed post-transfer tasks
+        self.breach_taken: dict[str, set[int]] = {}  # deadline -> on_breach actions taken
         self.gates = {
             gid: GateView(id=gid, title=g.title, action=self.pathway.gate_action(gid))
             for gid, g in self.pathway.gates.items()
@@ -65,7 +77,34 @@ class TransferState:
     # ----- progress --------------------------------------------------------------------
 
     def requirements_met(self) -> bool:
-        return all(self.gates[g].done for g in self.pathway.transfer.requires)
+        return all(self.clear(g) for g in self.pathway.transfer.requires)
+
+    def not_needed(self, gate_id: str) -> bool:
+        """A conditional step that an earlier answer made unnecessary."""
+        condition = self.pathway.gates[gate_id].condition()
+        if condition is None:
+            return False
+        answer = self.gates[condition[0]].outcome
+        return answer is not None and answer != condition[1]
+
+    def clear(self, gate_id: str) -> bool:
+        """Done, or not needed: nothing waits on it any longer."""
+        return self.gates[gate_id].done or self.not_needed(gate_id)
+
+    def applies(self, condition: str | None) -> bool:
+        """Whether a clock's `applies_if` holds now (no condition: always)."""
+        if condition is None:
+            return True
+        gate, _, outcome = condition.partition(":")
+        return self.gates[gate].outcome == outcome
+
+    def awaiting(self, gate_id: str) -> list[RoleRef]:
+        """A joint decision's parties who have not yet agreed."""
+        spec, gate = self.pathway.gates[gate_id], self.gates[gate_id]
+        if not spec.joint or gate.done:
+            return []
+        agreed = {a.party for a in gate.agreed}
+        return [ref for ref in spec.by if str(ref) not in agreed]
 
     def transfer_due(self, now: datetime) -> bool:
         if not self.requirements_met():
@@ -102,7 +141,8 @@ class TransferState:
 
     def all_clocks_ended(self) -> bool:
         return all(d.status is not DeadlineStatus.pending
-                   for d in self.deadlines.values() if d.kind != TRANSFER_DATE)
+                   for d in self.deadlines.values() if d.kind != TRANSFER_DATE) \
+            and all(t.done for t in self.tasks.values())
 
     def started_at(self, event: str) -> datetime | None:
         """When a clock's starting event happened, if it has."""
@@ -112,8 +152,12 @@ class TransferState:
             return self.transferred_at
         if event == "allocated":
             return self.allocated_at
+        if event in self.key_dates:
+            return start_of_day(self.key_dates[event])
         gate = self.gates.get(event)
-        return gate.done_at if gate is not None and gate.done else None
+        if gate is None or not gate.done:
+            return None
+        return start_of_day(gate.event_date) if gate.event_date else gate.done_at
 
     # ----- timers ----------------------------------------------------------------------
 
@@ -130,6 +174,8 @@ class TransferState:
             times += d.warn_at[d.warned:d.warned + 1]
         if self.dispute is not None and self.dispute.level_due_at is not None:
             times.append(self.dispute.level_due_at)
+        times += [t.remind_at for t in self.tasks.values()
+                  if t.remind_at is not None and not t.reminded and not t.done]
         return min(times, default=None)
 
     def wake_summary(self, wake_at: datetime | None) -> str:
@@ -143,7 +189,7 @@ class TransferState:
     def level_words(self) -> str:
         assert self.dispute is not None
         ladder = self.pathway.ladders[self.dispute.ladder]
-        return who(self.pathway, level_refs(ladder, self.dispute.level))
+        return self.who(level_refs(ladder, self.dispute.level))
 
     def resolve_by(self) -> str:
         assert self.dispute is not None
@@ -167,9 +213,9 @@ class TransferState:
                     + (f", by {d.level_due_local}" if d.level_due_local else " (time is up)")]
         if self.stage in (Stage.proposed, Stage.ready):
             items = [
-                f"{g.title} ({who(self.pathway, self.pathway.gates[gid].by)})"
+                f"{g.title} ({self.who(self.awaiting(gid) or self.pathway.gates[gid].by)})"
                 for gid, g in self.gates.items()
-                if not g.done and all(self.gates[a].done for a in self.pathway.gates[gid].after)
+                if not self.clear(gid) and self.ready_for(gid)
             ]
             date_ = self.deadlines.get(TRANSFER_DATE)
             if date_ is not None:
@@ -179,10 +225,28 @@ class TransferState:
             return []
         # After the transfer: the allocation, then whatever still runs (a deadline such as
         # tasks outstanding by an agreed date, post-transfer duties and periods).
-        items = [f"allocation of a worker ({who(self.pathway, self.pathway.allocation.by)})"
+        items = [f"allocation of a worker ({self.who(self.pathway.allocation.by)})"
                  ] if self.stage is Stage.transferred else []
         return items + [f"{d.title}, due {d.due_local}" for d in self.deadlines.values()
-                        if d.kind != TRANSFER_DATE and d.status is DeadlineStatus.pending]
+                        if d.kind != TRANSFER_DATE and d.status is DeadlineStatus.pending] \
+            + [f"{t.title} (outstanding, no timescale)" for t in self.tasks.values()
+               if not t.done]
+
+    def ready_for(self, gate_id: str) -> bool:
+        """Every step it comes after is clear, and so is the answer it depends on."""
+        spec = self.pathway.gates[gate_id]
+        condition = spec.condition()
+        return all(self.clear(a) for a in spec.after) and (
+            condition is None or self.gates[condition[0]].outcome is not None)
+
+    def who(self, refs: list[RoleRef]) -> str:
+        return who(self.pathway, refs, self.parties)
+
+    def gate_view(self, gate_id: str) -> GateView:
+        gate = self.gates[gate_id].model_copy()
+        gate.awaiting = [self.who([ref]) for ref in self.awaiting(gate_id)]
+        gate.not_needed = self.not_needed(gate_id)
+        return gate
 
     def view(self, transfer_id: str, run_id: str) -> TransferView:
         responsible = (self.pathway.receiving
@@ -199,7 +263,9 @@ class TransferState:
             escalation_level=self.dispute.level + 1 if self.dispute else 0,
             dispute=self.dispute.model_copy() if self.dispute else None,
             redirected_to=self.redirected_to,
-            gates=[g.model_copy() for g in self.gates.values()],
+            gates=[self.gate_view(gid) for gid in self.gates],
             deadlines=[d.model_copy() for d in self.deadlines.values()],
+            tasks=[t.model_copy() for t in self.tasks.values()],
+            parties=dict(self.parties), key_dates=dict(self.key_dates),
             waiting_for=self.waiting_for(), seq=self.seq,
         )

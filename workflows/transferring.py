@@ -12,10 +12,20 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.protocol import DutyKind
-    from models.transfer import DeadlineStatus, DeadlineView, DutyAction, PlanItem, Stage
+    from models.transfer import (
+        DeadlineStatus,
+        DeadlineView,
+        DutyAction,
+        PlanItem,
+        Stage,
+        TaskView,
+    )
     from workflows.disputes import Disputes
     from workflows.state import TRANSFER_DATE
     from workflows.wording import actor_words
+
+
+REMIND = "remind:"  # the planned reminder of an untimed task
 
 
 class Transferring(Disputes):
@@ -24,10 +34,11 @@ class Transferring(Disputes):
         s = self.s
         if s.stage in (Stage.proposed, Stage.ready) and s.transfer_due(workflow.now()):
             await self._transfer(by_action)
+        await self._take_late_breach_actions()  # only on deadlines the transfer did not meet
         if s.stage is Stage.allocated and s.all_clocks_ended():
             s.stage = Stage.closed
             await self._record("closed", "Transfer complete: allocated, and every deadline and "
-                                         "post-transfer duty met, missed or ended")
+                                         "post-transfer duty met, missed, ended or done")
 
     async def _transfer(self, by_action: bool, forced_by: str | None = None) -> None:
         s, now = self.s, workflow.now()
@@ -35,18 +46,26 @@ class Transferring(Disputes):
         s.transferred_at = now
         s.reached("transferred")
         duties = s.pathway.after_transfer
-        if duties:
-            starts = {n: s.inp.anchor_at if d.start == "anchor" else now
-                      for n, d in duties.items()}
-            planned = await self._plan(
-                [PlanItem(name=n, start=starts[n], within=d.within) for n, d in duties.items()])
+        starts = {n: s.inp.anchor_at if d.start == "anchor" else now for n, d in duties.items()}
+        items = [PlanItem(name=n, start=starts[n], within=d.within)
+                 for n, d in duties.items() if d.within is not None]
+        # A task with no timescale is outstanding until done; it may have one reminder.
+        items += [PlanItem(name=f"{REMIND}{n}", start=starts[n], within=d.remind_after)
+                  for n, d in duties.items() if d.remind_after is not None]
+        s.tasks.update({n: TaskView(id=n, title=d.title, action=s.pathway.duty_action(n))
+                        for n, d in duties.items() if d.within is None})
+        if items:
+            planned = await self._plan(items)
             for due in planned.dues:
+                if due.name.startswith(REMIND):
+                    s.tasks[due.name.removeprefix(REMIND)].remind_at = due.due_at
+                    continue
                 kind = "period" if duties[due.name].kind is DutyKind.period else "duty"
                 s.deadlines[due.name] = DeadlineView(
                     id=due.name, title=duties[due.name].title, kind=kind,
                     start_at=starts[due.name], due_at=due.due_at, due_local=due.due_local)
         await self._start_clocks("transferred", now)
-        skipped = [g.title for g in s.gates.values() if not g.done]
+        skipped = [g.title for g in s.gates.values() if not s.clear(g.id)]
         date_ = s.deadlines.get(TRANSFER_DATE)
         if forced_by:
             how = f"automatically, as the deadline passed ({forced_by})"
@@ -79,7 +98,22 @@ class Transferring(Disputes):
         await self._record("period_ended", f"{d.title}: ended",
                            notices=self._notices(spec.on_end, f"ended: {d.title}"))
 
+    async def _remind_task(self, task: TaskView) -> None:
+        task.reminded = True
+        spec = self.s.pathway.after_transfer[task.id]
+        await self._record("task_reminder", f"Reminder: {task.title} is still outstanding",
+                           notices=self._notices(spec.remind, f"reminder: {task.title}",
+                                                 "It is still outstanding."))
+
     async def _complete_duty(self, duty_id: str, reopening: bool, act: DutyAction) -> None:
+        task = self.s.tasks.get(duty_id)
+        if task is not None:
+            task.done, task.done_at, task.done_by = True, workflow.now(), act.actor.staff_id
+            await self._record("duty_done:" + duty_id, f"{task.title}: recorded as done by "
+                               f"{actor_words(act.actor)}", actor=act.actor,
+                               note_ref=act.note_ref)
+            await self._advance(by_action=True)
+            return
         d = self.s.deadlines[duty_id]
         spec = self.s.pathway.after_transfer[duty_id]
         if reopening:

@@ -6,7 +6,7 @@ so none of it can carry a child's personal details.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from models.protocol import RoleRef, Side
 from models.transfer import Actor, DeadlineStatus, Notice, Stage, TransferView
@@ -19,13 +19,29 @@ ROLE_WORDS = {
     "director": "Director",
     "senior_assistant_director": "Senior Assistant Director",
     "iro": "IRO",
+    "senior_practitioner": "Senior Practitioner",
+    "advanced_practitioner": "Advanced Practitioner",
+    "personal_advisor": "Personal Advisor",
+    "legal_services": "Legal Services",
+    "designated_administrator": "Designated Administrator",
+    "business_support": "Business Support",
+    "chair": "Chair",
 }
 
 
-def role_words(refs: Sequence[RoleRef], from_team: str, to_team: str) -> str:
+def role_words(refs: Sequence[RoleRef], from_team: str, to_team: str,
+               parties: Mapping[str, str] | None = None) -> str:
+    """`Team Manager of sgcp or Team Manager of lac`; a party by its team once named."""
     teams = {Side.sending: f"of {from_team}", Side.receiving: f"of {to_team}",
              Side.authority: "(any team)"}
-    return " or ".join(f"{ROLE_WORDS[r.role.value]} {teams[r.side]}" for r in refs)
+
+    def where(ref: RoleRef) -> str:
+        if ref.side is Side.party:
+            assert ref.party is not None
+            return f"of {(parties or {}).get(ref.party, ref.party)}"
+        return teams[ref.side]
+
+    return " or ".join(f"{ROLE_WORDS[r.role.value]} {where(r)}" for r in refs)
 
 
 def actor_words(actor: Actor | None) -> str:

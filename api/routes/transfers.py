@@ -13,10 +13,10 @@ from sqlmodel import Session
 from temporalio.client import WorkflowHandle
 
 from api import store_queries as q
-from api.actions import UPDATE_TIMEOUT, ActionBody, send_action
+from api.actions import UPDATE_TIMEOUT, ActionBody, note_text, send_action
 from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
 from api.errors import EVERY_ROUTE, error_responses, http_error
-from api.starting import agreed_date_problem, open_transfer, transfer_id_for
+from api.starting import agreed_date_problem, open_transfer, start_problem, transfer_id_for
 from models.protocol import Protocol
 from models.tables import Staff
 from models.transfer import (
@@ -48,6 +48,12 @@ class StartTransfer(BaseModel):
         default=None, description="When the clock starts (e.g. the TM discussion); default now")
     agreed_transfer_date: date | None = Field(
         default=None, description="Agreed transfer date; default: the protocol's deadline")
+    parties: dict[str, Annotated[str, Field(pattern=IDENTIFIER)]] = Field(
+        default={}, description="Teams the pathway names at the start (party: team code)")
+    key_dates: dict[str, date] = Field(
+        default={}, description="Plain dates the pathway's clocks run from (e.g. the day the "
+                                "child turns 15½), computed where the date of birth is kept; "
+                                "never the date of birth itself")
 
 
 class TransferPage(BaseModel):
@@ -101,6 +107,9 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
         problem = agreed_date_problem(protocol, body.pathway, anchor_at, body.agreed_transfer_date)
         if problem:
             raise HTTPException(422, problem)
+    problem = start_problem(protocol, body.pathway, body.parties, body.key_dates)
+    if problem:
+        raise HTTPException(422, problem)
     request_id = idempotency_key or str(uuid.uuid4())
     # The key names the start's Update on the workflow of this case only: registered first
     # in the case store, it cannot start another case as well.
@@ -121,7 +130,8 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
             state.temporal, task_queue=state.settings.temporal_task_queue, protocol=protocol,
             pathway_id=body.pathway, case_id=body.case_id, children=body.children,
             anchor_at=anchor_at, agreed_transfer_date=body.agreed_transfer_date,
-            started_by=as_actor(staff), request_id=request_id, rpc_timeout=UPDATE_TIMEOUT)
+            started_by=as_actor(staff), request_id=request_id, rpc_timeout=UPDATE_TIMEOUT,
+            parties=body.parties, key_dates=body.key_dates)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         error = http_error(exc)
         if 400 <= error.status_code < 500:
@@ -213,9 +223,10 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
     view = await run_in_threadpool(_with_session, state, lambda s: _load(s, staff, transfer_id))
     pathway = state.protocols[view.authority].pathways[view.pathway]
     key = idempotency_key or str(uuid.uuid4())
-    note_ref = f"{transfer_id}:{action}:{key}" if body.note else None
-    if note_ref and body.note:
-        note = body.note
+    text = note_text(body)
+    note_ref = f"{transfer_id}:{action}:{key}" if text else None
+    if note_ref and text:
+        note = text
         await run_in_threadpool(_with_session, state, lambda s: q.save_note(
             s, ref=note_ref, transfer_id=transfer_id, staff_id=staff.id, text=note,
             now=datetime.now(UTC)))
