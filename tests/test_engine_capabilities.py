@@ -22,7 +22,7 @@ from models.protocol_files import load_protocol
 from models.transfer import DeadlineStatus, GateAction, Stage, TransferView
 from ops.demo import seed_demo_directory
 from tests.scenario import Scenario, deadline, expect_mail, settled, staff
-from tests.transfers import events, skip_to
+from tests.transfers import events, keep_history, skip_to
 from workflows.case_transfer import CaseTransferWorkflow
 
 T = "testshire"
@@ -76,6 +76,7 @@ async def test_a_joint_decision_needs_every_party(ts_env, worker, directory_engi
     assert (view.stage, view.responsible_team) == (Stage.transferred, "beta")
     kinds = [e.kind for e in events(directory_engine, view.run_id)]
     assert kinds == ["started", "agreed:decision", "gate:decision:agreed", "transferred"]
+    await keep_history(s.handle, "engine/joint")
     await expect_mail(mailbox, T, {"beta-tm": ["your agreement is needed: Managers' joint "
                                                "decision to transfer"]}, TESTSHIRE)
 
@@ -117,6 +118,7 @@ async def test_the_last_level_has_its_own_time_and_is_the_relevant_heads_of_serv
     assert kind == "NotPermitted"
     view = await s.act("resolve-dispute", "children-hos", resolution="proceed", note="agreed")
     assert view.stage is Stage.transferred
+    await keep_history(s.handle, "engine/ladder-last-level-timed")
 
 
 # ----- 2. actors beyond the two teams -------------------------------------------------------
@@ -146,6 +148,7 @@ async def test_a_third_team_named_at_the_start_and_by_an_action(ts_env, worker, 
     await expect_mail(mailbox, T, {who: ["case transferred to beta"]
                                    for who in ("beta-tm", "adoption-tm", "gamma-tm")},
                       TESTSHIRE)
+    await keep_history(s.handle, "engine/third-party")
 
 
 # ----- 3. conditional steps -----------------------------------------------------------------
@@ -174,6 +177,7 @@ async def test_with_concerns_co_working_is_required_and_timed(ts_env, worker):
     view = await s.act("joint-visit", "beta-sw")
     assert view.stage is Stage.transferred
     assert deadline(view, "co_working_ends").status is DeadlineStatus.met
+    await keep_history(s.handle, "engine/conditional")
 
 
 # ----- 4. checklist items that may not apply ------------------------------------------------
@@ -201,6 +205,7 @@ async def test_an_item_marked_not_applicable_needs_a_reason_and_permission(
     assert checklist.done and checklist.not_applicable == ["risk_assessment"]
     last = events(directory_engine, view.run_id)[-2]
     assert "not applicable: risk_assessment" in last.summary and last.note_ref
+    await keep_history(s.handle, "engine/checklist-na")
 
 
 # ----- 5. disputes raised by either side at any stage before the transfer -------------------
@@ -221,6 +226,7 @@ async def test_either_side_may_dispute_at_any_stage_before_the_transfer(ts_env, 
     assert (view.stage, view.responsible_team) == (Stage.transferred, "beta")
     kind, _ = await s.refused("raise-dispute", "alpha-tm", note="too late")
     assert kind == "WrongStage"
+    await keep_history(s.handle, "engine/dispute-anywhere")
 
 
 # ----- 6 and 7. clocks from a dated event, and extending them -------------------------------
@@ -243,6 +249,7 @@ async def test_a_clock_runs_from_the_date_the_order_was_granted(ts_env, worker):
     view = await s.act("extend-deadline", "beta-sm", deadline="transfer_by",
                        until=granted + timedelta(days=12), note="hearing moved")
     assert deadline(view, "transfer_by").due_at == at_17(granted + timedelta(days=12))
+    await keep_history(s.handle, "engine/event-clock")
 
 
 async def test_a_post_transfer_duty_can_be_extended(ts_env, worker):
@@ -279,6 +286,7 @@ async def test_untimed_tasks_hold_the_transfer_open_until_done(
     assert view.stage is Stage.closed
     kinds = [e.kind for e in events(directory_engine, view.run_id)]
     assert kinds.count("task_reminder") == 1 and kinds[-1] == "closed"
+    await keep_history(s.handle, "engine/untimed-tasks")
 
 
 # ----- 9. key dates: a plain date starts a clock; no date of birth --------------------------
@@ -305,6 +313,7 @@ async def test_a_key_date_reminds_on_the_day_and_starts_its_clock(
         "alpha-tm": ["today: The young person turns 15½"]}, TESTSHIRE)
     kinds = [e.kind for e in events(directory_engine, view.run_id)]
     assert kinds[-1] == "key_date:turns_15_and_half"
+    await keep_history(s.handle, "engine/key-dates")
 
 
 async def test_a_key_date_years_ahead_is_counted_on_its_own_bank_holidays(ts_env, worker):

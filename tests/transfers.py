@@ -125,9 +125,11 @@ async def wait_for_stage(handle: WorkflowHandle[Any, Any], stage: Stage) -> Tran
 HISTORIES = Path(__file__).parent / "histories"
 
 
-async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+async def keep_history(handle: WorkflowHandle[Any, Any] | None, name: str) -> None:
     """With RECORD_HISTORIES=1, save this run's history for the replay tests."""
+    assert handle is not None
     if os.environ.get("RECORD_HISTORIES") == "1":
         history = await handle.fetch_history()
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        path = HISTORIES / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(history.to_json())
