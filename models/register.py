@@ -202,7 +202,9 @@ def resolve(data: object, key: str) -> str | None:
     return None
 
 
-_TAG = re.compile(r"<[^>]*>")
+_INLINE_TAG = re.compile(r"</?(?:b|i|u|em|strong|sup|sub|span|a|font)(?:\s[^>]*)?>",
+                         re.IGNORECASE)  # inside a word: 18<sup>th</sup>
+_TAG = re.compile(r"<[^>]*>")  # a block (<p>, <br> ...): the words either side stay apart
 _TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
                              "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2032": "'",
                              "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-",
@@ -212,7 +214,7 @@ _TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201
 def normalise(text: str) -> str:
     """The words alone: no HTML tags or entities, no Markdown emphasis or escapes, straight
     quotes and hyphens for typographic ones, single spaces."""
-    text = html.unescape(_TAG.sub(" ", text))
+    text = html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", text)))
     text = text.replace("\\", "").replace("*", "").translate(_TYPOGRAPHY)
     return " ".join(text.split())
 

@@ -198,6 +198,7 @@ def test_quotes_are_compared_without_markup_or_typography() -> None:
     assert normalise("the \u2018front door\u2019 \u201cRequest\u201d 1 \u2013 2 \u2014 3") \
         == "the 'front door' \"Request\" 1 - 2 - 3"
     assert normalise("p\\_uasc &amp; clear*  transition") == "p_uasc & clear transition"
+    assert normalise("the 18<sup>th</sup> birthday</p>\t<p>Duty") == "the 18th birthday Duty"
     seed = "Heads of Service by 10.00am every <p>Monday</p>\n\nmorning."
     reg = Register.model_validate(register(rule(
         quote="Heads of Service by 10.00am every Monday morning.")))
