@@ -67,7 +67,8 @@ def protocols_dir(tmp_path: Path) -> Path:
 def test_every_protocol_has_a_register_whose_keys_resolve_and_quotes_are_verbatim() -> None:
     registers, problems = check_registers(PROTOCOLS)
     assert problems == []
-    assert {r.authority for r in registers} <= set(load_protocols(PROTOCOLS))
+    assert {r.authority for r in registers} == set(load_protocols(PROTOCOLS))
+    assert sorted(r.seed for r in registers) == ["000", "001", "002", "003", "004"]
     for reg in registers:
         assert (PROTOCOLS / "seeds" / reg.source).name.startswith(reg.seed)
         assert reg.count(RuleStatus.encoded) and reg.count(RuleStatus.not_yet)
