@@ -47,8 +47,9 @@ def coverage(register: Register) -> Coverage:
 
 def total(rows: Iterable[Coverage]) -> Coverage:
     rows = list(rows)
-    return Coverage("all", f"{len(rows)} seed(s)", sum(r.encoded for r in rows),
-                    sum(r.not_yet for r in rows), sum(r.guidance for r in rows))
+    seeds = f"{len(rows)} seed{'' if len(rows) == 1 else 's'}"
+    return Coverage("all", seeds, sum(r.encoded for r in rows), sum(r.not_yet for r in rows),
+                    sum(r.guidance for r in rows))
 
 
 # ----- reading and checking the registers ------------------------------------------------------

@@ -24,7 +24,14 @@ from models.register import (
     resolve,
 )
 from ops.check_protocols import main
-from ops.coverage import check_registers, coverage, coverage_lines, local_choices, total
+from ops.coverage import (
+    check_registers,
+    coverage,
+    coverage_lines,
+    coverage_markdown,
+    local_choices,
+    total,
+)
 
 PROTOCOLS = ROOT / "protocols"
 GATESHEAD = yaml.safe_load((PROTOCOLS / "gateshead.yaml").read_text(encoding="utf-8"))
@@ -239,3 +246,12 @@ def test_local_choices_are_collected_from_any_element() -> None:
     ]  # once each: a pathway's copy of the protocol's ladders is not walked
     lines = coverage_lines([], [protocol])
     assert "  gateshead: ladders.dispute.levels[0]: The seed sets no time: 5 days." in lines
+
+
+def test_the_readme_shows_the_current_coverage_table() -> None:
+    registers, _ = check_registers(PROTOCOLS)
+    table = [line for line in coverage_markdown(registers, []).splitlines()
+             if line.startswith("|")]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "\n".join(table) in readme, "README's coverage table is stale: paste it from " \
+                                       "`make check-protocols ARGS=--markdown`"
