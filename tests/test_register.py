@@ -232,6 +232,7 @@ def test_coverage_counts_on_a_tiny_register() -> None:
 
 def test_local_choices_are_collected_from_any_element() -> None:
     data = copy.deepcopy(GATESHEAD)
+    data["ladders"]["dispute"].pop("local_choice", None)  # the real one: only ours below
     data["ladders"]["dispute"]["levels"][0]["local_choice"] = "The seed sets no time: 5 days."
     pathway = data["pathways"]["sgcp-to-lac"]
     pathway["deadlines"]["transfer_by"]["on_breach"][0]["local_choice"] = \
