@@ -6,13 +6,17 @@ Every `*.yaml` in DIR (default: the configured protocols directory) is loaded
 with the same validation the system runs at start-up. A malformed file is
 reported with its file, field and problem, and the others are still checked;
 the exit status is 1 if any file is malformed (or none is found), else 0.
+The registers of the seeds' rules (DIR/register/*.yaml, see ops/coverage.py) are checked
+too: a key that does not resolve or a quote not in the seed also exits 1.
 
 For each valid file it prints what a manager would want to know: the pathways
 (from → to), what starts the clock, each gate and who records it, what makes
 the case transfer, each deadline with its warnings and what happens if it is
-missed, dispute ladders, post-transfer duties and the weekly meeting.
-`--markdown` prints instead one Markdown table per authority (pathway,
-from → to, transfer trigger, key timescales), for the README.
+missed, dispute ladders, post-transfer duties and the weekly meeting; then, per
+seed, how many of its rules are encoded, not yet, or guidance, and every local
+choice a council must confirm. `--markdown` prints instead one Markdown table
+per authority (pathway, from → to, transfer trigger, key timescales) and the
+coverage table, for the README.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from models.protocol import (
     Side,
 )
 from models.protocol_files import ProtocolFileError, load_protocol
+from ops.coverage import check_registers, coverage_lines, coverage_markdown
 from workflows.wording import ROLE_WORDS
 
 INDENT = "  "
@@ -429,10 +434,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not valid and not problems:
         print(f"no protocol files (*.yaml) in {directory}", file=sys.stderr)
         return 1
+    registers, register_problems = check_registers(directory)
+    protocols = list(valid.values())
+    print(coverage_markdown(registers, protocols) if args.markdown
+          else "\n".join(coverage_lines(registers, protocols)))
+    print()
+    for problem in register_problems:
+        print(f"REGISTER {problem}", file=sys.stderr)
     summary = (f"{len(valid) + len(problems)} protocol file(s) in {directory}: "
-               f"{len(valid)} valid, {len(problems)} malformed")
+               f"{len(valid)} valid, {len(problems)} malformed; "
+               f"{len(registers)} register(s), {len(register_problems)} problem(s)")
     print(summary, file=sys.stderr if args.markdown else sys.stdout)
-    return 1 if problems else 0
+    return 1 if problems or register_problems else 0
 
 
 if __name__ == "__main__":
