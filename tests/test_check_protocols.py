@@ -44,7 +44,9 @@ def test_gateshead_is_described_in_plain_words(capsys: pytest.CaptureFixture[str
             "Service Manager of sgcp (only if these are recorded: 'Transfer summary authorised "
             "by the SGCP Team Manager', 'File audit complete' and 'IRO informed of the "
             "transfer')") in out
-    assert "it transfers even if these are not: 'Transfer meeting with the child" in out
+    assert ("it transfers even if these are not: 'Request Transfer to LAC and Young People's "
+            "Service completed by the SGCP social worker' and 'Transfer meeting with the child"
+            in out)
     assert "due 6 weeks after the transfer (action complete-later-life-letters)" in out
 
 
