@@ -28,10 +28,11 @@ GATE_ACTIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("complete-checklist", SGCP_TM, {"items": CHECKLIST}),
     ("inform-iro", SGCP_SW, None),
 ]
-# From start to allocated, as the README's tour does it.
+# From start to allocated, as the README's tour does it: the child's legal status is the
+# last requirement, so the case moves as it is recorded (its agreed date has passed).
 LIFECYCLE: list[tuple[str, str, dict[str, Any] | None]] = [
     *GATE_ACTIONS,
-    ("accept", LAC_TM, None),
+    ("record-care-order", SGCP_TM, None),
     ("allocate", LAC_TM, {"worker_id": "W1"}),
 ]
 
@@ -119,7 +120,8 @@ def long_ago() -> datetime:
 
 
 async def project_lifecycle(http: Api, case_id: str) -> str:
-    """Start (overdue at once), the four gates' actions, accept (transfers now), allocate."""
+    """Start (overdue at once), the four gates' actions (the last, the legal status, transfers
+    it now), allocate."""
     await start_transfer(http, case_id, long_ago())
     view: dict[str, Any] = {}
     for action, token, body in LIFECYCLE:

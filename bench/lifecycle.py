@@ -2,8 +2,8 @@
 
 N concurrent Gateshead SGCP -> LAC transfers driven through the API from start to
 allocated (the anchor four weeks back, so the transfer is overdue at once and the
-acceptance transfers it at once; then authorise-summary, complete-checklist,
-inform-iro, accept, allocate, each with an Idempotency-Key), against N bare
+last requirement transfers it at once: authorise-summary, complete-checklist,
+inform-iro, record-care-order, allocate, each with an Idempotency-Key), against N bare
 transfer-shaped workflows (a no-op activity, three Updates, a no-op activity)
 driven through the Temporal client. Lifecycles per second (N / wall time from the
 first start to the last lifecycle done) and worker CPU-ms per lifecycle.

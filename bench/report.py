@@ -416,8 +416,9 @@ What each side is:
 HOW = [
     ("1", "lifecycle throughput",
      "N Gateshead SGCP → LAC transfers at once, each through the API from start (anchor four "
-     "weeks back: overdue at once, so accepting transfers at once) to allocated: "
-     "authorise-summary, complete-checklist, inform-iro, accept, allocate, each with an "
+     "weeks back: overdue at once, so the last requirement transfers it at once) to "
+     "allocated: authorise-summary, complete-checklist, inform-iro, record-care-order, "
+     "allocate, each with an "
      "Idempotency-Key; vs N bare lifecycles. N / wall time; worker CPU (psutil) per lifecycle."),
     ("2", "manager action latency",
      "Open loop at a fixed offered rate (request i sent at t0 + i/rate whatever came back, "

@@ -77,7 +77,7 @@ async def test_a_transfer_through_the_api(api: httpx.AsyncClient, ts_env: Workfl
     body = started.json()
     assert (body["stage"], body["responsible_team"]) == ("proposed", "sgcp")
     due = {d["id"]: d["due_at"] for d in body["deadlines"]}
-    assert set(due) == {"transfer_by", "transfer_date"}
+    assert set(due) == {"transfer_by", "meeting_by", "transfer_date"}
     assert all(datetime.fromisoformat(v).utcoffset() is not None for v in due.values())
     again = await api.post("/transfers", json=START,
                            headers={**token("sgcp-tm"), "Idempotency-Key": "start-1"})
@@ -104,7 +104,8 @@ async def test_a_transfer_through_the_api(api: httpx.AsyncClient, ts_env: Workfl
     assert (await act(api, "record-meeting", "lac-sw", "k7",
                       attendees=["child", "lac_social_worker", "sgcp_social_worker"])
             ).status_code == 200
-    ready = await act(api, "accept", "lac-tm", "k8")
+    assert (await act(api, "record-care-order", "lac-tm", "k8")).status_code == 403
+    ready = await act(api, "record-care-order", "sgcp-tm", "k8b")
     assert ready.json()["stage"] == "ready"
     assert (await act(api, "allocate", "lac-tm", "k9")).status_code == 422
 

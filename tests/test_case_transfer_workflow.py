@@ -36,7 +36,8 @@ from tests.transfers import (
     gate,
     keep_history,
     outbox,
-    requirements_except_acceptance,
+    requirements,
+    requirements_but_the_legal_status,
     skip_to,
     start,
     wait_for_stage,
@@ -73,8 +74,10 @@ async def test_overdue_transfer_across_bank_holidays_emails_service_manager_once
     planned = by_id(view, "transfer_by")
     assert planned.due_at == due
     assert planned.due_local == f"{due:%a} {due.day} {due:%b %Y} 17:00 GMT"
-    # Every requirement met except the LAC Team Manager's acceptance: it cannot transfer.
-    await requirements_except_acceptance(handle)
+    # The summary, the audit and the IRO told, but a section 20 case whose legal gateway
+    # meeting has not concluded yet: it cannot transfer, and the Service Manager is due.
+    await gate(handle, "record-section-20", SGCP_TM)
+    await requirements_but_the_legal_status(handle)
 
     await skip_to(ts_env, due - timedelta(minutes=1))
     view = await handle.query(CaseTransferWorkflow.view)
@@ -94,7 +97,8 @@ async def test_overdue_transfer_across_bank_holidays_emails_service_manager_once
     await skip_to(ts_env, due + timedelta(days=10))
     view = await handle.query(CaseTransferWorkflow.view)
     assert len(mailbox.to(SM)) == 1
-    missed = [e for e in events(directory_engine, view.run_id) if e.kind == "deadline_missed"]
+    missed = [e for e in events(directory_engine, view.run_id) if e.kind == "deadline_missed"
+              and "Transfer within 10 working days" in e.summary]
     assert len(missed) == 1
     await keep_history(handle, "sgcp_to_lac_overdue_open")
 
@@ -117,8 +121,8 @@ async def test_case_transfers_on_agreed_date_without_the_meeting(
     handle, view = await start(ts_env.client, worker, anchor)
     agreed_at = view.transfer_date
     assert agreed_at == by_id(view, "transfer_by").due_at  # default: the 10th working day
-    await requirements_except_acceptance(handle)
-    view = await gate(handle, "accept", LAC_TM)
+    await requirements(handle)
+    view = await handle.query(CaseTransferWorkflow.view)
     assert (view.stage, view.responsible_team) == (Stage.ready, "sgcp")
 
     await skip_to(ts_env, agreed_at - timedelta(minutes=1))
@@ -133,7 +137,8 @@ async def test_case_transfers_on_agreed_date_without_the_meeting(
     trail = events(directory_engine, view.run_id)
     transferred = next(e for e in trail if e.kind == "transferred")
     assert "on the agreed date" in transferred.summary
-    assert "not recorded before the transfer: Transfer meeting" in transferred.summary
+    assert "not recorded before the transfer: " in transferred.summary
+    assert "Transfer meeting with the child" in transferred.summary.split("not recorded")[1]
     # Responsibility stayed with SGCP in every change before the transfer instant.
     assert {e.stage for e in trail if e.seq < transferred.seq} <= {"proposed", "ready"}
     assert mailbox.to(SM) == []
@@ -160,19 +165,24 @@ async def test_case_transfers_on_agreed_date_without_the_meeting(
     await keep_history(handle, "sgcp_to_lac_transferred_closed")
 
 
-async def test_late_acceptance_transfers_at_once(ts_env, worker, directory_engine, mailbox):
+async def test_late_last_requirement_transfers_at_once(ts_env, worker, directory_engine,
+                                                        mailbox):
     # The TM discussion was three weeks ago: the deadline and the default date have passed.
     anchor = await ts_env.get_current_time() - timedelta(days=21)
     handle, _ = await start(ts_env.client, worker, anchor)
-    await requirements_except_acceptance(handle)
-    view = await gate(handle, "accept", LAC_TM)
+    await gate(handle, "record-meeting", LAC_SW, attendees=["child", "lac_social_worker"])
+    await gate(handle, "record-care-order", SGCP_TM)
+    await gate(handle, "authorise-summary", SGCP_TM)
+    await gate(handle, "complete-checklist", SGCP_TM, items=CHECKLIST)
+    view = await gate(handle, "inform-iro", SGCP_SW)  # the last requirement
     assert (view.stage, view.responsible_team) == (Stage.transferred, "lac")
     assert by_id(view, "transfer_by").status is DeadlineStatus.met_late
     assert not view.overdue
     transferred = next(e for e in events(directory_engine, view.run_id) if e.kind == "transferred")
     assert "as the last requirement was met, after the agreed date" in transferred.summary
     late = await eventually(
-        lambda: [s for s in mailbox.subjects(LAC_TM_MAIL) if "deadline missed" in s],
+        lambda: [s for s in mailbox.subjects(LAC_TM_MAIL)
+                 if "deadline missed: Transfer within 10 working days" in s],
         lambda got: len(got) >= 1)
     assert len(late) == 1
     # The deadline passed before the requirements were met: seed 000 does not call the SM.
@@ -184,9 +194,8 @@ async def test_later_life_letters_done_in_time_closes_without_reminder(
     anchor = await ts_env.get_current_time()
     handle, view = await start(ts_env.client, worker, anchor,
                                agreed=_next_weekday(anchor.astimezone(LONDON).date()))
-    await requirements_except_acceptance(handle)
+    await requirements(handle)
     await gate(handle, "record-meeting", LAC_SW, attendees=["child", "lac_social_worker"])
-    await gate(handle, "accept", LAC_TM)
     assert view.transfer_date is not None
     await skip_to(ts_env, view.transfer_date + timedelta(minutes=1))
     await wait_for_stage(handle, Stage.transferred)
@@ -224,8 +233,8 @@ async def test_retried_requests_act_once(ts_env, worker, directory_engine, mailb
 @pytest.mark.parametrize(("update", "arg", "kind", "words"), [
     ("complete_gate", lambda: _gate("authorise-summary", LAC_TM), "NotPermitted",
      "Only the Team Manager of sgcp"),
-    ("complete_gate", lambda: _gate("accept", SGCP_TM), "NotPermitted",
-     "Only the Team Manager of lac"),
+    ("complete_gate", lambda: _gate("record-meeting", SGCP_TM, attendees=["child"]),
+     "NotPermitted", "Only the social worker of lac or Team Manager of lac"),
     ("complete_gate", lambda: _gate("complete-checklist", SGCP_TM, items=CHECKLIST[:2]),
      "InvalidInput", "Not confirmed: relationships_up_to_date"),
     ("complete_gate", lambda: _gate("record-meeting", LAC_SW, attendees=["grandmother"]),

@@ -26,7 +26,11 @@ LONDON = ZoneInfo("Europe/London")
 MINUTE = timedelta(minutes=1)
 AUDIT = ["chronology_up_to_date", "recording_up_to_date", "relationships_up_to_date",
          "genogram_current"]
-CLOSURE = ["closure_summary_added", "case_recording_up_to_date", "chronology_up_to_date"]
+# The SGCP -> A&I summary also audits the transition point, visits and observations.
+CIN_AUDIT = [*AUDIT, "transition_point_identified", "sw_visits_up_to_date",
+             "observations_up_to_date"]
+CLOSURE = ["closure_summary_added", "case_recording_up_to_date", "chronology_up_to_date",
+           "relationships_up_to_date", "genogram_current"]
 LADDER = "Disagreement about the transfer"
 PROPOSED = "transfer proposed to your team"
 
@@ -87,9 +91,9 @@ async def sgcp_to_a_and_i_until_review(ts_env, worker, anchor: datetime, review:
     await s.act("sign-off-cin-plan", "sgcp-tm", items=["cin_assessment_complete",
                                                        "revised_cin_plan_complete",
                                                        "open_cin_plan_updated"])
-    kind, message = await s.refused("authorise-summary", "sgcp-tm", items=AUDIT)
+    kind, message = await s.refused("authorise-summary", "sgcp-tm", items=CIN_AUDIT)
     assert kind == "InvalidInput" and "Say why" in message  # the rationale is required
-    await s.act("authorise-summary", "sgcp-tm", items=AUDIT, note="CP plan ended; CiN plan")
+    await s.act("authorise-summary", "sgcp-tm", items=CIN_AUDIT, note="CP plan ended; CiN plan")
     await s.act("book-cin-review", "sgcp-sw", date=review)
     kind, _ = await s.refused("record-cin-review", "sgcp-tm")
     assert kind == "WrongStage"  # the A&I worker is not identified yet
@@ -125,6 +129,7 @@ async def test_sgcp_to_a_and_i_transfers_at_the_cin_review(ts_env, worker, mailb
         assert due.due_at == datetime(2027, 1, 5, 17, 0, tzinfo=UTC)
         assert due.due_local == "Tue 5 Jan 2027 17:00 GMT"
     await s.act("allocate", "a_and_i-tm", worker_id="AI7")
+    await s.act("add-cin-plan-to-file", "sgcp-sw")
     await skip_to(ts_env, at(2027, 1, 4, 15))
     await s.act("add-cin-review-minutes", "sgcp-sm")  # the chair may be the Service Manager
     await skip_to(ts_env, at(2027, 1, 5, 16, 59))
@@ -142,6 +147,7 @@ async def test_sgcp_to_a_and_i_minutes_and_audit_overdue_remind_the_sgcp_tm(
     s = await sgcp_to_a_and_i_until_review(ts_env, worker, at(2027, 3, 15), date(2027, 3, 25))
     await skip_to(ts_env, at(2027, 3, 25, 10))
     await record_review(s)
+    await s.act("add-cin-plan-to-file", "sgcp-tm")
     view = await s.act("allocate", "a_and_i-tm", worker_id="AI7")
     due = datetime(2027, 4, 5, 16, 0, tzinfo=UTC)
     assert {deadline(view, d).due_at for d in ("cin_review_minutes", "tm_audit")} == {due}
@@ -330,7 +336,8 @@ async def test_escalation_to_irt_transfers_when_closure_summary_authorised(
     assert kind == "NotPermitted"  # the EH Manager authorises
     view = await s.act("authorise-closure-summary", "early_help-tm")
     assert (view.stage, view.responsible_team) == (Stage.transferred, "irt")
-    view = await s.act("allocate", "irt-tm", worker_id="IRT2")
+    await s.act("allocate", "irt-tm", worker_id="IRT2")
+    view = await s.act("record-eh-role", "early_help-sw", note="EH keeps the parenting work")
     assert view.stage is Stage.closed
     mail = add({}, PROPOSED, "irt-tm")
     add(mail, f"{title(s, 'threshold')}: agreed", "early_help-tm")
@@ -389,18 +396,17 @@ async def test_return_to_previous_tier3_team(ts_env, worker, mailbox, pathway):
 
 
 async def not_accepted(ts_env, worker, pathway: str) -> tuple[Scenario, dict[str, list[str]]]:
-    # Not accepted on Fri 30 Apr 2027: May Day (Mon 3 May) is skipped, so the Team Managers
-    # have until Mon 10 May 2027 17:00 BST.
+    # Not accepted on Fri 30 Apr 2027: no dispute, the EH Manager is told.
     tier3 = RETURNS[pathway]
     s, _ = await begin(ts_env, worker, pathway, at(2027, 4, 30, 10))
     await s.act("confirm-previous-involvement", "early_help-tm")
+    kind, _ = await s.refused("not-accept", f"{tier3}-tm")
+    assert kind == "InvalidInput"  # why it is not accepted
     view = await s.act("not-accept", f"{tier3}-tm", note="Tier 3 threshold not met")
-    assert (view.stage, view.responsible_team) == (Stage.disputed, "early_help")
-    assert view.dispute is not None
-    assert (view.dispute.level_due_at, view.dispute.level_due_local) == (
-        datetime(2027, 5, 10, 16, 0, tzinfo=UTC), "Mon 10 May 2027 17:00 BST")
+    assert (view.stage, view.responsible_team, view.dispute) == (
+        Stage.proposed, "early_help", None)
     mail = add({}, PROPOSED, f"{tier3}-tm")
-    add(mail, f"dispute referred to you: {LADDER}", f"{tier3}-tm", "early_help-tm")
+    add(mail, f"{title(s, 'threshold')}: not_accepted", "early_help-tm")
     return s, mail
 
 
@@ -409,38 +415,26 @@ async def test_not_accepted_eh_manager_records_next_steps(ts_env, worker, mailbo
     tier3 = RETURNS[pathway]
     s, mail = await not_accepted(ts_env, worker, pathway)
     await emailed(mailbox, mail)
-    # Resolved at Team Manager level: the EH Manager's decision, with next steps for EH.
-    view = await s.act("resolve-dispute", "early_help-tm", resolution="decline",
-                       note="Next steps for EH: safety planning")
-    assert (view.stage, view.responsible_team) == (Stage.declined, "early_help")
-    add(mail, "dispute resolved: decline", f"{tier3}-tm", "early_help-tm")
-    await emailed(mailbox, mail)
+    # The EH Manager's decision, with next steps for EH: the referral is withdrawn.
+    view = await s.act("withdraw", "early_help-tm", note="Next steps for EH: safety planning")
+    assert (view.stage, view.responsible_team) == (Stage.withdrawn, "early_help")
+    await emailed(mailbox, add(mail, "transfer withdrawn", f"{tier3}-tm"))
     await skip_to(ts_env, datetime(2027, 5, 10, 16, 0, tzinfo=UTC) + MINUTE)
-    assert inbox(mailbox) == mail  # no Service Manager
+    assert inbox(mailbox) == mail  # no Service Manager: it was never a dispute
 
 
 @pytest.mark.parametrize("pathway", list(RETURNS))
-async def test_not_accepted_unresolved_goes_to_service_managers(ts_env, worker, mailbox,
-                                                                pathway):
+async def test_not_accepted_then_reconsidered_by_tier3(ts_env, worker, mailbox, pathway):
     tier3 = RETURNS[pathway]
     s, mail = await not_accepted(ts_env, worker, pathway)
-    await emailed(mailbox, mail)
-    due = datetime(2027, 5, 10, 16, 0, tzinfo=UTC)
-    await skip_to(ts_env, due - MINUTE)
-    assert inbox(mailbox) == mail
-    await skip_to(ts_env, due + MINUTE)
-    add(mail, f"dispute not resolved within 5 working days: {LADDER}",
-        f"{tier3}-sm", "early_help-sm")
-    await emailed(mailbox, mail)
-    view = await s.act("resolve-dispute", f"{tier3}-sm", resolution="proceed",
-                       note="Returned to the previous team")
-    # Accepted on the Service Managers' word; the referral and closure summary still follow.
-    assert (view.stage, view.responsible_team) == (Stage.proposed, "early_help")
+    await skip_to(ts_env, datetime(2027, 5, 10, 16, 0, tzinfo=UTC) + MINUTE)
+    await emailed(mailbox, mail)  # nobody else heard of it
+    await s.act("confirm-threshold", f"{tier3}-tm")
     await s.act("add-referral", "early_help-sw")
     await s.act("add-closure-summary", "early_help-sw", items=CLOSURE)
     view = await s.act("authorise-closure-summary", "early_help-tm")
     assert (view.stage, view.responsible_team) == (Stage.transferred, tier3)
-    add(mail, "dispute resolved: proceed", f"{tier3}-tm", "early_help-tm")
+    add(mail, f"{title(s, 'threshold')}: confirmed", "early_help-tm")
     await emailed(mailbox, add(mail, f"case transferred to {tier3}",
                                f"{tier3}-tm", "early_help-tm"))
 

@@ -32,7 +32,7 @@ LONDON = ZoneInfo("Europe/London")
 QA_ITEMS = list(PROTOCOL.pathways["duty-to-assessment"].gates["qa_template"].items)
 CONSENT = list(PROTOCOL.pathways["assessment-to-early-help"].gates["family_consent"].items)
 MEETING = {"attendees": ["chair", "sending_team_manager", "receiving_team_manager",
-                         "allocated_social_worker"]}
+                         "allocated_social_worker", "advanced_practitioner"]}
 
 # Email headlines (the subject is "[st_helens] Case C1: <headline>").
 STARTED = "transfer proposed to your team"
@@ -45,8 +45,16 @@ FOUR_WEEKS_MISSED = "deadline missed: Transfer complete within 4 weeks of the Tr
 TWO_WEEKS_MISSED = "deadline missed: Transfer within 2 weeks of the Case Transfer Meeting"
 REPRESENT_MISSED = ("date missed: Case re-presented to the Case Transfer Meeting on the "
                     "agreed date")
-REFERRED = "dispute referred to you: Dispute at the Case Transfer Meeting"
-SAD_TOLD = "dispute not resolved within 5 working days: Dispute at the Case Transfer Meeting"
+LADDER = "Dispute about the case transfer"
+REFERRED = f"dispute referred to you: {LADDER}"
+ESCALATED = f"dispute escalated to you: {LADDER}"
+SAD_TOLD = f"dispute not resolved within 7 working days: {LADDER}"
+AGREEMENT = "your agreement is needed: Transfer agreed by both Team Managers"
+QA_FILED = "Case transfer QA template completed and filed by the transferring Team Manager"
+# The Head of Service of each team's service ("the relevant Heads of Service").
+HOS = {"duty": "duty_teams-hos", "assessment": "assessment_teams-hos",
+       "permanence": "permanence_service-hos", "cwd": "cwd_service-hos",
+       "early_help": "early_help_service-hos"}
 
 
 def local(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
@@ -191,6 +199,7 @@ async def to_transfer(ts_env: Any, s: Scenario, t: Timetable) -> TransferView:
     view = await meet(ts_env, s, meeting + td(hours=14))
     assert status(view, "meeting_by") is DeadlineStatus.met
     assert deadline(view, "transfer_after_meeting").due_at == t.two_weeks
+    await both_agree(s, t)
     await skip_to(ts_env, t.steps_at)
     *before, (last, who, body) = t.steps
     for action, by, fields in before:
@@ -213,11 +222,30 @@ async def to_transfer(ts_env: Any, s: Scenario, t: Timetable) -> TransferView:
         assert view.transferred_at - t.steps_at < td(minutes=1)
     assert view.responsible_team == t.receiving
     assert deadline(view, "allocated_by").due_at == t.allocated_by
-    assert {d.id: d.status for d in view.deadlines if d.id != "allocated_by"} == {
+    assert {d.id: d.status for d in view.deadlines
+            if d.id not in ("allocated_by", "personal_advisor_allocated")} == {
         "meeting_by": DeadlineStatus.met, "transfer_after_meeting": DeadlineStatus.met,
         "transfer_by": DeadlineStatus.met,
         **({"transfer_date": DeadlineStatus.met} if t.agreed else {})}
     return view
+
+
+def legal_told(t: Timetable) -> dict[str, list[str]]:
+    """An Interim Care Order case is in proceedings: Legal hears its QA template is filed."""
+    return {"legal": [QA_FILED]} if t.pathway == "assessment-to-permanence" else {}
+
+
+async def both_agree(s: Scenario, t: Timetable) -> TransferView:
+    """No decision is unilateral: each Team Manager agrees the transfer (sending side first)."""
+    await s.act("agree-transfer-both-sides", f"{t.sending}-tm")
+    return await s.act("agree-transfer-both-sides", f"{t.receiving}-tm")
+
+
+async def after_transfer_tasks(s: Scenario, t: Timetable) -> TransferView:
+    """The network told (and, from CWD, the Personal Advisor allocated): then it closes."""
+    if "personal_advisor_allocated" in s.pathway.after_transfer:
+        await s.act("record-personal-advisor-allocated", f"{t.receiving}-tm")
+    return await s.act("record-network-informed", f"{t.receiving}-sw")
 
 
 # ----- the protocol file ----------------------------------------------------------------
@@ -240,7 +268,8 @@ def test_weekly_meeting_block_and_its_gate_in_every_pathway():
         assert pathway.deadlines["allocated_by"].late_reason_required
     ladder = PROTOCOL.ladders["case_transfer_dispute"]
     assert [(lv.role, lv.of, str(lv.allow) if lv.allow else None) for lv in ladder.levels] == [
-        (Role.head_of_service, [Side.authority], "5 working days"),
+        (Role.team_manager, [Side.sending, Side.receiving], "2 working days"),
+        (Role.head_of_service, [Side.sending, Side.receiving], "5 working days"),
         (Role.senior_assistant_director, [Side.authority], None)]
 
 
@@ -253,12 +282,14 @@ async def test_happy_path(ts_env, worker, mailbox, t: Timetable):
     view = await to_transfer(ts_env, s, t)
     await skip_to(ts_env, t.allocated_by - td(hours=1))
     view = await s.act("allocate", t.allocator, worker_id="W1")
-    assert view.allocated_worker == "W1" and view.stage is Stage.closed
+    assert view.allocated_worker == "W1" and view.stage is Stage.allocated
     assert status(view, "allocated_by") is DeadlineStatus.met
+    view = await after_transfer_tasks(s, t)
+    assert view.stage is Stage.closed
     await expect_mail(mailbox, {
-        f"{t.receiving}-tm": [STARTED, READY, transferred_to(t.receiving)],
+        f"{t.receiving}-tm": [STARTED, READY, AGREEMENT, transferred_to(t.receiving)],
         f"{t.sending}-tm": [READY, transferred_to(t.receiving), "worker W1 allocated"],
-    })
+        **legal_told(t)})
 
 
 @each_pathway
@@ -273,8 +304,9 @@ async def test_breach_path_meeting_and_four_weeks_missed(ts_env, worker, mailbox
     assert status(await s.view(), "meeting_by") is DeadlineStatus.pending
     await skip_to(ts_env, t.meeting_by + td(minutes=1))
     await expect_mail(mailbox, {f"{t.sending}-tm": [MEETING_MISSED],
-                                "hos-1": [MEETING_MISSED], "hos-2": [MEETING_MISSED],
-                                f"{t.receiving}-tm": [STARTED]})
+                                HOS[t.sending]: [MEETING_MISSED],
+                                HOS[t.receiving]: [MEETING_MISSED],
+                                f"{t.receiving}-tm": [STARTED], **legal_told(t)})
     view = await settled(s, lambda v: v.overdue)
     assert status(view, "meeting_by") is DeadlineStatus.missed
 
@@ -284,8 +316,8 @@ async def test_breach_path_meeting_and_four_weeks_missed(ts_env, worker, mailbox
     await expect_mail(mailbox, {
         f"{t.sending}-tm": [MEETING_MISSED, FOUR_WEEKS_MISSED],
         f"{t.receiving}-tm": [STARTED, FOUR_WEEKS_MISSED],
-        "hos-1": [MEETING_MISSED, FOUR_WEEKS_MISSED],
-        "hos-2": [MEETING_MISSED, FOUR_WEEKS_MISSED]})
+        HOS[t.sending]: [MEETING_MISSED, FOUR_WEEKS_MISSED],
+        HOS[t.receiving]: [MEETING_MISSED, FOUR_WEEKS_MISSED], **legal_told(t)})
     view = await settled(s, lambda v: status(v, "transfer_by") is DeadlineStatus.missed)
     assert (view.stage, view.responsible_team) == (Stage.proposed, t.sending)
 
@@ -296,11 +328,13 @@ async def test_not_transferred_within_two_weeks_of_the_meeting(ts_env, worker, m
     s = await opened(ts_env, worker, t.pathway, t.anchor)
     await file_qa(ts_env, s, local(2026, 12, 14, 9, 30))
     await meet(ts_env, s, local(2026, 12, 14, 14))
+    await both_agree(s, t)
     await skip_to(ts_env, utc(2026, 12, 28, 16, 59))
     assert status(await s.view(), "transfer_after_meeting") is DeadlineStatus.pending
     await skip_to(ts_env, utc(2026, 12, 28, 17, 1))
     await expect_mail(mailbox, {"duty-tm": [READY, TWO_WEEKS_MISSED],
-                                "assessment-tm": [STARTED, READY, TWO_WEEKS_MISSED]})
+                                "assessment-tm": [STARTED, READY, AGREEMENT,
+                                                  TWO_WEEKS_MISSED]})
     await skip_to(ts_env, local(2026, 12, 29, 10))
     for action, who, body in t.steps:
         view = await s.act(action, who, **body)
@@ -367,9 +401,12 @@ async def test_postponed_with_a_re_presentation_date_that_is_missed(ts_env, work
     await skip_to(ts_env, utc(2027, 5, 4, 15, 59))
     assert status(await s.view(), "case_transfer_meeting:postponed") is DeadlineStatus.pending
     await skip_to(ts_env, utc(2027, 5, 4, 16, 1))
+    # Those who record the meeting (every Head of Service: the chair rotates) and both
+    # Team Managers.
     await expect_mail(mailbox, {"cwd-tm": [POSTPONED, REPRESENT_MISSED],
                                 "permanence-tm": [STARTED, POSTPONED, REPRESENT_MISSED],
-                                "hos-1": [REPRESENT_MISSED], "hos-2": [REPRESENT_MISSED]})
+                                "hos-1": [REPRESENT_MISSED], "hos-2": [REPRESENT_MISSED],
+                                **{hos: [REPRESENT_MISSED] for hos in HOS.values()}})
 
     # Re-presented with the remedial actions done at the next meeting, Mon 10 May.
     await file_qa(ts_env, s, local(2027, 5, 10, 9, 30))
@@ -379,7 +416,7 @@ async def test_postponed_with_a_re_presentation_date_that_is_missed(ts_env, work
     assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 5, 24, 16)
 
 
-# ----- the dispute ladder: Heads of Service for 5 working days, then the SAD ------------
+# ----- the dispute ladder: Team Managers, the relevant Heads of Service, then the SAD -----
 
 
 async def disputed_at_the_meeting(ts_env: Any, worker: Any) -> tuple[Scenario, TransferView]:
@@ -395,55 +432,77 @@ async def disputed_at_the_meeting(ts_env: Any, worker: Any) -> tuple[Scenario, T
     return s, view
 
 
-async def test_dispute_goes_to_heads_of_service_then_sad_to_the_minute(ts_env, worker,
-                                                                       mailbox):
+async def test_dispute_goes_to_team_managers_heads_of_service_then_sad_to_the_minute(
+        ts_env, worker, mailbox):
     s, view = await disputed_at_the_meeting(ts_env, worker)
     assert (view.stage, view.escalation_level, view.responsible_team) == (
         Stage.disputed, 1, "assessment")
     assert view.dispute is not None
-    # Mon 22 Mar + 5 working days, skipping Good Friday and Easter Monday: Wed 31 Mar, BST.
-    due = utc(2027, 3, 31, 16)
-    assert view.dispute.level_due_at == due
-    await expect_mail(mailbox, {"hos-1": [REFERRED], "hos-2": [REFERRED],
-                                "permanence-tm": [STARTED]})
-    await s.act("acknowledge-dispute", "hos-2")  # the clock runs on
+    # Mon 22 Mar + 2 working days: Wed 24 Mar 17:00 GMT.
+    tm_due = utc(2027, 3, 24, 17)
+    assert view.dispute.level_due_at == tm_due
+    await expect_mail(mailbox, {"assessment-tm": [REFERRED],
+                                "permanence-tm": [STARTED, REFERRED], "legal": [QA_FILED]})
+    await s.act("acknowledge-dispute", "permanence-tm")  # the clock runs on
+
+    await skip_to(ts_env, tm_due + td(minutes=1))
+    view = await settled(s, lambda v: v.escalation_level == 2)
+    # The relevant Heads of Service: then 5 working days, skipping Good Friday and Easter
+    # Monday: Fri 2 Apr 17:00 BST.
+    due = utc(2027, 4, 2, 16)
+    assert view.dispute is not None and view.dispute.level_due_at == due
+    escalated = {HOS["assessment"]: [ESCALATED], HOS["permanence"]: [ESCALATED]}
+    await expect_mail(mailbox, {"assessment-tm": [REFERRED],
+                                "permanence-tm": [STARTED, REFERRED], **escalated,
+                                "legal": [QA_FILED]})
+    kind, _ = await s.refused("resolve-dispute", "assessment-tm", resolution="proceed",
+                              note="x")
+    assert kind == "NotPermitted"  # past the Team Managers' level now
 
     await skip_to(ts_env, due - td(minutes=1))
-    view = await s.view()
-    assert view.escalation_level == 1 and inbox(mailbox, "sad") == []
+    assert inbox(mailbox, "sad") == []
     await skip_to(ts_env, due + td(minutes=1))
-    await expect_mail(mailbox, {"hos-1": [REFERRED], "hos-2": [REFERRED], "sad": [SAD_TOLD],
-                                "permanence-tm": [STARTED]})
-    view = await settled(s, lambda v: v.escalation_level == 2)
+    await expect_mail(mailbox, {"assessment-tm": [REFERRED],
+                                "permanence-tm": [STARTED, REFERRED], **escalated,
+                                "sad": [SAD_TOLD], "legal": [QA_FILED]})
+    view = await settled(s, lambda v: v.escalation_level == 3)
     assert (view.stage, view.responsible_team) == (Stage.disputed, "assessment")
     assert view.dispute is not None and view.dispute.level_due_at is None
 
-    kind, _ = await s.refused("resolve-dispute", "hos-1", resolution="proceed", note="x")
+    kind, _ = await s.refused("resolve-dispute", HOS["assessment"], resolution="proceed",
+                              note="x")
     assert kind == "NotPermitted"  # the Heads of Service's five days have passed
-    await skip_to(ts_env, local(2027, 4, 1, 10))
+    await skip_to(ts_env, local(2027, 4, 5, 10))
     view = await s.act("resolve-dispute", "sad", resolution="proceed",
                        note="Permanence is the right pathway")
     assert view.dispute is None and view.stage is Stage.proposed
     assert next(g for g in view.gates if g.id == "case_transfer_meeting").done
-    # Agreed Thu 1 Apr: two weeks later, Thu 15 Apr 17:00 BST.
-    assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 4, 15, 16)
-    await expect_mail(mailbox, {"hos-1": [REFERRED], "hos-2": [REFERRED], "sad": [SAD_TOLD],
-                                "assessment-tm": ["dispute resolved: proceed"],
-                                "permanence-tm": [STARTED, "dispute resolved: proceed"]})
+    # Agreed Mon 5 Apr: two weeks later, Mon 19 Apr 17:00 BST.
+    assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 4, 19, 16)
+    resolved = "dispute resolved: proceed"
+    await expect_mail(mailbox, {"assessment-tm": [REFERRED, resolved],
+                                "permanence-tm": [STARTED, REFERRED, resolved], **escalated,
+                                "sad": [SAD_TOLD], "legal": [QA_FILED]})
 
 
-async def test_heads_of_service_determine_another_pathway(ts_env, worker, mailbox):
+async def test_the_relevant_heads_of_service_determine_another_pathway(ts_env, worker,
+                                                                       mailbox):
     s, view = await disputed_at_the_meeting(ts_env, worker)
     assert view.dispute is not None
-    await skip_to(ts_env, local(2027, 3, 25, 10))
-    view = await s.act("resolve-dispute", "hos-2", resolution="redirect", to_team="early_help",
+    await skip_to(ts_env, local(2027, 3, 25, 10))  # escalated on Wed 24 Mar 17:00
+    kind, _ = await s.refused("resolve-dispute", "hos-2", resolution="redirect",
+                              to_team="early_help", note="x")
+    assert kind == "NotPermitted"  # not a Head of Service of either team
+    view = await s.act("resolve-dispute", HOS["assessment"], resolution="redirect",
+                       to_team="early_help",
                        note="Level 2/3 needs: step down to Early Help instead")
     assert (view.stage, view.redirected_to, view.responsible_team) == (
         Stage.redirected, "early_help", "assessment")
     resolved = "dispute resolved: redirect"
-    await expect_mail(mailbox, {"hos-1": [REFERRED], "hos-2": [REFERRED],
-                                "assessment-tm": [resolved], "early_help-tm": [resolved],
-                                "permanence-tm": [STARTED, resolved]})
+    await expect_mail(mailbox, {"assessment-tm": [REFERRED, resolved],
+                                "permanence-tm": [STARTED, REFERRED, resolved],
+                                HOS["assessment"]: [ESCALATED], HOS["permanence"]: [ESCALATED],
+                                "early_help-tm": [resolved], "legal": [QA_FILED]})
 
 
 # ----- allocation within 1 (Early Help: 3) working days; late needs the reason ----------
@@ -459,7 +518,7 @@ async def test_late_allocation_refused_without_a_reason(ts_env, worker, mailbox,
     await skip_to(ts_env, t.allocated_by + td(minutes=1))
     title = PROTOCOL.pathways[pathway].deadlines["allocated_by"].title
     await expect_mail(mailbox, {
-        f"{t.receiving}-tm": [STARTED, READY, transferred_to(t.receiving),
+        f"{t.receiving}-tm": [STARTED, READY, AGREEMENT, transferred_to(t.receiving),
                               f"deadline missed: {title}"],
         f"{t.sending}-tm": [READY, transferred_to(t.receiving)]})
     await settled(s, lambda v: status(v, "allocated_by") is DeadlineStatus.missed)
@@ -469,7 +528,9 @@ async def test_late_allocation_refused_without_a_reason(ts_env, worker, mailbox,
     assert kind == "InvalidInput" and "give the reason for the delay" in message
     view = await s.act("allocate", t.allocator, worker_id="W2",
                        note="Team at capacity; agreed with the Head of Service")
-    assert view.allocated_worker == "W2" and view.stage is Stage.closed
+    assert view.allocated_worker == "W2" and view.stage is Stage.allocated
+    view = await after_transfer_tasks(s, t)
+    assert view.stage is Stage.closed
     assert status(view, "allocated_by") is DeadlineStatus.met_late
 
 

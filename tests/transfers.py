@@ -74,7 +74,14 @@ async def gate(handle: WorkflowHandle[Any, Any], action: str, actor: Actor,
     return result
 
 
-async def requirements_except_acceptance(handle: WorkflowHandle[Any, Any]) -> None:
+async def requirements(handle: WorkflowHandle[Any, Any]) -> None:
+    """Every requirement of SGCP -> LAC: a Care Order, the summary, the audit, the IRO told."""
+    await gate(handle, "record-care-order", SGCP_TM)
+    await requirements_but_the_legal_status(handle)
+
+
+async def requirements_but_the_legal_status(handle: WorkflowHandle[Any, Any]) -> None:
+    """The summary, the audit and the IRO told: what the Service Manager's email waits for."""
     await gate(handle, "authorise-summary", SGCP_TM)
     await gate(handle, "complete-checklist", SGCP_TM, items=CHECKLIST)
     await gate(handle, "inform-iro", SGCP_SW)

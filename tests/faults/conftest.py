@@ -193,15 +193,14 @@ LIFECYCLE: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("authorise-summary", "sgcp-tm", None, "gate:summary_authorised"),
     ("complete-checklist", "sgcp-tm", {"items": CHECKLIST}, "gate:checklist"),
     ("inform-iro", "sgcp-sw", {"note": "IRO told by phone"}, "gate:iro_informed"),
-    ("accept", "lac-tm", None, "gate:accepted"),
+    ("record-care-order", "sgcp-tm", None, "gate:legal_status:care_order"),
     ("allocate", "lac-tm", {"worker_id": "W1"}, "allocated"),
 ]
-# started, the breach at once (the deadline passed before the start), the transfer as the
-# last requirement is met after the agreed date.
-AUTOMATIC = ["started", "deadline_missed", "transferred"]
-# started -> LAC TM; breach -> both TMs; accepted -> SGCP TM; transferred -> both TMs;
-# allocated -> SGCP TM.
-EMAILS_PER_TRANSFER = 7
+# started, the two breaches at once (the transfer's and the transfer meeting's deadlines
+# passed before the start), the transfer as the last requirement is met after the agreed date.
+AUTOMATIC = ["started", "deadline_missed", "deadline_missed", "transferred"]
+# started -> LAC TM; each breach -> both TMs; transferred -> both TMs; allocated -> SGCP TM.
+EMAILS_PER_TRANSFER = 8
 
 
 class Managers:

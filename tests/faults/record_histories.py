@@ -55,7 +55,7 @@ from api.starting import open_transfer
 from models.protocol import GateKind, Pathway, Role, RoleRef, Side
 from models.tables import Notification, Transfer
 from models.transfer import FINAL_STAGES, DeadlineStatus, Stage, TransferView
-from ops.demo import AUTHORITY_ROLES, TEAM_ROLES
+from ops.demo import AUTHORITY_ROLES, SERVICE_ROLES, TEAM_ROLES
 from tests.faults.invariants import check_store
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, staff
@@ -66,6 +66,7 @@ LONDON = ZoneInfo("Europe/London")
 UPDATE_TIMEOUT = timedelta(seconds=10)  # an answer slower than this is a stuck update
 REFUSALS = {"WrongStage", "NotPermitted", "InvalidInput"}
 TEAM_SHORT = {role: short for short, role, _ in TEAM_ROLES}  # team_manager -> tm
+SERVICE_SHORT = {role: short for short, role, _ in SERVICE_ROLES}  # head_of_service -> hos
 AUTHORITY_SHORT: dict[str, list[str]] = {}
 for _short, _role, _ in AUTHORITY_ROLES:
     AUTHORITY_SHORT.setdefault(_role, []).append(_short)  # head_of_service -> hos-1, hos-2
@@ -104,9 +105,18 @@ def holders(authority: str, pathway: Pathway, refs: list[RoleRef]) -> list[str]:
             found += AUTHORITY_SHORT.get(ref.role.value, [])
             if ref.role.value in TEAM_SHORT:  # e.g. team_manager@authority: any team's
                 found += [f"{t}-{TEAM_SHORT[ref.role.value]}" for t in PROTOCOLS[authority].teams]
+        elif ref.side is Side.party and ref.role.value in TEAM_SHORT:
+            if ref.party in PROTOCOLS[authority].teams:  # one of the authority's teams
+                found.append(f"{ref.party}-{TEAM_SHORT[ref.role.value]}")
         elif ref.role.value in TEAM_SHORT:
             team = pathway.sending if ref.side is Side.sending else pathway.receiving
             found.append(f"{team}-{TEAM_SHORT[ref.role.value]}")
+        elif ref.role.value in SERVICE_SHORT and ref.side in (Side.sending, Side.receiving):
+            # a manager listed under the team's service (e.g. its Head of Service)
+            team = pathway.sending if ref.side is Side.sending else pathway.receiving
+            service = pathway.services.get(team)
+            if service is not None:
+                found.append(f"{service}-{SERVICE_SHORT[ref.role.value]}")
     return list(dict.fromkeys(found))
 
 
@@ -275,7 +285,13 @@ class Driver:
 
     async def complete(self, gate_id: str) -> TransferView:
         action, needs_date = self._forward_outcome(gate_id)
-        who = holders(self.authority, self.pathway, self.pathway.gates[gate_id].by)[0]
+        gate = self.pathway.gates[gate_id]
+        refs = list(gate.by)
+        if gate.joint:  # a joint decision: the next party that has not yet agreed
+            agreed = {a.party for g in (await self.view()).gates if g.id == gate_id
+                      for a in g.agreed}
+            refs = [next(r for r in gate.by if str(r) not in agreed)]
+        who = holders(self.authority, self.pathway, refs)[0]
         body = self._gate_body(gate_id)
         if not needs_date:
             return await self.must(action, who, **body)
@@ -352,6 +368,11 @@ class Driver:
             await self.must("allocate", who, worker_id="W1")
             return await self.settle(engine)
         if view.stage is Stage.allocated:
+            for task in view.tasks:  # post-transfer tasks with no timescale
+                if not task.done:
+                    task_spec = pathway.after_transfer[task.id]
+                    await self.must(task.action, holders(self.authority, pathway, task_spec.by)[0])
+                    return await self.settle(engine)
             for d in view.deadlines:
                 duty = pathway.after_transfer.get(d.id)
                 if d.kind == "duty" and duty is not None and d.status in (

@@ -162,14 +162,14 @@ class FuzzStack:
         for case, stage in SEEDED.items():
             body = {"authority": "gateshead", "pathway": "sgcp-to-lac", "case_id": case}
             if stage == "transferred":
-                body["anchor_at"] = long_ago  # its agreed date has passed: accepted, it moves
+                body["anchor_at"] = long_ago  # its agreed date has passed: complete, it moves
             answer = await self._ok("POST", "/transfers", "gateshead-sgcp-tm", json=body)
             tid = answer["transfer_id"]
             if stage in ("ready", "transferred"):
                 steps = [("authorise-summary", "gateshead-sgcp-tm", None),
                          ("complete-checklist", "gateshead-sgcp-tm", {"items": CHECKLIST}),
                          ("inform-iro", "gateshead-sgcp-sw", None),
-                         ("accept", "gateshead-lac-tm", None)]
+                         ("record-care-order", "gateshead-sgcp-tm", None)]
                 for action, who, json in steps:
                     answer = await self._ok("POST", f"/transfers/{tid}/actions/{action}", who,
                                             json=json)

@@ -223,9 +223,10 @@ async def test_concurrent_gate_completions_act_once(
     one_change(directory_engine, mailbox, run_id, "gate:checklist", answer)
 
 
-async def test_concurrent_acceptances_that_transfer_the_case_act_once(
+async def test_concurrent_last_requirements_that_transfer_the_case_act_once(
         api: httpx.AsyncClient, directory_engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
-    """One accept whose consequence (the transfer, with its emails) happens in the same call."""
+    """One last requirement whose consequence (the transfer, with its emails) happens in the
+    same call."""
     three_weeks_ago = (datetime.now(UTC) - timedelta(days=21)).isoformat()
     view = await start(api, "C520", "gateshead-sgcp-tm", GATESHEAD_START,
                        anchor_at=three_weeks_ago)
@@ -233,17 +234,18 @@ async def test_concurrent_acceptances_that_transfer_the_case_act_once(
     await ok(api, tid, "authorise-summary", "gateshead-sgcp-tm")
     await ok(api, tid, "complete-checklist", "gateshead-sgcp-tm", items=CHECKLIST)
     await ok(api, tid, "inform-iro", "gateshead-sgcp-sw")
-    answers = await all_at_once(lambda: act(api, tid, "accept", "gateshead-lac-tm", "acc-C520"))
+    answers = await all_at_once(lambda: act(api, tid, "record-care-order", "gateshead-sgcp-tm",
+                                            "care-C520"))
     answer = assert_one_answer(answers, 200)
     assert (answer["stage"], answer["responsible_team"]) == ("transferred", "lac")
     await settled(directory_engine, mailbox)
-    one_change(directory_engine, mailbox, run_id, "gate:accepted", answer)
+    one_change(directory_engine, mailbox, run_id, "gate:legal_status:care_order", answer)
     one_change(directory_engine, mailbox, run_id, "transferred", answer)
 
 
 async def gateshead_transferred(api: httpx.AsyncClient, case_id: str) -> tuple[str, str]:
-    """A Gateshead transfer whose TM discussion was three weeks ago, accepted: it transfers
-    at once (its agreed date has passed)."""
+    """A Gateshead transfer whose TM discussion was three weeks ago, every requirement met: it
+    transfers at once (its agreed date has passed)."""
     three_weeks_ago = (datetime.now(UTC) - timedelta(days=21)).isoformat()
     view = await start(api, case_id, "gateshead-sgcp-tm", GATESHEAD_START,
                        anchor_at=three_weeks_ago)
@@ -251,7 +253,8 @@ async def gateshead_transferred(api: httpx.AsyncClient, case_id: str) -> tuple[s
     await ok(api, tid, "authorise-summary", "gateshead-sgcp-tm")
     await ok(api, tid, "complete-checklist", "gateshead-sgcp-tm", items=CHECKLIST)
     await ok(api, tid, "inform-iro", "gateshead-sgcp-sw")
-    assert (await ok(api, tid, "accept", "gateshead-lac-tm"))["stage"] == "transferred"
+    assert (await ok(api, tid, "record-care-order", "gateshead-sgcp-tm"))["stage"] == \
+        "transferred"
     return tid, view["run_id"]
 
 

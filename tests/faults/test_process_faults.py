@@ -240,7 +240,8 @@ async def _restart_temporal_while_timers_wait(stack: Stack, smtp: SmtpServer,
 
     async def open_forced(i: int) -> None:
         # 72 hours after the TM discussion is LEAD from now; every requirement but the
-        # acceptance is met, so the breach emails the Service Manager too and moves the case.
+        # child's legal status is met, so the breach emails the Service Manager too and moves
+        # the case (the transfer meeting's 10 working days are not up yet).
         answer = await managers.send("POST", "/transfers", f"{FORCED}-sgcp-tm",
                                      key=f"start-F{i}", json={
                                          "authority": FORCED, "pathway": "sgcp-to-lac",

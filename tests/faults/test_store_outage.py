@@ -54,7 +54,6 @@ from tests.faults.tcp_proxy import TcpProxy
 from tests.mail import Mailbox, free_port
 from tests.transfers import (
     CHECKLIST,
-    LAC_TM,
     SGCP_SW,
     SGCP_TM,
     api_on,
@@ -237,11 +236,12 @@ async def test_store_outage_converges(ts_env: WorkflowEnvironment, proxied_store
         steps: list[tuple[str, Any, dict[str, Any]]] = [
             ("authorise-summary", SGCP_TM, {}),
             ("complete-checklist", SGCP_TM, {"items": CHECKLIST}),
-            ("inform-iro", SGCP_SW, {}), ("accept", LAC_TM, {})]
+            ("inform-iro", SGCP_SW, {}), ("record-care-order", SGCP_TM, {})]
         for action, who, fields in steps:
             c_view = await gate(c, action, who, **fields)
         assert c_view.stage.value == "ready"
-        # Both fall due at 17:00 on the 10th working day: C transfers, A misses its deadline.
+        # Both fall due at 17:00 on the 10th working day: C transfers, A misses its deadline
+        # (and both miss the transfer meeting's).
         due = next(d.due_at for d in a_view.deadlines if d.id == "transfer_by")
         assert c_view.transfer_date == due
         await skip_to(ts_env, due - timedelta(minutes=10))
@@ -285,11 +285,13 @@ async def test_store_outage_converges(ts_env: WorkflowEnvironment, proxied_store
     for tid, view in views.items():
         assert TransferView.model_validate(current[tid].view) == view, tid
     assert kinds(proxied_store.direct, a.id) == ["started", "gate:summary_authorised",
-                                         "gate:checklist", "deadline_missed"]
+                                         "gate:checklist", "deadline_missed",
+                                         "deadline_missed"]
     assert kinds(proxied_store.direct, b.id) == ["started"]
     assert kinds(proxied_store.direct, c.id) == ["started", "gate:summary_authorised",
                                          "gate:checklist", "gate:iro_informed",
-                                         "gate:accepted", "transferred"]
+                                         "gate:legal_status:care_order", "transferred",
+                                         "deadline_missed"]
     assert (views[a.id].stage.value, views[a.id].responsible_team) == ("proposed", "sgcp")
     assert (views[c.id].stage.value, views[c.id].responsible_team) == ("transferred", "lac")
     # The changes decided during the outage emailed their people once each.
