@@ -17,21 +17,18 @@ each due date is counted by hand within it.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from dateutil.easter import easter
 
 from models.transfer import DeadlineStatus, Stage, TransferView
-from tests.scenario import Scenario, deadline, expect_mail, inbox, settled
+from tests.scenario import PROTOCOLS, Scenario, deadline, expect_mail, inbox, settled
+from tests.seed_scenes import MINUTE, at, at_17, christmas_on_a_friday, early_easter, june_monday
 from tests.transfers import api_on, events, skip_to
 
 G = "gateshead"
-LONDON = ZoneInfo("Europe/London")
-MINUTE = timedelta(minutes=1)
 CHECKLIST = ["chronology_up_to_date", "recording_up_to_date", "relationships_up_to_date",
              "genogram_current", "observations_up_to_date", "assessments_up_to_date"]
 AUDIT = ["chronology_up_to_date", "recording_up_to_date", "relationships_up_to_date",
@@ -46,42 +43,6 @@ MEETING_MISSED = "deadline missed: Transfer meeting within 10 working days of th
 LADDER = "Disagreement about the transfer"
 REFERRED = f"dispute referred to you: {LADDER}"
 NOT_RESOLVED = f"dispute not resolved within 5 working days: {LADDER}"
-
-
-# ----- scenes ---------------------------------------------------------------------------------
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=LONDON)
-
-
-def at_17(day: date) -> datetime:
-    """The end of the working day, in UTC (17:00 GMT or BST, as the day has it)."""
-    return at(day, 17).astimezone(UTC)
-
-
-def christmas_on_a_friday(now: datetime, lead: int = 10) -> date:
-    """The next 25 December that is a Friday with its scene (from `lead` days before) ahead."""
-    year = now.year
-    while date(year, 12, 25).weekday() != 4 or at(date(year, 12, 25) - timedelta(days=lead),
-                                                   0) <= now:
-        year += 1
-    return date(year, 12, 25)
-
-
-def early_easter(now: datetime) -> date:
-    """The next Easter Sunday after this year's on or before 15 April: Good Friday and Easter
-    Monday are the only bank holidays in the fortnight after it (the May one, the first Monday
-    of May, is later)."""
-    year = now.year + 1
-    while easter(year) > date(year, 4, 15):
-        year += 1
-    return easter(year)
-
-
-def june_monday(now: datetime) -> date:
-    """The first Monday of June next year: weeks from any bank holiday or clock change."""
-    first = date(now.year + 1, 6, 1)
-    return first + timedelta(days=-first.weekday() % 7)
 
 
 async def opened(ts_env: Any, worker: Any, pathway: str, anchor: datetime, *,
@@ -411,7 +372,6 @@ async def test_the_readme_tour_works_step_by_step(ts_env, worker, directory_engi
 
 
 def test_the_flagship_pathway_has_no_acceptance_step() -> None:
-    from tests.scenario import PROTOCOLS
     pathway = PROTOCOLS[G].pathways["sgcp-to-lac"]
     assert "accepted" not in pathway.gates and "accept" not in pathway.actions()
     assert pathway.transfer.when == "agreed_date"
@@ -425,6 +385,5 @@ def test_the_flagship_pathway_has_no_acceptance_step() -> None:
 @pytest.mark.parametrize("pathway", ["early-help-to-irt", "early-help-return-to-a-and-i",
                                      "early-help-return-to-sgcp"])
 def test_every_early_help_closure_summary_audits_relationships_and_genogram(pathway) -> None:
-    from tests.scenario import PROTOCOLS
     items = PROTOCOLS[G].pathways[pathway].gates["closure_summary"].items
     assert {"relationships_up_to_date", "genogram_current"} <= set(items)

@@ -306,7 +306,7 @@ class Driver:
         raise EngineFault(f"no date was accepted for {action}\n" + self.story())
 
     def _open_gates(self, view: TransferView, after_transfer: bool) -> list[str]:
-        done = {g.id for g in view.gates if g.done}
+        done = {g.id for g in view.gates if g.done or g.not_needed}  # clear
         found = []
         for gid, gate in self.pathway.gates.items():
             if gid in done or not set(gate.after) <= done:
@@ -473,7 +473,7 @@ async def _to_gate(d: Driver, engine: sqlalchemy.Engine, target: str) -> None:
     """Record the steps that must come before `target`."""
     while True:
         view = await d.settle(engine)
-        done = {g.id for g in view.gates if g.done}
+        done = {g.id for g in view.gates if g.done or g.not_needed}
         if set(d.pathway.gates[target].after) <= done:
             return
         todo = [g for g in d._open_gates(view, after_transfer=False) if g != target]
