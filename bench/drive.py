@@ -22,17 +22,17 @@ SGCP_SW = demo_token(f"{AUTHORITY}-sgcp-sw")
 LAC_TM = demo_token(f"{AUTHORITY}-lac-tm")
 LAC_SW = demo_token(f"{AUTHORITY}-lac-sw")
 
-# The Gateshead actions taken before the transfer can happen (no order between them).
+# The Gateshead actions taken before the transfer can happen (no order between them; the IRO
+# last, so that an overdue case moves at once, before its Service Manager is due an email).
 GATE_ACTIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("authorise-summary", SGCP_TM, None),
     ("complete-checklist", SGCP_TM, {"items": CHECKLIST}),
+    ("record-care-order", SGCP_TM, None),
     ("inform-iro", SGCP_SW, None),
 ]
-# From start to allocated, as the README's tour does it: the child's legal status is the
-# last requirement, so the case moves as it is recorded (its agreed date has passed).
+# From start to allocated: the last requirement moves the case (its agreed date has passed).
 LIFECYCLE: list[tuple[str, str, dict[str, Any] | None]] = [
     *GATE_ACTIONS,
-    ("record-care-order", SGCP_TM, None),
     ("allocate", LAC_TM, {"worker_id": "W1"}),
 ]
 
@@ -120,8 +120,8 @@ def long_ago() -> datetime:
 
 
 async def project_lifecycle(http: Api, case_id: str) -> str:
-    """Start (overdue at once), the four gates' actions (the last, the legal status, transfers
-    it now), allocate."""
+    """Start (overdue at once), the four gates' actions (the last transfers it now),
+    allocate."""
     await start_transfer(http, case_id, long_ago())
     view: dict[str, Any] = {}
     for action, token, body in LIFECYCLE:

@@ -3,7 +3,7 @@
 Open loop: request i is sent at t0 + i / rate whatever the answers so far, and its
 round trip is timed from that scheduled instant (so queueing is never hidden). The
 project's actions are Gateshead gate actions through the API (authorise-summary,
-complete-checklist, inform-iro, record-meeting, record-care-order: five per transfer, on a
+complete-checklist, record-care-order, inform-iro, record-meeting: five per transfer, on a
 pool of transfers opened beforehand with the clock starting now, so nothing falls due);
 the baseline is a bare Update round trip through the Temporal client to a bare
 transfer-shaped workflow (three per workflow, likewise opened beforehand).
@@ -21,7 +21,6 @@ from bench.common import BenchStack, CpuMeter, bounded_gather, latency_summary, 
 from bench.drive import (
     GATE_ACTIONS,
     LAC_SW,
-    SGCP_TM,
     act,
     api_client,
     start_bare,
@@ -31,10 +30,9 @@ from bench.lifecycle import settle
 
 PROJECT_ACTIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     *GATE_ACTIONS,
+    # The agreed date is ten working days away: no transfer yet.
     ("record-meeting", LAC_SW, {"attendees": ["child", "lac_social_worker",
                                               "sgcp_social_worker"]}),
-    # The last requirement: the agreed date is ten working days away, so no transfer yet.
-    ("record-care-order", SGCP_TM, None),
 ]
 BARE_UPDATES = 3
 SETUP_CONCURRENCY = 10

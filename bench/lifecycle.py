@@ -3,7 +3,7 @@
 N concurrent Gateshead SGCP -> LAC transfers driven through the API from start to
 allocated (the anchor four weeks back, so the transfer is overdue at once and the
 last requirement transfers it at once: authorise-summary, complete-checklist,
-inform-iro, record-care-order, allocate, each with an Idempotency-Key), against N bare
+record-care-order, inform-iro, allocate, each with an Idempotency-Key), against N bare
 transfer-shaped workflows (a no-op activity, three Updates, a no-op activity)
 driven through the Temporal client. Lifecycles per second (N / wall time from the
 first start to the last lifecycle done) and worker CPU-ms per lifecycle.

@@ -417,7 +417,7 @@ HOW = [
     ("1", "lifecycle throughput",
      "N Gateshead SGCP → LAC transfers at once, each through the API from start (anchor four "
      "weeks back: overdue at once, so the last requirement transfers it at once) to "
-     "allocated: authorise-summary, complete-checklist, inform-iro, record-care-order, "
+     "allocated: authorise-summary, complete-checklist, record-care-order, inform-iro, "
      "allocate, each with an "
      "Idempotency-Key; vs N bare lifecycles. N / wall time; worker CPU (psutil) per lifecycle."),
     ("2", "manager action latency",

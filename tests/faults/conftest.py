@@ -192,8 +192,10 @@ CHECKLIST = ["chronology_up_to_date", "recording_up_to_date", "relationships_up_
 LIFECYCLE: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("authorise-summary", "sgcp-tm", None, "gate:summary_authorised"),
     ("complete-checklist", "sgcp-tm", {"items": CHECKLIST}, "gate:checklist"),
-    ("inform-iro", "sgcp-sw", {"note": "IRO told by phone"}, "gate:iro_informed"),
     ("record-care-order", "sgcp-tm", None, "gate:legal_status:care_order"),
+    # The last requirement: the case moves at once (so the Service Manager, whose email waits
+    # for the summary, the audit and the IRO while the case has not moved, is not due one).
+    ("inform-iro", "sgcp-sw", {"note": "IRO told by phone"}, "gate:iro_informed"),
     ("allocate", "lac-tm", {"worker_id": "W1"}, "allocated"),
 ]
 # started, the two breaches at once (the transfer's and the transfer meeting's deadlines
