@@ -41,9 +41,9 @@ def test_gateshead_is_described_in_plain_words(capsys: pytest.CaptureFixture[str
     assert ("the case must transfer within 10 working days of the Team Managers' discussion "
             "of the transfer") in out
     assert ("if missed: email the Team Manager of sgcp and the Team Manager of lac; email the "
-            "Service Manager of sgcp (once these are recorded, at the breach or later: 'Transfer summary authorised "
-            "by the SGCP Team Manager', 'File audit complete' and 'IRO informed of the "
-            "transfer')") in out
+            "Service Manager of sgcp (once these are recorded, at the breach or later: "
+            "'Transfer summary authorised by the SGCP Team Manager', 'File audit complete' and "
+            "'IRO informed of the transfer')") in out
     assert "it transfers even if these are not: 'Transfer meeting with the child" in out
     assert "due 6 weeks after the transfer (action complete-later-life-letters)" in out
 
