@@ -35,6 +35,9 @@ def agreed_date_problem(protocol: Protocol, pathway_id: str, anchor_at: datetime
     if not is_working_day(day, closed):
         return f"{day:%A %d %B %Y} is not a working day; choose a working day for the transfer"
     limit = pathway.deadlines[rule.default]
+    if limit.start != "anchor":
+        return None  # its limit is known only once that clock starts (a later date shows then
+        # as that deadline missed)
     last = due_at(anchor_at, limit.within, calendar, closed)
     if day > last.astimezone(ZoneInfo(calendar.timezone)).date():
         return f"The agreed transfer date must be on or before the deadline: {limit.title}"

@@ -114,7 +114,7 @@ class Party(Element):
     named_at: str = "start"  # "start" or the gate whose answer names it
 
 
-class Service(Strict):
+class Service(Element):
     """A group of teams under one Head of Service (or Service Manager): a manager whose
     directory team is the service holds their role for each of its teams."""
 

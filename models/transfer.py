@@ -120,6 +120,7 @@ class Agreement(BaseModel):
     party: str  # the role reference agreed for, e.g. "team_manager@from"
     staff_id: str
     at: datetime
+    outcome: str | None = None  # the answer agreed to (a gate may be answered more ways)
 
 
 class StepView(BaseModel):

@@ -117,6 +117,21 @@ def _walk(value: object, path: str) -> Iterator[tuple[str, str]]:
             yield from _walk(item, f"{path}[{index}]")
 
 
+def grouped_choices(protocols: Iterable[Protocol]) -> list[tuple[str, str, list[str]]]:
+    """(authority, text, every path carrying it): a choice shared by several pathways (one
+    YAML anchor, say) is one choice for the council to confirm."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for protocol in protocols:
+        for where, text in local_choices(protocol):
+            grouped.setdefault((protocol.authority, text), []).append(where)
+    return [(authority, text, paths) for (authority, text), paths in grouped.items()]
+
+
+def _places(paths: list[str], quote: str = "") -> str:
+    shown = ", ".join(f"{quote}{p}{quote}" for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
 # ----- what is printed -------------------------------------------------------------------------
 
 HEADINGS = ("seed", "authority", "operational rules", "encoded", "not yet", "guidance",
@@ -145,8 +160,8 @@ def coverage_lines(registers: Iterable[Register], protocols: Iterable[Protocol])
     lines += [f"  {p.authority}: no register (protocols/{REGISTER_DIR}/{p.authority}.yaml)"
               for p in protocols if p.authority not in registered]
     lines += ["", "Local choices the council must confirm (where the seed is silent or unclear):"]
-    choices = [(p.authority, where, text) for p in protocols for where, text in local_choices(p)]
-    lines += [f"  {authority}: {where}: {text}" for authority, where, text in choices]
+    choices = grouped_choices(protocols)
+    lines += [f"  {authority}: {_places(paths)}: {text}" for authority, text, paths in choices]
     if not choices:
         lines.append("  none marked (an element's `local_choice` says why the council chose)")
     return lines
@@ -160,9 +175,10 @@ def coverage_markdown(registers: Iterable[Register], protocols: Iterable[Protoco
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
     if rows:
         lines.append("| " + " | ".join(f"**{c}**" for c in _cells(total(rows))) + " |")
-    choices = [(p.authority, where, text) for p in protocols for where, text in local_choices(p)]
+    choices = grouped_choices(protocols)
     lines += ["", "### Local choices the council must confirm", ""]
-    lines += [f"- `{authority}` `{where}`: {text}" for authority, where, text in choices]
+    lines += [f"- `{authority}` {_places(paths, '`')}: {text}"
+              for authority, text, paths in choices]
     if not choices:
         lines.append("None marked yet.")
     return "\n".join(lines)

@@ -88,6 +88,15 @@ async def test_either_party_to_a_joint_decision_may_dispute_it(ts_env, worker):
     assert view.stage is Stage.disputed and view.responsible_team == "alpha"
 
 
+async def test_a_joint_decision_needs_the_same_answer_from_each(ts_env, worker):
+    s, _ = await opened(ts_env, worker, "joint-answers")
+    await s.act("agree-direct", "alpha-tm")
+    kind, words = await s.refused("agree-via-meeting", "beta-tm")
+    assert kind == "WrongStage" and "agreed to 'direct'" in words
+    view = await s.act("agree-direct", "beta-tm")
+    assert gate_of(view, "route").outcome == "direct" and view.stage is Stage.transferred
+
+
 # ----- the ladder: the relevant Heads of Service, and no level the seed does not name -------
 
 async def test_the_last_level_has_its_own_time_and_is_the_relevant_heads_of_service(
@@ -314,6 +323,19 @@ async def test_a_key_date_reminds_on_the_day_and_starts_its_clock(
     kinds = [e.kind for e in events(directory_engine, view.run_id)]
     assert kinds[-1] == "key_date:turns_15_and_half"
     await keep_history(s.handle, "engine/key-dates")
+
+
+async def test_the_agreed_date_defaults_to_a_deadline_from_a_key_date(ts_env, worker):
+    s, view = await opened(ts_env, worker, "key-date-transfer")
+    assert view.transfer_date is None  # no key date yet: no default date
+    monday = view.anchor_at.astimezone(LONDON).date()
+    view = await s.act("set-key-date", "alpha-tm", key_date="turns_18",
+                       date=monday + timedelta(days=3))  # a Thursday: due the next Thursday
+    assert view.transfer_date == at_17(monday + timedelta(days=10))
+    await s.act("confirm-ready", "alpha-tm")
+    await skip_to(ts_env, at_17(monday + timedelta(days=10)) + timedelta(minutes=1))
+    view = await settled(s, lambda v: v.stage is Stage.transferred)
+    assert deadline(view, "before_18").status is DeadlineStatus.met
 
 
 async def test_a_key_date_years_ahead_is_counted_on_its_own_bank_holidays(ts_env, worker):

@@ -63,7 +63,7 @@ def check_gate(s: TransferState, act: GateAction, now: datetime) -> tuple[str, s
     check_order(s, gate_id)
     check_actor(s.pathway, spec.by, act.actor, f"record '{spec.title}'", s.parties)
     if spec.joint and outcome.completes:
-        check_agreement(s, gate_id, act)
+        check_agreement(s, gate_id, outcome_name, act)
     if outcome.reason_required and act.note_ref is None:
         raise rejected("InvalidInput", f"Say why in 'note' to {act.action}")
     if outcome.needs_date:
@@ -105,9 +105,17 @@ def check_order(s: TransferState, gate_id: str) -> None:
                                      + "; ".join(waiting))
 
 
-def check_agreement(s: TransferState, gate_id: str, act: GateAction) -> None:
-    """A joint decision: the actor agrees for a party that has not yet agreed."""
+def check_agreement(s: TransferState, gate_id: str, outcome_name: str, act: GateAction
+                    ) -> None:
+    """A joint decision: the actor agrees for a party that has not yet agreed, to the same
+    answer as those who already have (or disputes it instead)."""
     spec = s.pathway.gates[gate_id]
+    other = next((a for a in s.gates[gate_id].agreed
+                  if a.outcome is not None and a.outcome != outcome_name), None)
+    if other is not None:
+        raise rejected("WrongStage", f"{spec.title}: {other.staff_id} agreed to "
+                                     f"'{other.outcome}'; a joint decision needs the same "
+                                     "answer from each (or dispute it)")
     mine = joint_parties(spec.by, act.actor, s.pathway, s.parties)
     agreed = {a.party for a in s.gates[gate_id].agreed}
     if all(party in agreed for party in mine):

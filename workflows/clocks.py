@@ -191,6 +191,9 @@ class Clocks(Effects):
                 warn_at=warn_times(starts, due.due_at, clock.warn.at) if clock.warn else [],
                 status=DeadlineStatus.met if s.milestone_done(clock.met_when)
                 else DeadlineStatus.pending)
+        rule = s.pathway.transfer.agreed_date
+        if rule is not None and rule.default in clocks:  # the default date runs from it
+            await self._default_transfer_date()
 
     async def _key_date_reached(self, d: DeadlineView) -> None:
         d.status = DeadlineStatus.met

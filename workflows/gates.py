@@ -33,7 +33,8 @@ class Gates(Transferring):
         s = self.s
         outcome = s.pathway.outcomes(gate_id)[outcome_name]
         spec, gate = s.pathway.gates[gate_id], s.gates[gate_id]
-        if spec.joint and outcome.completes and not await self._agree(gate_id, act):
+        if spec.joint and outcome.completes and not await self._agree(gate_id, outcome_name,
+                                                                      act):
             return  # a joint decision still waits for another party
         gate.outcome = outcome_name
         s.reached(f"{gate_id}:answered")  # e.g. considered at the meeting, whatever
@@ -90,7 +91,7 @@ class Gates(Transferring):
             what += f"; {s.pathway.parties[outcome.names_party].title}: {act.team}"
         return what
 
-    async def _agree(self, gate_id: str, act: GateAction) -> bool:
+    async def _agree(self, gate_id: str, outcome_name: str, act: GateAction) -> bool:
         """Record one party's agreement to a joint decision; True once every party agreed."""
         s = self.s
         spec, gate = s.pathway.gates[gate_id], s.gates[gate_id]
@@ -98,7 +99,7 @@ class Gates(Transferring):
         party = next(p for p in joint_parties(spec.by, act.actor, s.pathway, s.parties)
                      if p not in agreed)
         gate.agreed.append(Agreement(party=party, staff_id=act.actor.staff_id,
-                                     at=workflow.now()))
+                                     at=workflow.now(), outcome=outcome_name))
         waiting = s.awaiting(gate_id)
         if not waiting:
             return True
