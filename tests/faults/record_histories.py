@@ -55,7 +55,7 @@ from api.starting import open_transfer
 from models.protocol import GateKind, Pathway, Role, RoleRef, Side
 from models.tables import Notification, Transfer
 from models.transfer import FINAL_STAGES, DeadlineStatus, Stage, TransferView
-from ops.demo import AUTHORITY_ROLES, TEAM_ROLES
+from ops.demo import AUTHORITY_ROLES, SERVICE_ROLES, TEAM_ROLES
 from tests.faults.invariants import check_store
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, staff
@@ -66,6 +66,7 @@ LONDON = ZoneInfo("Europe/London")
 UPDATE_TIMEOUT = timedelta(seconds=10)  # an answer slower than this is a stuck update
 REFUSALS = {"WrongStage", "NotPermitted", "InvalidInput"}
 TEAM_SHORT = {role: short for short, role, _ in TEAM_ROLES}  # team_manager -> tm
+SERVICE_SHORT = {role: short for short, role, _ in SERVICE_ROLES}  # head_of_service -> hos
 AUTHORITY_SHORT: dict[str, list[str]] = {}
 for _short, _role, _ in AUTHORITY_ROLES:
     AUTHORITY_SHORT.setdefault(_role, []).append(_short)  # head_of_service -> hos-1, hos-2
@@ -104,9 +105,18 @@ def holders(authority: str, pathway: Pathway, refs: list[RoleRef]) -> list[str]:
             found += AUTHORITY_SHORT.get(ref.role.value, [])
             if ref.role.value in TEAM_SHORT:  # e.g. team_manager@authority: any team's
                 found += [f"{t}-{TEAM_SHORT[ref.role.value]}" for t in PROTOCOLS[authority].teams]
+        elif ref.side is Side.party and ref.role.value in TEAM_SHORT:
+            # One of the authority's teams by name; a pathway's party: whichever team it names.
+            teams = [ref.party] if ref.party in PROTOCOLS[authority].teams \
+                else list(PROTOCOLS[authority].teams)
+            found += [f"{t}-{TEAM_SHORT[ref.role.value]}" for t in teams]
         elif ref.role.value in TEAM_SHORT:
             team = pathway.sending if ref.side is Side.sending else pathway.receiving
             found.append(f"{team}-{TEAM_SHORT[ref.role.value]}")
+        elif ref.role.value in SERVICE_SHORT:  # e.g. the Head of Service of the team's service
+            team = pathway.sending if ref.side is Side.sending else pathway.receiving
+            if team in pathway.services:
+                found.append(f"{pathway.services[team]}-{SERVICE_SHORT[ref.role.value]}")
     return list(dict.fromkeys(found))
 
 
@@ -267,16 +277,27 @@ class Driver:
             body["attendees"] = list(gate.attendees)
         return body
 
-    def _forward_outcome(self, gate_id: str) -> tuple[str, bool]:
-        """The action that completes the gate without a dispute, and whether it needs a date."""
-        name, outcome = next((n, o) for n, o in self.pathway.outcomes(gate_id).items()
-                             if o.completes and not o.dispute)
-        return outcome.action, outcome.needs_date
+    def _forward_outcome(self, gate_id: str) -> tuple[str, bool, bool]:
+        """The action that completes the gate without a dispute (one naming no further team,
+        where there is one), whether it needs a date ahead, and whether it gives the date the
+        event happened."""
+        forward = [o for o in self.pathway.outcomes(gate_id).values()
+                   if o.completes and not o.dispute]
+        outcome = next((o for o in forward if not o.names_party), forward[0])
+        return outcome.action, outcome.needs_date, outcome.event_date
 
     async def complete(self, gate_id: str) -> TransferView:
-        action, needs_date = self._forward_outcome(gate_id)
-        who = holders(self.authority, self.pathway, self.pathway.gates[gate_id].by)[0]
+        action, needs_date, event_date = self._forward_outcome(gate_id)
+        gate = self.pathway.gates[gate_id]
+        who = holders(self.authority, self.pathway, gate.by)[0]
         body = self._gate_body(gate_id)
+        if event_date:  # it happened today
+            body["date"] = london_today(await self.env.get_current_time())
+        if gate.joint:  # each party agrees in turn
+            for ref in gate.by[:-1]:
+                await self.must(action, holders(self.authority, self.pathway, [ref])[0],
+                                **body)
+            who = holders(self.authority, self.pathway, gate.by[-1:])[0]
         if not needs_date:
             return await self.must(action, who, **body)
         # A date the managers agree: the first working day far enough ahead (notice).
@@ -290,10 +311,13 @@ class Driver:
         raise EngineFault(f"no date was accepted for {action}\n" + self.story())
 
     def _open_gates(self, view: TransferView, after_transfer: bool) -> list[str]:
-        done = {g.id for g in view.gates if g.done}
+        done = {g.id for g in view.gates if g.done or g.not_needed}  # nothing waits on these
+        answered = {g.id for g in view.gates if g.outcome is not None}
         found = []
         for gid, gate in self.pathway.gates.items():
-            if gid in done or not set(gate.after) <= done:
+            condition = gate.condition()
+            if gid in done or not set(gate.after) <= done or (
+                    condition is not None and condition[0] not in answered):
                 continue
             if after_transfer and (gid in self.pathway.transfer.requires
                                    or not any(o.completes and not o.dispute
@@ -352,6 +376,11 @@ class Driver:
             await self.must("allocate", who, worker_id="W1")
             return await self.settle(engine)
         if view.stage is Stage.allocated:
+            for task in view.tasks:  # untimed post-transfer tasks
+                if not task.done:
+                    await self.must(task.action, holders(self.authority, pathway,
+                                                         pathway.after_transfer[task.id].by)[0])
+                    return await self.settle(engine)
             for d in view.deadlines:
                 duty = pathway.after_transfer.get(d.id)
                 if d.kind == "duty" and duty is not None and d.status in (
@@ -452,7 +481,7 @@ async def _to_gate(d: Driver, engine: sqlalchemy.Engine, target: str) -> None:
     """Record the steps that must come before `target`."""
     while True:
         view = await d.settle(engine)
-        done = {g.id for g in view.gates if g.done}
+        done = {g.id for g in view.gates if g.done or g.not_needed}
         if set(d.pathway.gates[target].after) <= done:
             return
         todo = [g for g in d._open_gates(view, after_transfer=False) if g != target]
@@ -510,9 +539,12 @@ async def withdrawn(d: Driver, engine: sqlalchemy.Engine) -> None:
 
 
 async def clock_paused_resumed_extended(d: Driver, engine: sqlalchemy.Engine) -> None:
-    """The first clock that may be changed: paused, resumed after a day, then extended."""
-    name, spec = next((n, s) for n, s in d.pathway.deadlines.items() if s.extend_by
-                      and s.start == "anchor")
+    """The first clock that may be changed: paused, resumed after a day, then extended (a clock
+    that starts at a step: once the step is recorded)."""
+    name, spec = next((n, s) for n, s in d.pathway.deadlines.items() if s.extend_by)
+    if spec.start in d.pathway.gates:
+        await _to_gate(d, engine, spec.start)
+        await d.complete(spec.start)
     who = _who(d, spec.extend_by)
     await d.jump(PACE)
     await d.must("pause-deadline", who, deadline=name)

@@ -222,7 +222,7 @@ class Moves:
                 body["attendees"] = [list(gate.attendees), list(gate.attendees),
                                      list(gate.required_attendees), [], ["a_stranger"]][
                     choice % 5]
-            if outcome.needs_date:
+            if outcome.needs_date or outcome.event_date:
                 body["date"] = day
         elif action == "allocate":
             body["worker_id"] = ["W1", "W1", "W1", None][choice % 4]
