@@ -273,10 +273,25 @@ class Driver:
                              if o.completes and not o.dispute)
         return outcome.action, outcome.needs_date
 
+    def _event_dated(self, gate_id: str) -> bool:
+        return any(o.event_date for o in self.pathway.outcomes(gate_id).values()
+                   if o.completes and not o.dispute)
+
     async def complete(self, gate_id: str) -> TransferView:
         action, needs_date = self._forward_outcome(gate_id)
-        who = holders(self.authority, self.pathway, self.pathway.gates[gate_id].by)[0]
+        gate = self.pathway.gates[gate_id]
+        who = holders(self.authority, self.pathway, gate.by)[0]
         body = self._gate_body(gate_id)
+        if self._event_dated(gate_id):  # the event happened today
+            body["date"] = london_today(await self.env.get_current_time())
+        if gate.joint:  # a joint decision: each party that has not agreed yet agrees
+            view = await self.view()
+            agreed = {a.party for g in view.gates if g.id == gate_id for a in g.agreed}
+            for ref in gate.by:
+                if str(ref) not in agreed:
+                    view = await self.must(action, holders(self.authority, self.pathway,
+                                                           [ref])[0], **body)
+            return view
         if not needs_date:
             return await self.must(action, who, **body)
         # A date the managers agree: the first working day far enough ahead (notice).
@@ -290,11 +305,16 @@ class Driver:
         raise EngineFault(f"no date was accepted for {action}\n" + self.story())
 
     def _open_gates(self, view: TransferView, after_transfer: bool) -> list[str]:
-        done = {g.id for g in view.gates if g.done}
+        # Done, or not needed after an earlier answer (a conditional step): clear.
+        clear = {g.id for g in view.gates if g.done or g.not_needed}
+        answered = {g.id for g in view.gates if g.outcome is not None}
         found = []
         for gid, gate in self.pathway.gates.items():
-            if gid in done or not set(gate.after) <= done:
+            if gid in clear or not set(gate.after) <= clear:
                 continue
+            condition = gate.condition()
+            if condition is not None and condition[0] not in answered:
+                continue  # waits for the answer it depends on
             if after_transfer and (gid in self.pathway.transfer.requires
                                    or not any(o.completes and not o.dispute
                                               for o in self.pathway.outcomes(gid).values())):
