@@ -7,32 +7,27 @@ the permanence report only with a plan for adoption and 10 working days from the
 proceedings; the 15 1/2 key date for leaving care; the strategy meeting before a CWD child's
 CP plan; wishes and feelings "wherever possible".
 
-Every date is worked out from the time-skipping server's present, so the tests hold on any
-day the suite runs: a quiet June (the first Monday of June next year: no bank holiday or
-clock change for weeks), the next Christmas on a Friday (Fri 25, Mon 28 Dec and Fri 1 Jan
-closed, as in 2026) or the next Easter on 28 March (the clocks go forward that morning, as
-in 2027). Due times are worked out by hand within those calendars. Timers are crossed by
-moving the server's clock, never by sleeping.
+Every date is worked out from the time-skipping server's present (tests/seed_scenes.py), so
+the tests hold on any day the suite runs: a quiet June, the next Christmas on a Friday (as
+in 2026) or the next Easter on 28 March (the clocks go forward that morning, as in 2027).
+Due times are worked out by hand within those calendars. Timers are crossed by moving the
+server's clock, never by sleeping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-
-import holidays
-from dateutil.easter import easter
 
 from models.transfer import DeadlineStatus, Stage, TransferView
 from tests import scenario
 from tests.scenario import PROTOCOLS, Scenario, deadline, settled, status
+from tests.seed_scenes import at, christmas_on_friday, easter_on_march_28, june_monday, utc
 from tests.transfers import skip_to
 
 A = "safeguarding_hub"
 PROTOCOL = PROTOCOLS[A]
-LONDON = ZoneInfo("Europe/London")
 
 STARTED = "transfer proposed to your team"
 ACCEPTED = "Receiving Team Manager's decision: accepted"
@@ -42,55 +37,6 @@ BETWEEN_TEAMS = "Disagreement between teams about the transfer"
 
 def moved(team: str) -> str:
     return f"case transferred to {team}"
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    """A London wall-clock time on `day`."""
-    return datetime.combine(day, time(hour, minute), tzinfo=LONDON)
-
-
-def utc(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
-
-
-# ----- scenes: stretches of the calendar, found from the server's present -----------------
-
-
-def june_monday(now: datetime) -> date:
-    """The first Monday of June next year: weeks from any bank holiday or clock change."""
-    first = date(now.year + 1, 6, 1)
-    return first + timedelta(days=-first.weekday() % 7)
-
-
-def closed_days(first: date, last: date) -> set[date]:
-    """England & Wales bank holidays (with substitutes) on weekdays between two dates."""
-    bank = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
-    return {d for d in bank if first <= d <= last and d.weekday() < 5}
-
-
-def christmas_on_friday(now: datetime) -> int:
-    """The next year from the server's present whose Christmas Day is a Friday and whose
-    December is still ahead: Fri 25 Dec, Boxing Day's substitute Mon 28 Dec and Fri 1 Jan
-    are its only closed weekdays from 1 Dec to 31 Jan (checked)."""
-    year = now.year
-    while date(year, 12, 25).weekday() != 4 or at(date(year, 12, 1), 0) <= now + timedelta(
-            days=1):
-        year += 1
-    assert closed_days(date(year, 12, 1), date(year + 1, 1, 31)) == {
-        date(year, 12, 25), date(year, 12, 28), date(year + 1, 1, 1)}
-    return year
-
-
-def easter_on_march_28(now: datetime) -> int:
-    """The next year whose Easter Sunday is 28 March (the clocks go forward at 01:00 UTC that
-    morning): Good Friday 26 and Easter Monday 29 March are its only closed weekdays in March
-    and April (checked)."""
-    year = now.year
-    while easter(year) != date(year, 3, 28) or at(date(year, 3, 1), 0) <= now + timedelta(days=1):
-        year += 1
-    assert closed_days(date(year, 3, 1), date(year, 4, 30)) == {date(year, 3, 26),
-                                                                date(year, 3, 29)}
-    return year
 
 
 # ----- helpers ----------------------------------------------------------------------------
@@ -161,7 +107,8 @@ async def test_the_receiving_team_disputes_a_contact_and_the_service_managers_ar
     assert view.dispute is not None
     # 24 elapsed hours from the moment it was raised (10:30 GMT): 11:30 BST on Sunday.
     assert view.dispute.level_due_local == f"Sun 28 Mar {year} 11:30 BST"
-    assert abs(view.dispute.level_due_at - utc(saturday + timedelta(days=1), 10, 30)) \
+    due = view.dispute.level_due_at
+    assert due is not None and abs(due - utc(saturday + timedelta(days=1), 10, 30)) \
         < timedelta(seconds=1)
     # Work goes on meanwhile, but the contact does not move while disputed.
     view = await s.act("send-to-team", "hub-tm")
@@ -297,10 +244,11 @@ async def test_a_single_assessment_does_not_go_to_adoption_support(ts_env, worke
 
 # ----- the management planning discussion: a joint decision --------------------------------
 
-PLANNING = {"attendees": ["s_and_p_team_manager", "cla_team_manager"]}
+PLANNING: dict[str, Any] = {"attendees": ["s_and_p_team_manager", "cla_team_manager"]}
 PLANNING_TITLE = "Management planning discussion between the CLA and Support and Protection " \
                  "managers"
-REVIEW = {"attendees": ["child", "iro", "s_and_p_social_worker", "cla_social_worker"]}
+REVIEW: dict[str, Any] = {
+    "attendees": ["child", "iro", "s_and_p_social_worker", "cla_social_worker"]}
 
 
 async def test_the_planning_discussion_needs_both_managers(ts_env, worker, mailbox):
@@ -392,7 +340,8 @@ async def test_cwd_at_the_end_of_proceedings_within_10_working_days(ts_env, work
 # ----- leaving care: the day the young person turns 15 1/2 ----------------------------------
 
 TURNS = "today: The young person turns 15 years 6 months (joint visit with a leaving care adviser)"
-JOINT_VISIT = {"attendees": ["young_person", "s_and_p_social_worker", "leaving_care_adviser"]}
+JOINT_VISIT: dict[str, Any] = {
+    "attendees": ["young_person", "s_and_p_social_worker", "leaving_care_adviser"]}
 
 
 async def test_both_team_managers_are_told_when_the_young_person_turns_15_and_a_half(
@@ -445,7 +394,7 @@ async def test_without_the_joint_visit_the_young_person_stays_with_support_and_p
 
 # ----- CWD: the strategy meeting the Support and Protection Team Manager chairs -------------
 
-STRATEGY = {"attendees": ["s_and_p_team_manager", "cwd_social_worker", "police"]}
+STRATEGY: dict[str, Any] = {"attendees": ["s_and_p_team_manager", "cwd_social_worker", "police"]}
 
 
 async def test_the_strategy_meeting_comes_before_the_cp_plan(ts_env, worker, mailbox):
