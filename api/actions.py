@@ -35,11 +35,13 @@ DEADLINE_ACTIONS = {"extend-deadline": "extend", "pause-deadline": "pause",
 DISPUTE_ACTIONS = {"acknowledge-dispute": "acknowledge", "resolve-dispute": "resolve",
                    "raise-dispute": "raise"}
 NOT_APPLICABLE = "Not applicable"  # the heading of the reasons kept with an action's note
+ITEM = r"^[a-z][a-z0-9_]{0,63}$"  # a protocol's name for an item, a team or a key date
 
 
 class ActionBody(BaseModel):
     items: list[str] = Field(default=[], description="Checklist items confirmed")
-    not_applicable: dict[str, Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+    not_applicable: dict[Annotated[str, Field(pattern=ITEM)],
+                         Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default={}, description="Checklist items that do not apply to this case, each with "
                                 "the reason (where the protocol allows it); kept in the "
                                 "case store only")
@@ -56,10 +58,12 @@ class ActionBody(BaseModel):
     resolution: Literal["proceed", "redirect", "decline"] | None = Field(
         default=None, description="How a dispute is resolved (resolve-dispute)")
     to_team: str | None = Field(default=None, description="Where a dispute redirects the case")
-    team: str | None = Field(default=None, description="The team an action names (e.g. the "
-                                                       "team that made the original decision)")
-    key_date: str | None = Field(default=None, description="The key date to set (set-key-date), "
-                                                          "with its 'date'")
+    team: str | None = Field(default=None, pattern=ITEM,
+                             description="The team an action names (e.g. the team that made "
+                                         "the original decision)")
+    key_date: str | None = Field(default=None, pattern=ITEM,
+                                 description="The key date to set (set-key-date), with its "
+                                             "'date'")
     note: str | None = Field(default=None, max_length=4000,
                              description="Why, in your words; kept in the case store only")
 

@@ -122,13 +122,18 @@ class Agreement(BaseModel):
     at: datetime
 
 
-class GateView(BaseModel):
+class StepView(BaseModel):
+    """A step someone records: a gate before the transfer, or an untimed task after it."""
+
     id: str
     title: str
     action: str
     done: bool = False
     done_at: datetime | None = None
     done_by: str | None = None
+
+
+class GateView(StepView):
     outcome: str | None = None  # the last answer given (e.g. "postponed", "disputed")
     items: list[str] = []
     not_applicable: list[str] = []  # checklist items marked not applicable (why: in the note)
@@ -139,15 +144,9 @@ class GateView(BaseModel):
     not_needed: bool = False  # a conditional step an earlier answer made unnecessary
 
 
-class TaskView(BaseModel):
+class TaskView(StepView):
     """A post-transfer task with no timescale: outstanding until done."""
 
-    id: str
-    title: str
-    action: str
-    done: bool = False
-    done_at: datetime | None = None
-    done_by: str | None = None
     remind_at: datetime | None = None
     reminded: bool = False
 

@@ -20,8 +20,9 @@ Case transfers: development system
 Act as a demo manager with  -H 'Authorization: Bearer <token>'  (or Authorize in /docs).
 Gateshead's demo staff:
 {staff}
-Every authority ({authorities}) has the same: demo-<authority>-<team>-<tm|sw|sm> and
-demo-<authority>-<hos-1|hos-2|sad|director|iro>.
+Every authority ({authorities}) has the same: demo-<authority>-<team>-<tm|sw|sm|sp|ap|pa>,
+demo-<authority>-<hos-1|hos-2|sad|director|iro|legal|da|bs|chair> and, where its protocol
+groups teams into services, demo-<authority>-<service>-hos.
 
 Start a transfer as the SGCP Team Manager:
   curl -s -X POST localhost:8000/transfers -H 'Authorization: Bearer demo-gateshead-sgcp-tm' \\
@@ -41,8 +42,11 @@ def main() -> None:
     seed_demo_directory(engine, protocols)
     engine.dispose()
     tour = protocols.get("gateshead")
-    staff = "\n".join(f"  {p.token:<30} {p.display_name}"
-                      for p in (demo_staff(tour) if tour else []))
+    # The tour's people: each team's Team Manager and social worker, and the authority's roles.
+    shown = [p for p in (demo_staff(tour) if tour else [])
+             if p.team == "authority" or p.role in ("team_manager", "social_worker",
+                                                    "service_manager")]
+    staff = "\n".join(f"  {p.token:<30} {p.display_name}" for p in shown)
     print(BANNER.format(staff=staff, authorities=", ".join(sorted(protocols))))
 
 

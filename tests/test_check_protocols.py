@@ -41,9 +41,9 @@ def test_gateshead_is_described_in_plain_words(capsys: pytest.CaptureFixture[str
     assert ("the case must transfer within 10 working days of the Team Managers' discussion "
             "of the transfer") in out
     assert ("if missed: email the Team Manager of sgcp and the Team Manager of lac; email the "
-            "Service Manager of sgcp (only if these are recorded: 'Transfer summary authorised "
-            "by the SGCP Team Manager', 'File audit complete' and 'IRO informed of the "
-            "transfer')") in out
+            "Service Manager of sgcp (once these are recorded, at the breach or later: "
+            "'Transfer summary authorised by the SGCP Team Manager', 'File audit complete' and "
+            "'IRO informed of the transfer')") in out
     assert "it transfers even if these are not: 'Transfer meeting with the child" in out
     assert "due 6 weeks after the transfer (action complete-later-life-letters)" in out
 
@@ -128,3 +128,33 @@ def test_runs_as_a_module() -> None:
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "Pathway sgcp-to-lac" in done.stdout
+
+
+def test_every_capability_is_described_in_plain_words(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(ROOT / "tests" / "protocols")]) == 0
+    out = capsys.readouterr().out
+    for words in [
+        "a joint decision: the Team Manager of alpha and the Team Manager of beta each record "
+        "their agreement; done when all have",
+        "also involved: the team that made the original decision [original_team], named when "
+        "the transfer starts",
+        "approval recorded by the Team Manager of the team that made the original decision",
+        "names the team that will hold the case next",
+        "only if 'Discussion of the case' was answered 'concerns' (otherwise not needed)",
+        "runs only if 'Discussion of the case' was answered 'concerns'",
+        "may be marked not applicable, with the reason: risk_assessment, legal_paperwork",
+        "the Team Manager of alpha or the Team Manager of beta may dispute it (action "
+        "raise-dispute, with the reason)",
+        "gives the date it happened (clocks from this step count from that day)",
+        "within 10 days of the date 'Order granted' happened",
+        "a task for the social worker of alpha, with no timescale: outstanding, and holding the "
+        "transfer open, until done",
+        "if still outstanding 2 weeks after the transfer: remind the Team Manager of alpha",
+        "key date: The young person turns 15½ [turns_15_and_half], a plain date given by the "
+        "Team Manager of alpha or the Team Manager of beta (never a date of birth)",
+        "within 1 working day of the key date 'The young person turns 15½'",
+        "2. the Head of Service of the sending team and the receiving team: 24 hours to "
+        "resolve it; then told that it was not resolved within 48 hours",
+    ]:
+        assert words in out, words
