@@ -293,11 +293,14 @@ class Driver:
         body = self._gate_body(gate_id)
         if event_date:  # it happened today
             body["date"] = london_today(await self.env.get_current_time())
-        if gate.joint:  # each party agrees in turn
-            for ref in gate.by[:-1]:
+        if gate.joint:  # each party that has not agreed yet agrees in turn; the last below
+            view = await self.view()
+            agreed = {a.party for g in view.gates if g.id == gate_id for a in g.agreed}
+            waiting = [ref for ref in gate.by if str(ref) not in agreed]
+            for ref in waiting[:-1]:
                 await self.must(action, holders(self.authority, self.pathway, [ref])[0],
                                 **body)
-            who = holders(self.authority, self.pathway, gate.by[-1:])[0]
+            who = holders(self.authority, self.pathway, waiting[-1:])[0]
         if not needs_date:
             return await self.must(action, who, **body)
         # A date the managers agree: the first working day far enough ahead (notice).
@@ -311,14 +314,16 @@ class Driver:
         raise EngineFault(f"no date was accepted for {action}\n" + self.story())
 
     def _open_gates(self, view: TransferView, after_transfer: bool) -> list[str]:
-        done = {g.id for g in view.gates if g.done or g.not_needed}  # nothing waits on these
+        # Done, or not needed after an earlier answer (a conditional step): clear.
+        clear = {g.id for g in view.gates if g.done or g.not_needed}
         answered = {g.id for g in view.gates if g.outcome is not None}
         found = []
         for gid, gate in self.pathway.gates.items():
-            condition = gate.condition()
-            if gid in done or not set(gate.after) <= done or (
-                    condition is not None and condition[0] not in answered):
+            if gid in clear or not set(gate.after) <= clear:
                 continue
+            condition = gate.condition()
+            if condition is not None and condition[0] not in answered:
+                continue  # waits for the answer it depends on
             if after_transfer and (gid in self.pathway.transfer.requires
                                    or not any(o.completes and not o.dispute
                                               for o in self.pathway.outcomes(gid).values())):

@@ -1,0 +1,66 @@
+"""Stretches of the calendar for the seed-rule tests, found from the time-skipping server's
+present, so a test's hand-worked due times hold on any day the suite runs.
+
+- `june_monday`: the first Monday of June next year (no bank holiday or clock change for
+  weeks either side: the spring bank holiday is the last Monday of May, the summer one the
+  last Monday of August);
+- `christmas_on_friday`: the next December whose Christmas Day is a Friday, as in 2026: Fri
+  25 Dec, Boxing Day's substitute Mon 28 Dec and New Year's Day Fri 1 Jan are closed;
+- `easter_on_march_28`: the next year whose Easter Sunday is 28 March, as in 2027: Good
+  Friday 26 and Easter Monday 29 March are closed, and the clocks go forward at 01:00 UTC on
+  the Sunday.
+
+Each checks its closed days against the `holidays` package, so a slip in the hand-worked
+calendar fails loudly rather than moving a due time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+from dateutil.easter import easter
+
+LONDON = ZoneInfo("Europe/London")
+MARGIN = timedelta(days=1)  # a scene starts at least this long after the server's present
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    """A London wall-clock time on `day`."""
+    return datetime.combine(day, time(hour, minute), tzinfo=LONDON)
+
+
+def utc(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+def closed_days(first: date, last: date) -> set[date]:
+    """England & Wales bank holidays (substitute days included) on weekdays, first to last."""
+    bank = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
+    return {d for d in bank if first <= d <= last and d.weekday() < 5}
+
+
+def june_monday(now: datetime) -> date:
+    first = date(now.year + 1, 6, 1)
+    return first + timedelta(days=-first.weekday() % 7)
+
+
+def christmas_on_friday(now: datetime) -> int:
+    """The year of the next such December still ahead (1 December after `now`)."""
+    year = now.year
+    while date(year, 12, 25).weekday() != 4 or at(date(year, 12, 1), 0) <= now + MARGIN:
+        year += 1
+    assert closed_days(date(year, 12, 1), date(year + 1, 1, 31)) == {
+        date(year, 12, 25), date(year, 12, 28), date(year + 1, 1, 1)}
+    return year
+
+
+def easter_on_march_28(now: datetime) -> int:
+    """The year of the next such Easter still ahead (1 March after `now`)."""
+    year = now.year
+    while easter(year) != date(year, 3, 28) or at(date(year, 3, 1), 0) <= now + MARGIN:
+        year += 1
+    assert closed_days(date(year, 3, 1), date(year, 4, 30)) == {date(year, 3, 26),
+                                                                date(year, 3, 29)}
+    return year
