@@ -330,7 +330,8 @@ def describe_pathway(pathway_id: str, pathway: Pathway, protocol: Protocol) -> l
         lines.append(f"{INDENT}after the transfer:")
         for name, duty in pathway.after_transfer.items():
             lines += [INDENT * 2 + line for line in describe_duty(name, duty, pathway)]
-    notices = [(event, refs) for event, refs in pathway.notify if refs]
+    notices = [(event, refs) for event, refs in pathway.notify
+               if event in NOTICE_WORDS and refs]  # not its local_choice
     if notices:
         lines.append(f"{INDENT}emails: " + "; ".join(
             f"{NOTICE_WORDS[event]}, {people(refs, pathway)}" for event, refs in notices))

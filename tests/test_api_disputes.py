@@ -15,6 +15,7 @@ from api.deps import AppState
 from api.main import create_app
 from config import Settings
 from models.protocol_files import load_protocols
+from tests.scenario import PROTOCOLS
 
 TRANSFER = "/transfers/transfer-nottingham-N42"
 
@@ -46,9 +47,15 @@ async def test_dispute_through_the_api(api: httpx.AsyncClient) -> None:
         "children": ["N42", "N43"]})
     assert started.status_code == 201, started.text
     assert started.json()["children"] == ["N42", "N43"]
-    for action, who in [("confirm-receipt", "cic-tm"), ("record-joint-visit", "cic-sw"),
-                        ("initiate", "fieldwork-tm")]:
-        assert (await act(api, action, who)).status_code == 200
+    today = started.json()["anchor_at"][:10]  # the order granted "today" (a UTC date is never
+    # ahead of London's, so never in the future)
+    items = PROTOCOLS["nottingham"].pathways["fieldwork-to-cic"].gates["checklist"].items
+    for action, who, body in [("confirm-receipt", "cic-tm", {}),
+                              ("record-order-granted", "fieldwork-tm", {"date": today}),
+                              ("record-joint-visit", "cic-sw", {}),
+                              ("complete-checklist", "fieldwork-tm", {"items": items}),
+                              ("initiate", "fieldwork-tm", {})]:
+        assert (await act(api, action, who, **body)).status_code == 200
     no_reason = await act(api, "dispute", "cic-tm")
     assert no_reason.status_code == 422 and "Say why" in no_reason.json()["detail"]
     disputed = await act(api, "dispute", "cic-tm", note="Care plan not on file")
@@ -74,8 +81,11 @@ async def test_dispute_through_the_api(api: httpx.AsyncClient) -> None:
 
 
 async def test_extension_through_the_api(api: httpx.AsyncClient) -> None:
-    await api.post("/transfers", headers=as_("fieldwork-tm"), json={
+    started = await api.post("/transfers", headers=as_("fieldwork-tm"), json={
         "authority": "nottingham", "pathway": "fieldwork-to-cic", "case_id": "N42"})
+    # The 10 days run from the order granted (a UTC date is never ahead of London's).
+    assert (await act(api, "record-order-granted", "fieldwork-tm",
+                      date=started.json()["anchor_at"][:10])).status_code == 200
     view = (await api.get(TRANSFER, headers=as_("cic-tm"))).json()
     due = next(d for d in view["deadlines"] if d["id"] == "transfer_by")["due_at"]
     # A working day well after the 10 days: the third Wednesday of the next February.

@@ -66,7 +66,9 @@ def test_warnings_ladders_and_the_weekly_meeting_are_described(
     assert ladders, "no protocol has a dispute ladder to describe"
     for ladder in ladders:
         assert f"- {ladder.title} [" in out
-        assert f"starts the dispute ladder '{ladder.title}'" in out
+        # Started by a gate's outcome, or by either side at any stage (raise-dispute).
+        assert (f"starts the dispute ladder '{ladder.title}'" in out
+                or f"the ladder '{ladder.title}' starts" in out)
     assert "told if it is not resolved within" in out
     meetings = [p.weekly_meeting for p in protocols.values() if p.weekly_meeting]
     assert meetings, "no protocol has a weekly meeting to describe"

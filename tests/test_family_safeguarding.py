@@ -40,7 +40,6 @@ CHECKLIST = list(PROTOCOL.pathways["a-and-i-to-early-help"].gates["checklist"].i
 STARTED = "transfer proposed to your team"
 ACCEPTED = "Receiving Team Manager's review: accepted"
 ALLOCATED = "worker W1 allocated"
-DISAGREEMENT = "Disagreement between Team Managers about the transfer"
 CMH_MEETING = "Team Managers could not agree at the meeting before the CMH"
 
 Step = tuple[str, str, dict[str, Any]]
@@ -101,7 +100,7 @@ def ends(pathway: str) -> tuple[str, str]:
 
 
 def test_checklist_never_delays_and_disagreements_go_to_service_managers():
-    assert len(CHECKLIST) == 14
+    assert len(CHECKLIST) == 30
     for pathway in PROTOCOL.pathways.values():
         assert "checklist" not in pathway.transfer.requires
         assert pathway.outcomes("checklist")["outstanding"].needs_date
@@ -111,11 +110,10 @@ def test_checklist_never_delays_and_disagreements_go_to_service_managers():
         (Role.team_manager, "2 working days"), (Role.service_manager, None)]
     assert [(lv.role, lv.of, str(lv.allow) if lv.allow else None)
             for lv in PROTOCOL.ladders["cmh_meeting"].levels] == [
-        (Role.service_manager, [Side.sending, Side.receiving], "5 days"),
-        (Role.service_manager, [Side.sending, Side.receiving], None)]
+        (Role.service_manager, [Side.sending, Side.receiving], "5 days")]
     months = {name: str(PROTOCOL.pathways[name].deadlines["transfer_by"].within)
               for name in ("a-and-i-to-fsp-child-in-need", "fsp-to-cla-section-20",
-                           "cla-to-sixteen-plus")}
+                           "cla-to-sixteen-plus")}  # the last from the day they turn 15 1/2
     assert set(months.values()) == {"6 months"}
 
 
@@ -234,29 +232,13 @@ DATED = [
     Dated("a-and-i-to-fsp-child-in-need", local(2027, 2, 1, 10), utc(2027, 8, 1, 16),
           (("accept", "fsp-tm", {}),), date(2027, 7, 28),
           late=(("accept", "fsp-tm", {}),), default_date=utc(2027, 7, 30, 16)),
-    # Orders made Thu 25 Mar 2027: Easter skipped: Mon 12 Apr 17:00 BST, the default date.
-    Dated("fsp-to-cla-final-order", local(2027, 3, 25, 15), utc(2027, 4, 12, 16),
-          (("record-cla-notified", "fsp-tm", {}), ("name-cla-worker", "cla-tm", {}),
-           ("record-life-story-materials", "fsp-sw", {}), ("accept", "cla-tm", {})),
-          date(2027, 4, 12), set_date=False,
-          late=(("name-cla-worker", "cla-tm", {}), ("accept", "cla-tm", {}))),
     # Entered care Thu 14 Jan 2027: Wed 14 Jul, 17:00 BST.
     Dated("fsp-to-cla-section-20", local(2027, 1, 14, 10), utc(2027, 7, 14, 16),
           (("accept", "cla-tm", {}),), date(2027, 6, 30),
           late=(("accept", "cla-tm", {}),)),
-    # Reached 15 years 6 months Mon 1 Mar 2027: by 16, Wed 1 Sep, 17:00 BST.
-    Dated("cla-to-sixteen-plus", local(2027, 3, 1, 10), utc(2027, 9, 1, 16),
-          (("record-transfer-panel", "cla-tm",
-            {"attendees": ["cla_team_manager", "sixteen_plus_team_manager"]}),
-           ("record-assessment-and-pathway-plan", "cla-sw", {}),
-           ("accept", "sixteen_plus-tm", {})), date(2027, 8, 2),
-          late=(("record-transfer-panel", "sixteen_plus-tm",
-                 {"attendees": ["cla_team_manager", "sixteen_plus_team_manager"]}),
-                ("accept", "sixteen_plus-tm", {}))),
-    # ICO Mon 7 Dec 2026; CMH Tue 22 Dec, given at the start. FSP take the case at the CMH
-    # with nothing recorded. 3 weeks: Mon 28 Dec (a bank holiday) 17:00 GMT.
-    Dated("a-and-i-to-fsp-proceedings-at-cmh", local(2026, 12, 7, 11), utc(2026, 12, 28, 17),
-          (), date(2026, 12, 22), set_date=False, agreed_at_start=date(2026, 12, 22)),
+    # (fsp-to-cla-final-order's clock now runs from the orders' date, cla-to-sixteen-plus's
+    # from the day the young person turns 15 1/2, and a-and-i-to-fsp-proceedings-at-cmh moves
+    # at the CMH: tests/test_family_safeguarding_seed_rules.py.)
 ]
 each_dated = pytest.mark.parametrize("d", DATED, ids=[d.pathway for d in DATED])
 
@@ -294,17 +276,10 @@ async def test_not_transferred_by_the_deadline(ts_env, worker, mailbox, d: Dated
     sending, receiving = ends(d.pathway)
     s = await opened(ts_env, worker, d.pathway, d.anchor, agreed=d.agreed_at_start)
     expected = {f"{receiving}-tm": [STARTED]}
-    if not d.late:  # at the CMH nothing is required: only a dispute stops the transfer
-        await skip_to(ts_env, local(2026, 12, 17, 10))
-        await s.act("dispute", "fsp-tm", note="Proceedings papers not shared")
-        referred = f"dispute referred to you: {DISAGREEMENT}"
-        told = f"dispute not resolved within 2 working days: {DISAGREEMENT}"
-        expected = {"fsp-tm": [STARTED, referred], "a_and_i-tm": [referred],
-                    "fsp-sm": [told], "a_and_i-sm": [told]}
     await skip_to(ts_env, d.due - td(minutes=1))
     view = await s.view()
     assert status(view, "transfer_by") is DeadlineStatus.pending
-    assert view.responsible_team == sending  # the CMH (or the default date) has passed
+    assert view.responsible_team == sending  # the default date has passed
     await skip_to(ts_env, d.due + td(minutes=1))
     late = f"deadline missed: {PROTOCOL.pathways[d.pathway].deadlines['transfer_by'].title}"
     expected[f"{receiving}-tm"].append(late)
@@ -312,16 +287,10 @@ async def test_not_transferred_by_the_deadline(ts_env, worker, mailbox, d: Dated
     await expect_mail(mailbox, expected)
     view = await settled(s, missed("transfer_by"))
     assert view.responsible_team == sending
-    # Later the requirements are met (or the dispute is resolved): the case moves at once.
+    # Later the requirements are met: the case moves at once.
     await skip_to(ts_env, d.due + td(days=2))
-    if d.late:
-        view = await take(s, d.late)
-        expected[f"{sending}-tm"].append(ACCEPTED)
-    else:
-        view = await s.act("resolve-dispute", "fsp-sm", resolution="proceed",
-                           note="Papers shared at the hearing")
-        for tm in (f"{sending}-tm", f"{receiving}-tm"):
-            expected[tm].append("dispute resolved: proceed")
+    view = await take(s, d.late)
+    expected[f"{sending}-tm"].append(ACCEPTED)
     assert (view.stage, view.responsible_team) == (Stage.transferred, receiving)
     assert status(view, "transfer_by") is DeadlineStatus.met_late
     for tm in (f"{sending}-tm", f"{receiving}-tm"):
@@ -329,32 +298,13 @@ async def test_not_transferred_by_the_deadline(ts_env, worker, mailbox, d: Dated
     await expect_mail(mailbox, expected)
 
 
-async def test_the_clock_starts_at_fifteen_and_a_half_not_at_a_birth_date(ts_env, worker):
-    s = await opened(ts_env, worker, "cla-to-sixteen-plus", local(2027, 3, 1, 10))
-    view = await s.view()
-    assert (view.anchor, view.anchor_at) == ("reached_fifteen_and_a_half", local(2027, 3, 1, 10))
-    assert deadline(view, "transfer_by").start_at == local(2027, 3, 1, 10)
-
-
 # ----- proceedings: the CMH more than 3 weeks away -----------------------------------------
 
 BEFORE_CMH = "a-and-i-to-fsp-proceedings-before-cmh"
 TM_MEETING: dict[str, Any] = {"attendees": ["a_and_i_team_manager", "fsp_team_manager"]}
-MET = "Team Managers' meeting on outstanding work before the CMH: agreed"
 
 
-async def test_before_the_cmh_the_case_moves_when_the_managers_agree(ts_env, worker, mailbox):
-    s = await opened(ts_env, worker, BEFORE_CMH, local(2027, 1, 11, 10))
-    await skip_to(ts_env, local(2027, 1, 18, 10))
-    kind, _ = await s.refused("agree-at-tm-meeting", "a_and_i-sw", **TM_MEETING)
-    assert kind == "NotPermitted"
-    kind, message = await s.refused("agree-at-tm-meeting", "fsp-tm",
-                                    attendees=["fsp_team_manager"])
-    assert kind == "InvalidInput" and "a_and_i_team_manager attending" in message
-    view = await s.act("agree-at-tm-meeting", "fsp-tm", **TM_MEETING)
-    assert (view.stage, view.responsible_team) == (Stage.transferred, "fsp")
-    await expect_mail(mailbox, {"fsp-tm": [STARTED, MET, moved("fsp")],
-                                "a_and_i-tm": [MET, moved("fsp")]})
+# (The managers' joint agreement: tests/test_family_safeguarding_seed_rules.py.)
 
 
 async def test_managers_disagree_service_manager_resolves(ts_env, worker, mailbox):
@@ -397,6 +347,7 @@ async def test_managers_meet_at_least_5_days_before_the_cmh(ts_env, worker, mail
     missed = "date missed: Team Managers meet at least 5 days before the CMH"
     await eventually(lambda: mailbox.subjects(mail(A, "a_and_i-tm")),
                      lambda got: any(missed in x for x in got))
+    await s.act("agree-at-tm-meeting", "a_and_i-tm", **TM_MEETING)  # both must agree
     view = await s.act("agree-at-tm-meeting", "fsp-tm", **TM_MEETING)
     assert deadline(view, "cmh_listed:listed").status is DeadlineStatus.met_late
     assert view.stage is Stage.transferred
@@ -472,6 +423,7 @@ async def test_transfer_proceeds_on_the_agreed_date_with_tasks_outstanding(
                        note="PEP and health assessment to be recorded")
     assert deadline(view, "checklist:outstanding").due_at == utc(2027, 4, 14, 16)
     await s.act("name-cla-worker", "cla-tm")
+    await s.act("record-final-orders", "fsp-tm", date=date(2027, 3, 25))  # the clock's day
     view = await s.act("accept", "cla-tm")
     assert view.stage is Stage.ready  # every requirement met; the checklist is not one
     await skip_to(ts_env, utc(2027, 4, 12, 16, 1))  # the default date: Mon 12 Apr 17:00 BST
@@ -483,7 +435,9 @@ async def test_transfer_proceeds_on_the_agreed_date_with_tasks_outstanding(
     chased = f"date missed: {OUTSTANDING}"
     await expect_mail(mailbox, {
         "cla-tm": [STARTED, "Case transfer standards (non-negotiable tasks) completed by the "
-                   "transferring manager: outstanding", moved("cla"), chased],
+                   "transferring manager: outstanding",
+                   "Care proceedings concluded with a care order and/or placement order: made",
+                   moved("cla"), chased],
         "fsp-tm": [ACCEPTED, moved("cla"), chased]})
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.protocol import GateKind
+from models.protocol import GateKind, RoleRef, Side
 from models.transfer import DeadlineStatus, Stage, TransferView
 from tests.scenario import PROTOCOLS, Scenario, deadline
 from tests.transfers import events, eventually, outbox, skip_to
@@ -110,6 +110,9 @@ async def act(ts_env, s: Scenario, when: datetime | None, action: str, who: str,
               **body: Any) -> TransferView:
     if when is not None:
         await skip_to(ts_env, when)
+    found = s.pathway.actions().get(action)
+    if found is not None and s.pathway.outcomes(found[0])[found[1]].event_date:
+        body.setdefault("date", (await ts_env.get_current_time()).astimezone(LONDON).date())
     return await s.act(action, who, **filled(s, action, body))
 
 
@@ -120,28 +123,52 @@ async def walk(ts_env, s: Scenario, when: datetime | None, steps: list[Step]) ->
     return view
 
 
-def acceptance(s: Scenario, when: datetime, steps: Iterable[Step]) -> list[Email]:
-    """The sending Team Manager hears of an acceptance: `<gate title>[: accepted]`."""
-    found = []
-    for action, _ in steps:
-        if action == "accept":
-            gate_id, outcome = s.pathway.actions()[action]
-            title = s.pathway.gates[gate_id].title
-            found += to(when, f"{s.pathway.sending}-tm",
-                        title if outcome == "done" else f"{title}: {outcome}")
+SHORT = {"team_manager": "tm", "social_worker": "sw", "service_manager": "sm",
+         "senior_practitioner": "sp", "advanced_practitioner": "ap"}
+
+
+def holders(s: Scenario, refs: Iterable[RoleRef]) -> str:
+    """The demo staff holding `role@from` / `role@to`, as `to()` takes them."""
+    return " ".join(f"{s.pathway.sending if r.side is Side.sending else s.pathway.receiving}-"
+                    f"{SHORT[r.role.value]}" for r in refs)
+
+
+def started(s: Scenario, when: datetime) -> list[Email]:
+    return to(when, holders(s, s.pathway.notify.started), STARTED)
+
+
+def acceptance(s: Scenario, when: datetime, steps: Iterable[Step],
+               done: Iterable[Step] = ()) -> list[Email]:
+    """What the steps send: a gate's notices (`<gate title>[: <outcome>]`), and a joint
+    decision's call for the other party's agreement (once one party has agreed)."""
+    found, agreed = [], {action for action, _ in done}
+    for action, who in steps:
+        if action not in s.pathway.actions():
+            continue  # a post-transfer task
+        gate_id, outcome = s.pathway.actions()[action]
+        gate = s.pathway.gates[gate_id]
+        if gate.joint and action not in agreed:
+            agreed.add(action)
+            found += to(when, holders(s, [r for r in gate.by if holders(s, [r]) != who]),
+                        f"your agreement is needed: {gate.title}")
+            continue
+        refs = [*gate.notify, *s.pathway.outcomes(gate_id)[outcome].notify]
+        found += to(when, holders(s, refs),
+                    gate.title if outcome == "done" else f"{gate.title}: {outcome}")
     return found
 
 
 # ----- every pathway: the steps of its happy path -------------------------------------------
 
 STEPS: dict[str, list[Step]] = {
-    "fieldwork-to-cic": [("confirm-receipt", "cic-tm"), ("record-joint-visit", "cic-sw"),
+    "fieldwork-to-cic": [("confirm-receipt", "cic-tm"), ("record-order-granted", "fieldwork-tm"),
+                         ("record-joint-visit", "cic-sw"), ("complete-checklist", "fieldwork-tm"),
                          ("initiate", "fieldwork-tm"), ("accept", "cic-tm")],
-    "mash-to-early-help": [("accept", "early_help-tm")],
-    "mash-to-tfst": [("accept", "tfst-tm")],
-    "mash-to-bit": [("accept", "bit-tm")],
-    "mash-to-duty": [("accept", "duty-tm")],
-    "mash-to-fieldwork": [("accept", "fieldwork-tm")],
+    "mash-to-early-help": [("complete-checklist", "mash-sw"), ("accept", "early_help-tm")],
+    "mash-to-tfst": [("complete-checklist", "mash-tm"), ("accept", "tfst-tm")],
+    "mash-to-bit": [("complete-checklist", "mash-tm"), ("accept", "bit-tm")],
+    "mash-to-duty": [("complete-checklist", "mash-tm"), ("accept", "duty-tm")],
+    "mash-to-fieldwork": [("complete-checklist", "mash-tm"), ("accept", "fieldwork-tm")],
     "duty-to-fieldwork-cin": [("complete-checklist", "duty-tm"), ("accept", "fieldwork-tm"),
                               ("record-cin-planning-meeting", "fieldwork-sw"),
                               ("record-handover-visit", "duty-sw")],
@@ -153,48 +180,67 @@ STEPS: dict[str, list[Step]] = {
     "duty-to-cic-uasc": [("record-assessment-and-review", "duty-tm"),
                          ("complete-checklist", "duty-tm"), ("review-case", "cic-tm"),
                          ("accept", "cic-tm")],
-    "duty-to-tfst": [("agree-transfer", "tfst-tm"), ("accept", "tfst-tm")],
-    "duty-to-early-help": [("agree-transfer", "early_help-tm"), ("accept", "early_help-tm")],
-    "fieldwork-to-tfst": [("record-joint-visit", "fieldwork-sw"), ("agree-transfer", "tfst-tm"),
+    "duty-to-tfst": [("agree-transfer", "tfst-tm"), ("complete-checklist", "duty-tm"),
+                     ("accept", "tfst-tm")],
+    "duty-to-early-help": [("agree-transfer", "early_help-tm"), ("complete-checklist", "duty-tm"),
+                           ("accept", "early_help-tm")],
+    "fieldwork-to-tfst": [("record-joint-visit", "fieldwork-sw"),
+                          ("complete-checklist", "fieldwork-tm"), ("agree-transfer", "tfst-tm"),
+                          ("agree-transfer", "fieldwork-tm"),
                           ("record-cin-review", "fieldwork-sw")],
     "fieldwork-to-early-help": [("record-joint-visit", "fieldwork-sw"),
+                                ("complete-checklist", "fieldwork-tm"),
                                 ("agree-transfer", "early_help-tm"),
+                                ("agree-transfer", "fieldwork-tm"),
                                 ("record-cin-review", "fieldwork-tm")],
     "cic-to-fieldwork": [("record-discussion", "fieldwork-tm"), ("record-cic-review", "cic-tm"),
-                         ("record-joint-visit", "cic-sw"), ("initiate", "cic-tm"),
-                         ("accept", "fieldwork-tm")],
+                         ("record-joint-visit", "cic-sw"), ("complete-checklist", "cic-tm"),
+                         ("initiate", "cic-tm"), ("accept", "fieldwork-tm")],
     "cic-to-tfst": [("record-discussion", "cic-tm"), ("record-cic-review", "cic-sw"),
-                    ("record-joint-visit", "cic-sw"), ("initiate", "cic-tm"),
-                    ("accept", "tfst-tm")],
+                    ("record-joint-visit", "cic-sw"), ("complete-checklist", "cic-tm"),
+                    ("initiate", "cic-tm"), ("accept", "tfst-tm")],
     "fieldwork-to-permanency-adoption": [
         ("complete-checklist", "fieldwork-sw"), ("record-joint-visit", "permanency-sw"),
-        ("initiate", "fieldwork-tm"), ("accept", "permanency-tm")],
+        ("complete-transfer-checklist", "fieldwork-tm"), ("initiate", "fieldwork-tm"),
+        ("accept", "permanency-tm")],
     "fieldwork-to-permanency-sgo": [
         ("share-sg-plan", "fieldwork-sw"), ("complete-checklist", "fieldwork-tm"),
-        ("record-joint-visit", "permanency-sw"), ("initiate", "fieldwork-tm"),
-        ("accept", "permanency-tm")],
+        ("record-joint-visit", "permanency-ap"), ("complete-transfer-checklist", "fieldwork-tm"),
+        ("initiate", "fieldwork-tm"), ("accept", "permanency-tm")],
     "permanency-to-cic": [("ratify-plan", "iro"), ("agree-allocation", "cic-tm"),
                           ("complete-checklist", "permanency-sw"),
-                          ("record-joint-visit", "cic-sw"), ("initiate", "permanency-tm"),
-                          ("accept", "cic-tm")],
-    "cic-to-leaving-care": [("complete-checklist", "cic-tm"), ("record-cic-review", "cic-sw"),
-                            ("record-joint-visit", "cic-sw"), ("initiate", "cic-tm"),
+                          ("record-joint-visit", "cic-sw"),
+                          ("complete-transfer-checklist", "permanency-tm"),
+                          ("initiate", "permanency-tm"), ("accept", "cic-tm")],
+    "cic-to-leaving-care": [("record-cic-review", "cic-sw"), ("record-joint-visit", "cic-sw"),
+                            ("complete-checklist", "cic-tm"), ("initiate", "cic-tm"),
                             ("accept", "leaving_care-tm")],
     "fieldwork-to-leaving-care": [
-        ("complete-checklist", "fieldwork-tm"), ("record-cic-review", "fieldwork-sw"),
-        ("record-joint-visit", "fieldwork-sw"), ("initiate", "fieldwork-tm"),
+        ("record-cic-review", "fieldwork-sw"), ("record-joint-visit", "fieldwork-sw"),
+        ("complete-checklist", "fieldwork-tm"), ("initiate", "fieldwork-tm"),
         ("accept", "leaving_care-tm")],
-    "tfst-to-early-help": [("record-joint-visit", "tfst-sw"),
-                           ("agree-transfer", "early_help-tm"), ("record-eh-review", "tfst-sw")],
+    "tfst-to-early-help": [("record-case-not-from-social-care", "tfst-tm"),
+                           ("agree-co-working", "tfst-tm"), ("record-joint-visit", "tfst-sw"),
+                           ("complete-checklist", "tfst-tm"), ("agree-transfer", "early_help-tm"),
+                           ("agree-transfer", "tfst-tm"), ("record-eh-review", "tfst-sw")],
     "early-help-to-tfst": [("record-joint-visit", "early_help-sw"), ("agree-transfer", "tfst-tm"),
-                           ("initiate", "early_help-tm"), ("accept", "tfst-tm")],
-    "tfst-to-fieldwork": [("agree-co-working", "fieldwork-tm"), ("record-joint-visit", "tfst-sw"),
-                          ("agree-transfer", "fieldwork-tm")],
-    "early-help-to-fieldwork": [("agree-co-working", "early_help-tm"),
+                           ("agree-transfer", "early_help-tm"), ("agree-co-working", "tfst-tm"),
+                           ("complete-checklist", "early_help-tm"), ("initiate", "early_help-tm"),
+                           ("accept", "tfst-tm")],
+    "tfst-to-fieldwork": [("record-safeguarding-concerns", "fieldwork-tm"),
+                          ("agree-co-working", "fieldwork-tm"), ("agree-co-working", "tfst-tm"),
+                          ("record-joint-visit", "tfst-sw"), ("complete-checklist", "tfst-tm"),
+                          ("agree-transfer", "fieldwork-tm"), ("agree-transfer", "tfst-tm")],
+    "early-help-to-fieldwork": [("record-safeguarding-concerns", "early_help-tm"),
+                                ("agree-co-working", "early_help-tm"),
+                                ("agree-co-working", "fieldwork-tm"),
                                 ("record-joint-visit", "early_help-sw"),
-                                ("agree-transfer", "fieldwork-tm")],
+                                ("complete-checklist", "early_help-tm"),
+                                ("agree-transfer", "fieldwork-tm"),
+                                ("agree-transfer", "early_help-tm")],
 }
-WITH_PERIODS = {"cic-to-fieldwork", "cic-to-tfst", "fieldwork-to-permanency-adoption"}
+# Pathways whose transfer stays open after the allocation (periods or post-transfer tasks).
+WITH_PERIODS = {p for p, pathway in PATHWAYS.items() if pathway.after_transfer}
 
 
 def test_every_pathway_of_the_seed_is_encoded() -> None:
@@ -207,11 +253,13 @@ def test_every_pathway_of_the_seed_is_encoded() -> None:
         ("fieldwork", "permanency"), ("permanency", "cic"), ("cic", "leaving_care"),
         ("fieldwork", "leaving_care"), ("tfst", "early_help"), ("early_help", "tfst"),
         ("tfst", "fieldwork"), ("early_help", "fieldwork")}
-    # Managers may disagree about every transfer: each pathway can start the 24 h + 24 h ladder.
-    assert all(p.disputes() == ["dispute"] for p in PATHWAYS.values())
+    # Managers may disagree about every transfer: each pathway can start the 24 h + 24 h ladder,
+    # from a receiving decision or raised by either side at any stage.
+    assert all(set(p.disputes()) == {"dispute"} for p in PATHWAYS.values())
+    assert all(p.raise_dispute is not None for p in PATHWAYS.values())
     ladder = PROTOCOLS[N].ladders["dispute"]
     assert [(lv.role.value, str(lv.allow)) for lv in ladder.levels] == [
-        ("service_manager", "24 hours"), ("head_of_service", "24 hours"), ("director", "None")]
+        ("service_manager", "24 hours"), ("head_of_service", "24 hours")]
 
 
 @pytest.mark.parametrize("pathway", sorted(STEPS))
@@ -220,13 +268,13 @@ async def test_happy_path_of_every_pathway(ts_env, worker, directory_engine, mai
     s, view = await opened(ts_env, worker, pathway, anchor)
     steps = STEPS[pathway]
     sending, receiving = s.pathway.sending, s.pathway.receiving
-    expected = to(anchor, f"{receiving}-tm", STARTED)
+    expected = started(s, anchor)
     for i, (action, who) in enumerate(steps, start=1):
         assert (view.stage, view.responsible_team) in ((Stage.proposed, sending),
                                                        (Stage.ready, sending))
         when = anchor + timedelta(minutes=10 * i)
         view = await act(ts_env, s, when, action, who)
-        expected += acceptance(s, when, [(action, who)])
+        expected += acceptance(s, when, [(action, who)], done=steps[:i - 1])
     moved_at = anchor + timedelta(minutes=10 * len(steps))
     assert (view.stage, view.responsible_team) == (Stage.transferred, receiving)
     assert view.transferred_at is not None and minute(view.transferred_at) == minute(moved_at)
@@ -248,8 +296,8 @@ async def test_happy_path_of_every_pathway(ts_env, worker, directory_engine, mai
 async def test_dispute_of_every_pathway_climbs_the_ladder_to_the_minute(
         ts_env, worker, directory_engine, mailbox, pathway):
     # Sat 27 Mar 2027 12:00 GMT: the clocks go forward the next night; the ladder counts
-    # elapsed hours, so the Heads of Service are called at 13:00 BST on Sunday and the
-    # Director told at 13:00 BST on Monday.
+    # elapsed hours, so the Heads of Service are called at 13:00 BST on Sunday and told the 48
+    # hours have passed at 13:00 BST on Monday (the relevant ones: of the two teams' services).
     disputed_at = local(2027, 3, 27, 12)
     s, view = await opened(ts_env, worker, pathway, disputed_at)
     steps = STEPS[pathway]
@@ -265,14 +313,15 @@ async def test_dispute_of_every_pathway_climbs_the_ladder_to_the_minute(
     assert (view.stage, view.responsible_team, view.escalation_level) == (
         Stage.disputed, sending, 1)
     assert view.dispute.level_due_local == "Sun 28 Mar 2027 13:00 BST"
-    expected = to(disputed_at, f"{receiving}-tm", STARTED)
+    expected = started(s, disputed_at) + acceptance(s, disputed_at, steps[:first])
     expected += to(disputed_at, f"{sending}-sm {receiving}-sm",
                    f"dispute referred to you: {LADDER}")
+    heads = " ".join(sorted({f"{s.pathway.services[t]}-hos" for t in (sending, receiving)}))
     escalated = utc(2027, 3, 28, 12)
     await skip_to(ts_env, escalated - timedelta(minutes=1))
     await emails(mailbox, directory_engine, view, expected)
     await skip_to(ts_env, escalated + timedelta(minutes=1))
-    expected += to(escalated, "hos-1 hos-2", f"dispute escalated to you: {LADDER}")
+    expected += to(escalated, heads, f"dispute escalated to you: {LADDER}")
     await emails(mailbox, directory_engine, view, expected)
     view = await s.view()
     assert view.dispute is not None and view.dispute.level_due_local == "Mon 29 Mar 2027 13:00 BST"
@@ -280,11 +329,11 @@ async def test_dispute_of_every_pathway_climbs_the_ladder_to_the_minute(
     await skip_to(ts_env, told - timedelta(minutes=1))
     await emails(mailbox, directory_engine, view, expected)
     await skip_to(ts_env, told + timedelta(minutes=1))
-    expected += to(told, "director", f"dispute not resolved within 48 hours: {LADDER}")
+    expected += to(told, heads, f"dispute not resolved within 48 hours: {LADDER}")
     await emails(mailbox, directory_engine, view, expected)
     view = await s.view()
     assert (view.stage, view.responsible_team, view.escalation_level) == (
-        Stage.disputed, sending, 3)
+        Stage.disputed, sending, 2)
 
 
 # ----- Fieldwork -> Children in Care: 72-hour response, 10 days from the order ---------------
@@ -304,7 +353,7 @@ RESPONSE = "Children in Care Team Manager responds within 72 hours"
 async def test_cic_response_clock_warns_at_half_time_and_breaches_to_the_minute(
         ts_env, worker, directory_engine, mailbox, anchor, warn_at, due_at, due_local):
     s, view = await opened(ts_env, worker, "fieldwork-to-cic", anchor)
-    assert [d.id for d in view.deadlines] == ["response_due", "transfer_by"]
+    assert [d.id for d in view.deadlines] == ["response_due"]  # 10 days: from the order
     due = deadline(view, "response_due")
     assert (due.due_at, due.due_local, due.warn_at) == (due_at, due_local, [warn_at])
     expected = to(anchor, "cic-tm", STARTED)
@@ -326,22 +375,25 @@ async def test_cic_response_clock_warns_at_half_time_and_breaches_to_the_minute(
     await emails(mailbox, directory_engine, view, expected)
 
 
-TEN_DAYS = "Transfer within 10 days of the order"
-# Notice of the final hearing Mon 19 Apr 2027 09:00 BST: day 10 is Thu 29 Apr, due 17:00 BST;
-# warnings at 50% and 80% of the 248 hours between: Sat 24 Apr 13:00, Tue 27 Apr 15:24 BST.
+TEN_DAYS = "Transfer within 10 days of the order or decision"
+# The order granted Mon 19 Apr 2027 (recorded that day, 09:00 BST): the clock runs from the
+# start of the day; day 10 is Thu 29 Apr, due 17:00 BST; warnings at 50% and 80% of the 257
+# hours between: Sat 24 Apr 08:30, Tue 27 Apr 13:36 BST.
 CIC_ANCHOR, CIC_DUE = local(2027, 4, 19, 9), utc(2027, 4, 29, 16)
-CIC_HALF, CIC_EIGHTY = utc(2027, 4, 24, 12), utc(2027, 4, 27, 14, 24)
+CIC_HALF, CIC_EIGHTY = utc(2027, 4, 24, 7, 30), utc(2027, 4, 27, 12, 36)
 
 
 @pytest.mark.parametrize("on_time", [True, False])
 async def test_fieldwork_to_cic_within_10_days_with_warnings(
         ts_env, worker, directory_engine, mailbox, on_time):
     s, view = await opened(ts_env, worker, "fieldwork-to-cic", CIC_ANCHOR)
+    view = await act(ts_env, s, None, "record-order-granted", "fieldwork-tm")
     by = deadline(view, "transfer_by")
     assert (by.due_at, by.due_local, by.warn_at) == (
         CIC_DUE, "Thu 29 Apr 2027 17:00 BST", [CIC_HALF, CIC_EIGHTY])
     await act(ts_env, s, local(2027, 4, 19, 11), "confirm-receipt", "cic-tm")
     await act(ts_env, s, local(2027, 4, 21, 10), "record-joint-visit", "cic-sw")
+    await act(ts_env, s, local(2027, 4, 22, 9), "complete-checklist", "fieldwork-tm")
     await act(ts_env, s, local(2027, 4, 22, 10), "initiate", "fieldwork-tm")
     expected = [*to(CIC_ANCHOR, "cic-tm", STARTED),
                 *to(CIC_HALF, "fieldwork-tm cic-tm", f"50% of the time gone: {TEN_DAYS}")]
@@ -386,6 +438,7 @@ async def test_mash_step_across_allocated_within_5_working_days(
     due = deadline(view, "allocated_by")
     assert (due.due_at, due.due_local) == (MASH_DUE, "Thu 31 Dec 2026 17:00 GMT")
     opened_at, allocated_at = local(2026, 12, 23, 10), local(2026, 12, 29, 10)
+    await act(ts_env, s, opened_at, "complete-checklist", "mash-sw")
     view = await act(ts_env, s, opened_at, "accept", f"{team}-tm")
     assert (view.stage, view.responsible_team) == (Stage.transferred, team)
     view = await act(ts_env, s, allocated_at, "allocate", f"{team}-tm", worker_id="W1")
@@ -405,6 +458,7 @@ async def test_mash_step_across_not_allocated_in_time_is_escalated_once(
     s, view = await opened(ts_env, worker, pathway, MASH_SENT)
     team = s.pathway.receiving
     opened_at = local(2026, 12, 23, 10)
+    await act(ts_env, s, opened_at, "complete-checklist", "mash-tm")
     await act(ts_env, s, opened_at, "accept", f"{team}-tm")
     expected = [*to(MASH_SENT, f"{team}-tm", STARTED),
                 *to(opened_at, "mash-tm",
@@ -430,6 +484,7 @@ async def test_sibling_group_moves_as_one_transfer(ts_env, worker, directory_eng
     assert view.children == ["C1", "C2", "C3"]
     assert [d.id for d in view.deadlines] == ["allocated_by"]
     opened_at = local(2026, 12, 23, 10)
+    await act(ts_env, s, opened_at, "complete-checklist", "mash-tm")
     view = await act(ts_env, s, opened_at, "accept", "tfst-tm")
     assert (view.stage, view.responsible_team, view.children) == (
         Stage.transferred, "tfst", ["C1", "C2", "C3"])
@@ -438,8 +493,8 @@ async def test_sibling_group_moves_as_one_transfer(ts_env, worker, directory_eng
         "now: the transfer is transferred (allowed when proposed or ready or disputed)")
     view = await act(ts_env, s, local(2026, 12, 24, 10), "allocate", "tfst-tm", worker_id="W1")
     kinds = [e.kind for e in events(directory_engine, view.run_id)]
-    assert kinds == ["started", "gate:episode_opened:accepted", "transferred", "allocated",
-                     "closed"]
+    assert kinds == ["started", "gate:checklist", "gate:episode_opened:accepted", "transferred",
+                     "allocated", "closed"]
     await emails(mailbox, directory_engine, view, [
         *to(MASH_SENT, "tfst-tm", STARTED),
         *to(opened_at, "mash-tm",
@@ -465,16 +520,18 @@ HANDOVER_DUE, PLANNING_DUE = utc(2027, 4, 2, 16), utc(2027, 4, 9, 16)
 
 async def cin_confirmed(ts_env, worker) -> tuple[Scenario, TransferView]:
     s, view = await opened(ts_env, worker, CIN, CIN_NOTIFIED)
+    assert view.deadlines == []  # the notification is the completed checklist
+    view = await act(ts_env, s, None, "complete-checklist", "duty-tm")
     planning = deadline(view, "cin_planning_meeting_by")
     assert (planning.due_at, planning.due_local) == (PLANNING_DUE, "Fri 9 Apr 2027 17:00 BST")
-    await act(ts_env, s, None, "complete-checklist", "duty-tm")
     view = await act(ts_env, s, CIN_CONFIRMED, "accept", "fieldwork-tm")
     handover = deadline(view, "handover_visit_by")
     assert (handover.due_at, handover.due_local) == (HANDOVER_DUE, "Fri 2 Apr 2027 17:00 BST")
     return s, view
 
 
-CIN_OPENING = [*to(CIN_NOTIFIED, "fieldwork-tm", STARTED),
+CIN_OPENING = [*to(CIN_NOTIFIED, "fieldwork-tm",
+                  "Transfer checklist complete (Duty Team Manager)"),  # the notification
                *to(CIN_CONFIRMED, "duty-tm", "Fieldwork Team Manager confirms the transfer: "
                                              "accepted")]
 
@@ -616,19 +673,21 @@ async def test_duty_to_fieldwork_cp_not_transferred_in_48_hours(
 # ----- Duty -> Fieldwork (child in care) and UASC -> Children in Care: 48 h to review ------
 
 REVIEW = "Receiving Team Manager reviews the case within 48 hours"
-# Notified Fri 30 Apr 2027 12:00 BST: half time Sat 1 May 12:00 BST, due Sun 2 May 12:00 BST.
+# Notified (the checklist complete) Fri 30 Apr 2027 12:00 BST: half time Sat 1 May 12:00 BST,
+# due Sun 2 May 12:00 BST.
 CIC_NOTICE, REVIEW_WARN, REVIEW_DUE = local(2027, 4, 30, 12), utc(2027, 5, 1, 11), \
     utc(2027, 5, 2, 11)
 IN_CARE = [("duty-to-fieldwork-cic", "fieldwork"), ("duty-to-cic-uasc", "cic")]
+NOTIFIED = "Transfer checklist complete (Duty Manager)"
 
 
 async def in_care_notified(ts_env, worker, pathway) -> tuple[Scenario, TransferView]:
     s, view = await opened(ts_env, worker, pathway, CIC_NOTICE)
-    due = deadline(view, "review_due")
-    assert (due.due_at, due.due_local, due.warn_at) == (
+    view = await walk(ts_env, s, None, [("record-assessment-and-review", "duty-tm"),
+                                        ("complete-checklist", "duty-tm")])
+    due = deadline(view, "review_due")  # from the checklist, moments after the start
+    assert (minute(due.due_at), due.due_local, [minute(w) for w in due.warn_at]) == (
         REVIEW_DUE, "Sun 2 May 2027 12:00 BST", [REVIEW_WARN])
-    await walk(ts_env, s, None, [("record-assessment-and-review", "duty-tm"),
-                                 ("complete-checklist", "duty-tm")])
     return s, view
 
 
@@ -643,7 +702,7 @@ async def test_child_in_care_reviewed_within_48_hours(
     assert (view.stage, view.responsible_team) == (Stage.transferred, team)
     await skip_to(ts_env, REVIEW_DUE + timedelta(days=3))
     await emails(mailbox, directory_engine, view, [
-        *to(CIC_NOTICE, f"{team}-tm", STARTED),
+        *to(CIC_NOTICE, f"{team}-tm", NOTIFIED),
         *to(accepted, "duty-tm", "Receiving Team Manager's decision: accepted"),
         *to(accepted, f"duty-tm {team}-tm", moved(team))])
 
@@ -655,7 +714,7 @@ async def test_child_in_care_not_reviewed_in_48_hours(
     assert await s.refused("accept", f"{team}-tm") == (
         "WrongStage", "Receiving Team Manager's decision can be recorded only after: "
                       "Receiving Team Manager has reviewed the case")
-    expected = to(CIC_NOTICE, f"{team}-tm", STARTED)
+    expected = to(CIC_NOTICE, f"{team}-tm", NOTIFIED)
     await skip_to(ts_env, REVIEW_WARN + timedelta(minutes=1))
     expected += to(REVIEW_WARN, f"{team}-tm", f"50% of the time gone: {REVIEW}")
     await emails(mailbox, directory_engine, view, expected)
@@ -677,11 +736,11 @@ CO_WORKING = "Co-working for up to three weeks"
 CO_WORKING_CASES = [
     ("fieldwork-to-tfst", [], STEPS["fieldwork-to-tfst"]),
     ("fieldwork-to-early-help", [], STEPS["fieldwork-to-early-help"]),
-    ("tfst-to-early-help", [], STEPS["tfst-to-early-help"]),
-    ("early-help-to-tfst", STEPS["early-help-to-tfst"][:2], STEPS["early-help-to-tfst"][2:]),
-    ("tfst-to-fieldwork", STEPS["tfst-to-fieldwork"][:1], STEPS["tfst-to-fieldwork"][1:]),
-    ("early-help-to-fieldwork", STEPS["early-help-to-fieldwork"][:1],
-     STEPS["early-help-to-fieldwork"][1:]),
+    ("tfst-to-early-help", STEPS["tfst-to-early-help"][:2], STEPS["tfst-to-early-help"][2:]),
+    ("early-help-to-tfst", STEPS["early-help-to-tfst"][:4], STEPS["early-help-to-tfst"][4:]),
+    ("tfst-to-fieldwork", STEPS["tfst-to-fieldwork"][:3], STEPS["tfst-to-fieldwork"][3:]),
+    ("early-help-to-fieldwork", STEPS["early-help-to-fieldwork"][:3],
+     STEPS["early-help-to-fieldwork"][3:]),
 ]
 CO_START, CO_DUE = local(2027, 4, 19, 10), utc(2027, 5, 10, 16)
 
@@ -705,7 +764,8 @@ async def test_co_working_ends_with_the_transfer_within_three_weeks(
     await skip_to(ts_env, CO_DUE + timedelta(days=1))
     sending, receiving = s.pathway.sending, s.pathway.receiving
     await emails(mailbox, directory_engine, view, [
-        *to(CO_START, f"{receiving}-tm", STARTED), *acceptance(s, done, end_steps),
+        *to(CO_START, f"{receiving}-tm", STARTED), *acceptance(s, CO_START, start_steps),
+        *acceptance(s, done, end_steps, done=start_steps),
         *to(done, f"{sending}-tm {receiving}-tm", moved(receiving))])
 
 
@@ -714,7 +774,7 @@ async def test_co_working_overrunning_three_weeks_is_reported_once(
         ts_env, worker, directory_engine, mailbox, pathway, start_steps, end_steps):
     s, view = await co_working(ts_env, worker, pathway, start_steps)
     sending, receiving = s.pathway.sending, s.pathway.receiving
-    expected = to(CO_START, f"{receiving}-tm", STARTED)
+    expected = to(CO_START, f"{receiving}-tm", STARTED) + acceptance(s, CO_START, start_steps)
     await skip_to(ts_env, CO_DUE - timedelta(minutes=1))
     await emails(mailbox, directory_engine, view, expected)
     await skip_to(ts_env, CO_DUE + timedelta(minutes=1))
@@ -724,7 +784,7 @@ async def test_co_working_overrunning_three_weeks_is_reported_once(
     done = local(2027, 5, 12, 10)
     view = await walk(ts_env, s, done, end_steps)
     assert deadline(view, "co_working").status is DeadlineStatus.met_late
-    expected += [*acceptance(s, done, end_steps),
+    expected += [*acceptance(s, done, end_steps, done=start_steps),
                  *to(done, f"{sending}-tm {receiving}-tm", moved(receiving))]
     await emails(mailbox, directory_engine, view, expected)
 
@@ -833,8 +893,8 @@ async def stepped_down(ts_env, worker, pathway) -> tuple[Scenario, TransferView,
     team = s.pathway.receiving
     steps = STEPS[pathway]
     for when, step in zip([local(2027, 4, 12, 10), local(2027, 4, 13, 10),
-                           local(2027, 4, 14, 10), local(2027, 4, 14, 15)], steps[:-1],
-                          strict=True):
+                           local(2027, 4, 14, 10), local(2027, 4, 14, 14),
+                           local(2027, 4, 14, 15)], steps[:-1], strict=True):
         await act(ts_env, s, when, *step)
     assert await s.refused("concerns-escalated", f"{team}-sw") == (
         "WrongStage", "'concerns-escalated' applies only after the transfer (the transfer is "
@@ -928,14 +988,15 @@ async def test_adoption_transfer_and_matching_meeting_within_two_months(
 # ----- who may do what: refusals say why and leave no trace -------------------------------
 
 @pytest.mark.parametrize(("pathway", "before", "action", "who", "body", "kind", "words"), [
-    ("fieldwork-to-cic", STEPS["fieldwork-to-cic"][:3], "accept", "fieldwork-tm", {},
+    ("fieldwork-to-cic", STEPS["fieldwork-to-cic"][:5], "accept", "fieldwork-tm", {},
      "NotPermitted", "Only the Team Manager of cic may record"),
     ("permanency-to-cic", [], "ratify-plan", "cic-tm", {}, "NotPermitted",
      "Only the IRO (any team) may record"),
     ("duty-to-fieldwork-cin", [], "accept", "fieldwork-tm", {}, "WrongStage",
      "can be recorded only after: Transfer checklist complete (Duty Team Manager)"),
     ("tfst-to-fieldwork", [], "record-joint-visit", "tfst-sw", {}, "WrongStage",
-     "can be recorded only after: Period of co-working agreed"),
+     "can be recorded only after: Whether the discussion identified safeguarding concerns; "
+     "Period of co-working agreed"),
     ("cic-to-leaving-care", [], "initiate", "cic-tm", {}, "WrongStage",
      "can be recorded only after: Transfer checklist complete; Statutory CiC Review"),
     ("mash-to-tfst", [], "allocate", "tfst-tm", {"worker_id": "W1"}, "WrongStage",

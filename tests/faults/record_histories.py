@@ -106,17 +106,17 @@ def holders(authority: str, pathway: Pathway, refs: list[RoleRef]) -> list[str]:
             if ref.role.value in TEAM_SHORT:  # e.g. team_manager@authority: any team's
                 found += [f"{t}-{TEAM_SHORT[ref.role.value]}" for t in PROTOCOLS[authority].teams]
         elif ref.side is Side.party and ref.role.value in TEAM_SHORT:
-            if ref.party in PROTOCOLS[authority].teams:  # one of the authority's teams
-                found.append(f"{ref.party}-{TEAM_SHORT[ref.role.value]}")
+            # One of the authority's teams by name; a pathway's party: whichever team it names.
+            teams = [ref.party] if ref.party in PROTOCOLS[authority].teams \
+                else list(PROTOCOLS[authority].teams)
+            found += [f"{t}-{TEAM_SHORT[ref.role.value]}" for t in teams]
         elif ref.role.value in TEAM_SHORT:
             team = pathway.sending if ref.side is Side.sending else pathway.receiving
             found.append(f"{team}-{TEAM_SHORT[ref.role.value]}")
-        elif ref.role.value in SERVICE_SHORT and ref.side in (Side.sending, Side.receiving):
-            # a manager listed under the team's service (e.g. its Head of Service)
+        elif ref.role.value in SERVICE_SHORT:  # e.g. the Head of Service of the team's service
             team = pathway.sending if ref.side is Side.sending else pathway.receiving
-            service = pathway.services.get(team)
-            if service is not None:
-                found.append(f"{service}-{SERVICE_SHORT[ref.role.value]}")
+            if team in pathway.services:
+                found.append(f"{pathway.services[team]}-{SERVICE_SHORT[ref.role.value]}")
     return list(dict.fromkeys(found))
 
 
@@ -277,22 +277,30 @@ class Driver:
             body["attendees"] = list(gate.attendees)
         return body
 
-    def _forward_outcome(self, gate_id: str) -> tuple[str, bool]:
-        """The action that completes the gate without a dispute, and whether it needs a date."""
-        name, outcome = next((n, o) for n, o in self.pathway.outcomes(gate_id).items()
-                             if o.completes and not o.dispute)
-        return outcome.action, outcome.needs_date
+    def _forward_outcome(self, gate_id: str) -> tuple[str, bool, bool]:
+        """The action that completes the gate without a dispute (one naming no further team,
+        where there is one), whether it needs a date ahead, and whether it gives the date the
+        event happened."""
+        forward = [o for o in self.pathway.outcomes(gate_id).values()
+                   if o.completes and not o.dispute]
+        outcome = next((o for o in forward if not o.names_party), forward[0])
+        return outcome.action, outcome.needs_date, outcome.event_date
 
     async def complete(self, gate_id: str) -> TransferView:
-        action, needs_date = self._forward_outcome(gate_id)
+        action, needs_date, event_date = self._forward_outcome(gate_id)
         gate = self.pathway.gates[gate_id]
-        refs = list(gate.by)
-        if gate.joint:  # a joint decision: the next party that has not yet agreed
-            agreed = {a.party for g in (await self.view()).gates if g.id == gate_id
-                      for a in g.agreed}
-            refs = [next(r for r in gate.by if str(r) not in agreed)]
-        who = holders(self.authority, self.pathway, refs)[0]
+        who = holders(self.authority, self.pathway, gate.by)[0]
         body = self._gate_body(gate_id)
+        if event_date:  # it happened today
+            body["date"] = london_today(await self.env.get_current_time())
+        if gate.joint:  # each party that has not agreed yet agrees in turn; the last below
+            view = await self.view()
+            agreed = {a.party for g in view.gates if g.id == gate_id for a in g.agreed}
+            waiting = [ref for ref in gate.by if str(ref) not in agreed]
+            for ref in waiting[:-1]:
+                await self.must(action, holders(self.authority, self.pathway, [ref])[0],
+                                **body)
+            who = holders(self.authority, self.pathway, waiting[-1:])[0]
         if not needs_date:
             return await self.must(action, who, **body)
         # A date the managers agree: the first working day far enough ahead (notice).
@@ -306,11 +314,16 @@ class Driver:
         raise EngineFault(f"no date was accepted for {action}\n" + self.story())
 
     def _open_gates(self, view: TransferView, after_transfer: bool) -> list[str]:
-        done = {g.id for g in view.gates if g.done or g.not_needed}  # clear
+        # Done, or not needed after an earlier answer (a conditional step): clear.
+        clear = {g.id for g in view.gates if g.done or g.not_needed}
+        answered = {g.id for g in view.gates if g.outcome is not None}
         found = []
         for gid, gate in self.pathway.gates.items():
-            if gid in done or not set(gate.after) <= done:
+            if gid in clear or not set(gate.after) <= clear:
                 continue
+            condition = gate.condition()
+            if condition is not None and condition[0] not in answered:
+                continue  # waits for the answer it depends on
             if after_transfer and (gid in self.pathway.transfer.requires
                                    or not any(o.completes and not o.dispute
                                               for o in self.pathway.outcomes(gid).values())):
@@ -368,10 +381,10 @@ class Driver:
             await self.must("allocate", who, worker_id="W1")
             return await self.settle(engine)
         if view.stage is Stage.allocated:
-            for task in view.tasks:  # post-transfer tasks with no timescale
+            for task in view.tasks:  # untimed post-transfer tasks
                 if not task.done:
-                    task_spec = pathway.after_transfer[task.id]
-                    await self.must(task.action, holders(self.authority, pathway, task_spec.by)[0])
+                    await self.must(task.action, holders(self.authority, pathway,
+                                                         pathway.after_transfer[task.id].by)[0])
                     return await self.settle(engine)
             for d in view.deadlines:
                 duty = pathway.after_transfer.get(d.id)
@@ -531,9 +544,12 @@ async def withdrawn(d: Driver, engine: sqlalchemy.Engine) -> None:
 
 
 async def clock_paused_resumed_extended(d: Driver, engine: sqlalchemy.Engine) -> None:
-    """The first clock that may be changed: paused, resumed after a day, then extended."""
-    name, spec = next((n, s) for n, s in d.pathway.deadlines.items() if s.extend_by
-                      and s.start == "anchor")
+    """The first clock that may be changed: paused, resumed after a day, then extended (a clock
+    that starts at a step: once the step is recorded)."""
+    name, spec = next((n, s) for n, s in d.pathway.deadlines.items() if s.extend_by)
+    if spec.start in d.pathway.gates:
+        await _to_gate(d, engine, spec.start)
+        await d.complete(spec.start)
     who = _who(d, spec.extend_by)
     await d.jump(PACE)
     await d.must("pause-deadline", who, deadline=name)

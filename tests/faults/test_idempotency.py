@@ -39,6 +39,7 @@ from database import make_engine
 from models.tables import ActionNote, Notification, Transfer
 from tests.faults.invariants import check_store
 from tests.mail import Mailbox
+from tests.scenario import PROTOCOLS
 from tests.transfers import CHECKLIST, api_on, events, eventually
 
 # More copies than the API's SQLite pool has connections (5 + 10): a request may hold only
@@ -284,9 +285,20 @@ async def nottingham_initiated(api: httpx.AsyncClient, case_id: str) -> dict[str
     view = await start(api, case_id, "nottingham-fieldwork-tm", NOTTINGHAM_START)
     tid = view["transfer_id"]
     await ok(api, tid, "confirm-receipt", "nottingham-cic-tm")
+    await nottingham_order_granted(api, view)
     await ok(api, tid, "record-joint-visit", "nottingham-cic-sw")
+    items = PROTOCOLS["nottingham"].pathways["fieldwork-to-cic"].gates["checklist"].items
+    await ok(api, tid, "complete-checklist", "nottingham-fieldwork-tm", items=items)
     await ok(api, tid, "initiate", "nottingham-fieldwork-tm")
     return view
+
+
+async def nottingham_order_granted(api: httpx.AsyncClient, view: dict[str, Any]
+                                   ) -> dict[str, Any]:
+    """The order granted on the day the transfer started (the 10 days run from it; a UTC date
+    is never ahead of London's, so never in the future)."""
+    return await ok(api, view["transfer_id"], "record-order-granted", "nottingham-fieldwork-tm",
+                    date=view["anchor_at"][:10])
 
 
 async def disputes_act_once(api: httpx.AsyncClient, engine: sqlalchemy.Engine,
@@ -316,6 +328,7 @@ async def extensions_act_once(api: httpx.AsyncClient, engine: sqlalchemy.Engine,
                               mailbox: Mailbox, case_id: str, *, first_alone: bool) -> None:
     view = await start(api, case_id, "nottingham-fieldwork-tm", NOTTINGHAM_START)
     tid, run_id = view["transfer_id"], view["run_id"]
+    view = await nottingham_order_granted(api, view)
     due = next(d for d in view["deadlines"] if d["id"] == "transfer_by")["due_at"]
     later = _working_day_after(datetime.fromisoformat(due), weeks=4)
 

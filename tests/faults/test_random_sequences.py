@@ -222,7 +222,7 @@ class Moves:
                 body["attendees"] = [list(gate.attendees), list(gate.attendees),
                                      list(gate.required_attendees), [], ["a_stranger"]][
                     choice % 5]
-            if outcome.needs_date:
+            if outcome.needs_date or outcome.event_date:
                 body["date"] = day
         elif action == "allocate":
             body["worker_id"] = ["W1", "W1", "W1", None][choice % 4]
@@ -466,8 +466,9 @@ async def test_after_allocation_waiting_for_names_a_pending_deadline(
             break
     else:
         raise AssertionError("no date for the outstanding tasks was accepted")
-    await d.must("agree-at-tm-meeting", "fsp-tm",
-                 attendees=["a_and_i_team_manager", "fsp_team_manager"])
+    for tm in ("a_and_i-tm", "fsp-tm"):  # a joint decision: both Team Managers agree
+        await d.must("agree-at-tm-meeting", tm,
+                     attendees=["a_and_i_team_manager", "fsp_team_manager"])
     await d.must("allocate", "fsp-tm", worker_id="W1")
     view = await d.settle(directory_engine)
     assert view.stage is Stage.allocated
