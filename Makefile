@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test test-faults lint check-protocols bench clean
+.PHONY: dev test test-faults lint check-protocols docs bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(INSTALLED)
 # malformed). `ARGS=--markdown` prints the README's tables instead.
 check-protocols: $(INSTALLED)
 	$(BIN)/python -m ops.check_protocols $(ARGS)
+
+# Regenerate docs/PATHWAYS.md and the README's coverage table from the protocols and registers.
+docs: $(INSTALLED)
+	$(BIN)/python -m ops.write_docs
 
 # Benchmark against bare Temporal (issue 4): writes docs/BENCHMARKS.md and docs/bench-results/.
 # FULL=1 runs the full sizes; PROFILE=1 adds a py-spy profile of figure 1.

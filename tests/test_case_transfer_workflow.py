@@ -179,7 +179,8 @@ async def test_late_last_requirement_transfers_at_once(ts_env, worker, directory
     assert by_id(view, "transfer_by").status is DeadlineStatus.met_late
     assert not view.overdue
     transferred = next(e for e in events(directory_engine, view.run_id) if e.kind == "transferred")
-    assert "as the last requirement was met, after the agreed date" in transferred.summary
+    assert "after the agreed date" in transferred.summary
+    assert "once the last thing holding it back was done" in transferred.summary
     late = await eventually(
         lambda: [s for s in mailbox.subjects(LAC_TM_MAIL)
                  if "deadline missed: Transfer within 10 working days" in s],

@@ -262,4 +262,4 @@ def test_the_readme_shows_the_current_coverage_table() -> None:
              if line.startswith("|")]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "\n".join(table) in readme, "README's coverage table is stale: paste it from " \
-                                       "`make check-protocols ARGS=--markdown`"
+                                       "`make docs` (it runs `make check-protocols ARGS=--markdown`)"

@@ -74,7 +74,9 @@ class Transferring(Disputes):
         elif not by_action:
             how = f"on the agreed date ({date_.due_local})"
         else:
-            how = f"as the last requirement was met, after the agreed date ({date_.due_local})"
+            # A manager's action let it go: the last requirement met, or a dispute resolved.
+            how = (f"after the agreed date ({date_.due_local}), once the last thing holding "
+                   "it back was done")
         summary = f"Case transferred to {s.pathway.receiving} {how}"
         if skipped:
             summary += "; not recorded before the transfer: " + "; ".join(skipped)
