@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -25,8 +26,31 @@ from database import make_engine, migrate
 from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
 from temporal_setup import register_search_attributes
+from tests import dates
 from tests.mail import Mailbox, free_port
 from worker import ACTIVITY_THREADS, build_worker
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "time_skipping: runs on the time-skipping test server (ts_env): its dates "
+        "follow CASEFLOW_TEST_TODAY (added to every test that uses ts_env)")
+    try:
+        chosen = dates.chosen_today()
+    except dates.ChosenTodayError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if chosen is not None and chosen <= datetime.now(UTC):
+        raise pytest.UsageError(
+            f"{dates.TODAY_VARIABLE}={os.environ[dates.TODAY_VARIABLE]} is in the past "
+            f"({chosen:%Y-%m-%d %H:%M} UTC): the time-skipping server's clock starts at the "
+            "real time and only moves forward")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "ts_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.time_skipping)
+
 
 # ---------------------------------------------------------------------------
 # The case store: a migrated, empty database on SQLite or PostgreSQL.
@@ -103,14 +127,22 @@ def engine(store_url: str) -> Iterator[sqlalchemy.Engine]:
 
 
 @pytest.fixture
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+async def ts_env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
+    """With CASEFLOW_TEST_TODAY set, the server's clock is moved to that instant before the
+    test begins, and the in-process API's wall clock with it (tests.dates)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
     )
-    await register_search_attributes(env.client)
-    yield env
-    await env.shutdown()
+    try:
+        await register_search_attributes(env.client)
+        if await dates.start_at_chosen_today(env):
+            monkeypatch.setattr("api.routes.transfers.datetime", dates.ShiftedDatetime)
+        yield env
+    finally:
+        dates.set_clock_offset(timedelta(0))
+        await env.shutdown()
+
 
 
 @pytest.fixture

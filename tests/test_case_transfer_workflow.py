@@ -6,15 +6,17 @@ sleeping. Emails are checked as they arrive at a real SMTP server.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from activities.working_days import non_working_dates
 from api.starting import open_transfer
 from models import search_attributes as sa
+from models.days import add_working_days
 from models.transfer import (
     AllocateAction,
     DeadlineStatus,
@@ -24,6 +26,7 @@ from models.transfer import (
     TransferDateAction,
     WithdrawAction,
 )
+from tests.dates import Scene
 from tests.transfers import (
     CHECKLIST,
     GATESHEAD,
@@ -48,28 +51,41 @@ LONDON = ZoneInfo("Europe/London")
 SM = "gateshead-sgcp-sm@gateshead.example"
 LAC_TM_MAIL = "gateshead-lac-tm@gateshead.example"
 
-# TM discussions a little before Christmas, with the 10th working day after each
-# worked out by hand from the England & Wales bank holidays (substitute days included).
+# TM discussions a little before Christmas, with the 10th working day after each worked out
+# by hand from the England & Wales bank holidays (substitute days included): one for each
+# way Christmas falls here. Each runs at the first Christmas after today that falls the same
+# way (tests.dates.Scene), so the cases never run out.
 CHRISTMAS_CASES = [
     # Fri 18 Dec 2026: 25 Dec, 28 Dec (Boxing Day substitute) and 1 Jan are skipped.
-    (datetime(2026, 12, 18, 10, 0, tzinfo=LONDON), datetime(2027, 1, 6, 17, 0, tzinfo=UTC)),
+    pytest.param(Scene("Christmas on a Friday (2026)", ((date(2026, 12, 18), date(2027, 1, 16)),),
+                       holidays=(date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1))),
+                 (2026, 12, 18), (2027, 1, 6), id="christmas-on-a-friday"),
     # Fri 17 Dec 2027: 27 and 28 Dec (substitutes) and 3 Jan 2028 (substitute) are skipped.
-    (datetime(2027, 12, 17, 10, 0, tzinfo=LONDON), datetime(2028, 1, 5, 17, 0, tzinfo=UTC)),
+    pytest.param(Scene("Christmas on a Saturday (2027)",
+                       ((date(2027, 12, 17), date(2028, 1, 15)),),
+                       holidays=(date(2027, 12, 27), date(2027, 12, 28), date(2028, 1, 3))),
+                 (2027, 12, 17), (2028, 1, 5), id="christmas-on-a-saturday"),
     # Fri 15 Dec 2028: 25, 26 Dec and 1 Jan 2029 are skipped.
-    (datetime(2028, 12, 15, 10, 0, tzinfo=LONDON), datetime(2029, 1, 3, 17, 0, tzinfo=UTC)),
+    pytest.param(Scene("Christmas on a Monday (2028)", ((date(2028, 12, 15), date(2029, 1, 13)),),
+                       holidays=(date(2028, 12, 25), date(2028, 12, 26), date(2029, 1, 1))),
+                 (2028, 12, 15), (2029, 1, 3), id="christmas-on-a-monday"),
 ]
+
+# Mon 14 Dec 2026 10:00: its 10th working day skips Fri 25 and Mon 28 Dec (Boxing Day's
+# substitute): Tue 15 (1) ... Thu 24 (8), Tue 29 (9), Wed 30 Dec 2026 (10), 17:00 GMT.
+CHRISTMAS_2026 = Scene("Christmas 2026", ((date(2026, 12, 13), date(2027, 1, 4)),),
+                       holidays=(date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)))
 
 
 def by_id(view, deadline_id):
     return next(d for d in view.deadlines if d.id == deadline_id)
 
 
+@pytest.mark.parametrize(("christmas", "discussed", "tenth"), CHRISTMAS_CASES)
 async def test_overdue_transfer_across_bank_holidays_emails_service_manager_once(
-        ts_env, worker, directory_engine, mailbox):
-    now = await ts_env.get_current_time()
-    anchor, due = next(((a, d) for a, d in CHRISTMAS_CASES if a > now), (None, None))
-    if anchor is None:
-        pytest.fail("extend CHRISTMAS_CASES with a later year")
+        ts_env, worker, directory_engine, mailbox, christmas, discussed, tenth):
+    anchor, due = christmas.local(*discussed, 10), christmas.utc(*tenth, 17)
+    await skip_to(ts_env, anchor)
     handle, view = await start(ts_env.client, worker, anchor)
     planned = by_id(view, "transfer_by")
     assert planned.due_at == due
@@ -193,8 +209,12 @@ async def test_late_last_requirement_transfers_at_once(ts_env, worker, directory
 async def test_later_life_letters_done_in_time_closes_without_reminder(
         ts_env, worker, mailbox):
     anchor = await ts_env.get_current_time()
+    # The transfer is agreed for the first working day after today (the next weekday may be
+    # a bank holiday, which would be refused): chosen with the calendar, not asserted on.
+    day0 = anchor.astimezone(LONDON).date()
+    closed = frozenset(non_working_dates(GATESHEAD.calendar, range(day0.year, day0.year + 2)))
     handle, view = await start(ts_env.client, worker, anchor,
-                               agreed=_next_weekday(anchor.astimezone(LONDON).date()))
+                               agreed=add_working_days(day0, 1, closed))
     await requirements(handle)
     await gate(handle, "record-meeting", LAC_SW, attendees=["child", "lac_social_worker"])
     assert view.transfer_date is not None
@@ -263,16 +283,28 @@ async def test_rejected_actions_say_why_and_leave_no_trace(
 
 
 async def test_transfer_date_must_be_a_working_day_before_the_deadline(ts_env, worker):
-    anchor = await ts_env.get_current_time()
+    anchor = CHRISTMAS_2026.local(2026, 12, 14, 10)
+    await skip_to(ts_env, anchor)
     handle, view = await start(ts_env.client, worker, anchor)
-    local = anchor.astimezone(LONDON).date()
-    saturday = local + timedelta(days=(5 - local.weekday()) % 7 or 7)
-    late = by_id(view, "transfer_by").due_at.date() + timedelta(days=7)
-    for day, words in ((saturday, "is not a working day"), (_next_weekday(late), "on or before")):
+    deadline = CHRISTMAS_2026.utc(2026, 12, 30, 17)
+    assert by_id(view, "transfer_by").due_at == deadline
+    day = CHRISTMAS_2026.day
+    for refused, words in [
+        (day(2026, 12, 13), "cannot be before"),          # Sunday, before the TM discussion
+        (day(2026, 12, 19), "is not a working day"),      # Saturday
+        (day(2026, 12, 25), "is not a working day"),      # Christmas Day
+        (day(2026, 12, 28), "is not a working day"),      # Boxing Day's substitute
+        (day(2026, 12, 31), "on or before"),              # a working day after the deadline
+        (day(2027, 1, 4), "on or before"),
+    ]:
         with pytest.raises(WorkflowUpdateFailedError) as failure:
             await handle.execute_update(CaseTransferWorkflow.set_transfer_date,
-                                        TransferDateAction(actor=SGCP_TM, transfer_date=day))
-        assert words in rejection(failure.value)[1]
+                                        TransferDateAction(actor=SGCP_TM, transfer_date=refused))
+        assert words in rejection(failure.value)[1], refused
+    for agreed in (day(2026, 12, 29), day(2026, 12, 30)):  # working days, the last the deadline's
+        view = await handle.execute_update(CaseTransferWorkflow.set_transfer_date,
+                                           TransferDateAction(actor=SGCP_TM, transfer_date=agreed))
+        assert view.transfer_date == datetime.combine(agreed, time(17), LONDON)
 
 
 async def test_withdrawn_transfer_ends_with_sgcp_responsible(ts_env, worker, mailbox):
@@ -287,13 +319,6 @@ async def test_withdrawn_transfer_ends_with_sgcp_responsible(ts_env, worker, mai
 
 def _gate(action, actor, **fields):
     return GateAction(action=action, actor=actor, **fields)
-
-
-def _next_weekday(day: date) -> date:
-    day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def rejection(error: WorkflowUpdateFailedError) -> tuple[str | None, str]:
