@@ -2,13 +2,15 @@
 step-downs to Early Help, and the escalations from Early Help to Tier 3.
 
 Every due time is a literal worked out by hand from the England & Wales bank holidays
-(Christmas 2026, Easter 2027 and the May Day 2027 holiday are crossed). Clocks move with
-`skip_to`, never by sleeping; emails are checked at a real SMTP server, per person.
+(Christmas 2026, Easter 2027 and the May Day 2027 holiday are crossed), in a scene
+(tests.dates.Scene) that runs at the first stretch of calendar after today that is the same.
+Clocks move with `skip_to`, never by sleeping; emails are checked at a real SMTP server, per
+person.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ from pydantic import TypeAdapter
 
 from models.protocol import DurationField
 from models.transfer import DeadlineStatus, Stage, TransferView
+from tests.dates import Scene
 from tests.mail import Mailbox
 from tests.scenario import Scenario, deadline
 from tests.transfers import eventually, skip_to
@@ -35,9 +38,13 @@ LADDER = "Disagreement about the transfer"
 PROPOSED = "transfer proposed to your team"
 
 
-def at(y: int, m: int, d: int, hour: int = 9, minute: int = 0) -> datetime:
-    """A London wall-clock time."""
-    return datetime(y, m, d, hour, minute, tzinfo=LONDON)
+# The scenes, each from its first anchor to the last time a test moves the clock to.
+XMAS = Scene("Christmas 2026", ((date(2026, 12, 7), date(2027, 1, 15)),),
+             holidays=(date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)))
+EASTER = Scene("Easter 2027", ((date(2027, 3, 15), date(2027, 4, 15)),),
+               holidays=(date(2027, 3, 26), date(2027, 3, 29)),
+               clock_changes=(date(2027, 3, 28),))
+MAY = Scene("May Day 2027", ((date(2027, 4, 27), date(2027, 5, 20)),), holidays=(date(2027, 5, 3),))
 
 
 def inbox(mailbox: Mailbox) -> dict[str, list[str]]:
@@ -67,9 +74,8 @@ def add(box: dict[str, list[str]], headline: str, *people: str) -> dict[str, lis
 
 async def begin(ts_env, worker, pathway: str, anchor: datetime, by: str | None = None
                 ) -> tuple[Scenario, TransferView]:
-    """Move the clock to the anchor (a literal date: it must still be ahead) and open."""
-    if await ts_env.get_current_time() >= anchor:
-        pytest.fail(f"{anchor:%d %b %Y} has passed: move this test's dates on a year")
+    """Move the clock to the anchor (a scene's date: ahead of the server's clock) and open."""
+    assert await ts_env.get_current_time() < anchor, f"{anchor} has passed"
     await skip_to(ts_env, anchor)
     s = Scenario(ts_env.client, worker, G, pathway)
     return s, await s.open(anchor, by=by)
@@ -121,18 +127,19 @@ def sgcp_to_a_and_i_mail(s: Scenario) -> dict[str, list[str]]:
 async def test_sgcp_to_a_and_i_transfers_at_the_cin_review(ts_env, worker, mailbox):
     # Review on Thu 24 Dec 2026: 25 Dec and 28 Dec (Boxing Day substitute) and 1 Jan are not
     # working days, so the 5th working day is Tue 5 Jan 2027.
-    s = await sgcp_to_a_and_i_until_review(ts_env, worker, at(2026, 12, 14), date(2026, 12, 24))
-    await skip_to(ts_env, at(2026, 12, 24, 10))
+    s = await sgcp_to_a_and_i_until_review(ts_env, worker, XMAS.local(2026, 12, 14, 9),
+                                           XMAS.day(2026, 12, 24))
+    await skip_to(ts_env, XMAS.local(2026, 12, 24, 10))
     view = await record_review(s)
     for duty in ("cin_review_minutes", "tm_audit"):
         due = deadline(view, duty)
-        assert due.due_at == datetime(2027, 1, 5, 17, 0, tzinfo=UTC)
-        assert due.due_local == "Tue 5 Jan 2027 17:00 GMT"
+        assert due.due_at == XMAS.utc(2027, 1, 5, 17, 0)
+        assert due.due_local == XMAS.label("Tue 5 Jan 2027 17:00 GMT")
     await s.act("allocate", "a_and_i-tm", worker_id="AI7")
     await s.act("add-cin-plan-to-file", "sgcp-sw")
-    await skip_to(ts_env, at(2027, 1, 4, 15))
+    await skip_to(ts_env, XMAS.local(2027, 1, 4, 15))
     await s.act("add-cin-review-minutes", "sgcp-sm")  # the chair may be the Service Manager
-    await skip_to(ts_env, at(2027, 1, 5, 16, 59))
+    await skip_to(ts_env, XMAS.local(2027, 1, 5, 16, 59))
     view = await s.act("complete-tm-audit", "sgcp-tm")
     assert view.stage is Stage.closed
     assert {deadline(view, d).status for d in ("cin_review_minutes", "tm_audit")} == {
@@ -144,14 +151,15 @@ async def test_sgcp_to_a_and_i_minutes_and_audit_overdue_remind_the_sgcp_tm(
         ts_env, worker, mailbox):
     # Review on Thu 25 Mar 2027: Good Friday 26 Mar and Easter Monday 29 Mar are skipped, so
     # the 5th working day is Mon 5 Apr 2027 (after the clocks go forward: 17:00 BST).
-    s = await sgcp_to_a_and_i_until_review(ts_env, worker, at(2027, 3, 15), date(2027, 3, 25))
-    await skip_to(ts_env, at(2027, 3, 25, 10))
+    s = await sgcp_to_a_and_i_until_review(ts_env, worker, EASTER.local(2027, 3, 15, 9),
+                                           EASTER.day(2027, 3, 25))
+    await skip_to(ts_env, EASTER.local(2027, 3, 25, 10))
     await record_review(s)
     await s.act("add-cin-plan-to-file", "sgcp-tm")
     view = await s.act("allocate", "a_and_i-tm", worker_id="AI7")
-    due = datetime(2027, 4, 5, 16, 0, tzinfo=UTC)
+    due = EASTER.utc(2027, 4, 5, 16, 0)
     assert {deadline(view, d).due_at for d in ("cin_review_minutes", "tm_audit")} == {due}
-    assert deadline(view, "tm_audit").due_local == "Mon 5 Apr 2027 17:00 BST"
+    assert deadline(view, "tm_audit").due_local == EASTER.label("Mon 5 Apr 2027 17:00 BST")
     mail = sgcp_to_a_and_i_mail(s)
     await emailed(mailbox, mail)
 
@@ -172,8 +180,9 @@ async def test_sgcp_to_a_and_i_minutes_and_audit_overdue_remind_the_sgcp_tm(
 
 
 async def test_cin_review_without_the_a_and_i_worker_is_refused(ts_env, worker, mailbox):
-    s = await sgcp_to_a_and_i_until_review(ts_env, worker, at(2026, 12, 14), date(2026, 12, 24))
-    await skip_to(ts_env, at(2026, 12, 24, 10))
+    s = await sgcp_to_a_and_i_until_review(ts_env, worker, XMAS.local(2026, 12, 14, 9),
+                                           XMAS.day(2026, 12, 24))
+    await skip_to(ts_env, XMAS.local(2026, 12, 24, 10))
     kind, _ = await s.refused("record-cin-review", "sgcp-tm",
                               attendees=["child", "family", "sgcp_social_worker", "chair"])
     assert kind == "InvalidInput"
@@ -213,15 +222,15 @@ def step_down_mail(s: Scenario, team: str) -> dict[str, list[str]]:
 async def test_step_down_transfers_at_the_meeting(ts_env, worker, mailbox, pathway):
     # RFEH on Mon 21 Dec 2026; 5 working days' notice (22, 23, 24, 29, 30 Dec: 25 and 28 Dec
     # are bank holidays) puts the earliest meeting on Wed 30 Dec 2026.
-    s, team, view = await step_down_accepted(ts_env, worker, pathway, at(2026, 12, 21),
-                                             date(2026, 12, 30))
+    s, team, view = await step_down_accepted(ts_env, worker, pathway, XMAS.local(2026, 12, 21, 9),
+                                             XMAS.day(2026, 12, 30))
     meeting = deadline(view, MEETING)
-    assert meeting.due_at == datetime(2026, 12, 30, 17, 0, tzinfo=UTC)
-    assert meeting.due_local == "Wed 30 Dec 2026 17:00 GMT"
+    assert meeting.due_at == XMAS.utc(2026, 12, 30, 17, 0)
+    assert meeting.due_local == XMAS.label("Wed 30 Dec 2026 17:00 GMT")
     mail = step_down_mail(s, team)
     await emailed(mailbox, mail)
 
-    await skip_to(ts_env, at(2026, 12, 30, 11))
+    await skip_to(ts_env, XMAS.local(2026, 12, 30, 11))
     view = await s.act("record-meeting", f"{team}-sw",
                        attendees=["family", "sending_social_worker", "early_help_worker"])
     assert (view.stage, view.responsible_team) == (Stage.transferred, "early_help")
@@ -236,10 +245,10 @@ async def test_step_down_transfers_at_the_meeting(ts_env, worker, mailbox, pathw
 async def test_step_down_meeting_not_held_on_its_date(ts_env, worker, mailbox, pathway):
     # RFEH on Tue 27 Apr 2027; the May Day bank holiday (Mon 3 May) is skipped, so 5 working
     # days' notice puts the meeting on Wed 5 May 2027.
-    s, team, view = await step_down_accepted(ts_env, worker, pathway, at(2027, 4, 27),
-                                             date(2027, 5, 5))
-    due = datetime(2027, 5, 5, 16, 0, tzinfo=UTC)
-    assert deadline(view, MEETING).due_local == "Wed 5 May 2027 17:00 BST"
+    s, team, view = await step_down_accepted(ts_env, worker, pathway, MAY.local(2027, 4, 27, 9),
+                                             MAY.day(2027, 5, 5))
+    due = MAY.utc(2027, 5, 5, 16, 0)
+    assert deadline(view, MEETING).due_local == MAY.label("Wed 5 May 2027 17:00 BST")
     assert deadline(view, MEETING).due_at == due
     mail = step_down_mail(s, team)
     await emailed(mailbox, mail)
@@ -255,7 +264,7 @@ async def test_step_down_meeting_not_held_on_its_date(ts_env, worker, mailbox, p
     view = await s.view()
     assert (view.stage, view.responsible_team, view.overdue) == (Stage.proposed, team, True)
 
-    await skip_to(ts_env, at(2027, 5, 6, 10))
+    await skip_to(ts_env, MAY.local(2027, 5, 6, 10))
     view = await s.act("record-meeting", f"{team}-tm", attendees=["family", "eh_duty_manager"])
     assert (view.stage, view.responsible_team) == (Stage.transferred, "early_help")
     assert deadline(view, MEETING).status is DeadlineStatus.met_late
@@ -264,9 +273,9 @@ async def test_step_down_meeting_not_held_on_its_date(ts_env, worker, mailbox, p
 
 
 async def test_step_down_meeting_needs_5_working_days_notice(ts_env, worker, mailbox):
-    s, _ = await begin(ts_env, worker, "a-and-i-to-early-help", at(2027, 4, 27))
+    s, _ = await begin(ts_env, worker, "a-and-i-to-early-help", MAY.local(2027, 4, 27, 9))
     # Tue 4 May 2027 is only the 4th working day after Tue 27 Apr (Mon 3 May is May Day).
-    kind, _ = await s.refused("arrange-meeting", "a_and_i-sw", date=date(2027, 5, 4))
+    kind, _ = await s.refused("arrange-meeting", "a_and_i-sw", date=MAY.day(2027, 5, 4))
     assert kind == "InvalidInput"
 
 
@@ -274,7 +283,7 @@ async def test_step_down_meeting_needs_5_working_days_notice(ts_env, worker, mai
 
 async def test_short_assessment_step_down_direct_allocation(ts_env, worker, mailbox):
     s, _ = await begin(ts_env, worker, "a-and-i-to-early-help-short-assessment",
-                       at(2026, 12, 17), by="a_and_i-sw")
+                       XMAS.local(2026, 12, 17, 9), by="a_and_i-sw")
     await s.act("authorise-summary", "a_and_i-tm", items=AUDIT)
     kind, _ = await s.refused("accept", "early_help-tm")
     assert kind == "InvalidInput"  # the outcome and rationale go with the Manager's Decision
@@ -293,15 +302,15 @@ async def test_short_assessment_threshold_query_goes_to_service_managers(
     # Queried on Thu 25 Mar 2027: Team Managers have 5 working days, skipping Good Friday and
     # Easter Monday: until Mon 5 Apr 2027 17:00 BST.
     s, _ = await begin(ts_env, worker, "a-and-i-to-early-help-short-assessment",
-                       at(2027, 3, 25, 10))
+                       EASTER.local(2027, 3, 25, 10))
     await s.act("authorise-summary", "a_and_i-tm", items=AUDIT)
     view = await s.act("query-threshold", "early_help-tm", note="Threshold for EH not met")
     assert (view.stage, view.responsible_team, view.escalation_level) == (
         Stage.disputed, "a_and_i", 1)
     assert view.dispute is not None
-    due = datetime(2027, 4, 5, 16, 0, tzinfo=UTC)
+    due = EASTER.utc(2027, 4, 5, 16, 0)
     assert (view.dispute.level_due_at, view.dispute.level_due_local) == (
-        due, "Mon 5 Apr 2027 17:00 BST")
+        due, EASTER.label("Mon 5 Apr 2027 17:00 BST"))
     mail = add({}, PROPOSED, "early_help-tm")
     add(mail, f"dispute referred to you: {LADDER}", "a_and_i-tm", "early_help-tm")
     await emailed(mailbox, mail)
@@ -326,7 +335,7 @@ async def test_short_assessment_threshold_query_goes_to_service_managers(
 
 async def test_escalation_to_irt_transfers_when_closure_summary_authorised(
         ts_env, worker, mailbox):
-    s, _ = await begin(ts_env, worker, "early-help-to-irt", at(2026, 12, 18))
+    s, _ = await begin(ts_env, worker, "early-help-to-irt", XMAS.local(2026, 12, 18, 9))
     kind, _ = await s.refused("add-referral", "early_help-sw")
     assert kind == "WrongStage"  # the threshold is agreed with the IRT first
     await s.act("agree-threshold", "irt-tm")
@@ -348,12 +357,12 @@ async def test_escalation_to_irt_transfers_when_closure_summary_authorised(
 async def test_escalation_to_irt_threshold_dispute_over_christmas(ts_env, worker, mailbox):
     # Disputed on Wed 23 Dec 2026: 24, 29, 30, 31 Dec and Mon 4 Jan 2027 are the 5 working
     # days (25 Dec, 28 Dec and 1 Jan are bank holidays).
-    s, _ = await begin(ts_env, worker, "early-help-to-irt", at(2026, 12, 23, 10))
+    s, _ = await begin(ts_env, worker, "early-help-to-irt", XMAS.local(2026, 12, 23, 10))
     view = await s.act("dispute-threshold", "irt-tm", note="Does not meet Tier 3 threshold")
     assert view.dispute is not None
-    due = datetime(2027, 1, 4, 17, 0, tzinfo=UTC)
+    due = XMAS.utc(2027, 1, 4, 17, 0)
     assert (view.dispute.level_due_at, view.dispute.level_due_local) == (
-        due, "Mon 4 Jan 2027 17:00 GMT")
+        due, XMAS.label("Mon 4 Jan 2027 17:00 GMT"))
     mail = add({}, PROPOSED, "irt-tm")
     add(mail, f"dispute referred to you: {LADDER}", "irt-tm", "early_help-tm")
     await emailed(mailbox, mail)
@@ -377,7 +386,7 @@ RETURNS = {"early-help-return-to-a-and-i": "a_and_i", "early-help-return-to-sgcp
 @pytest.mark.parametrize("pathway", list(RETURNS))
 async def test_return_to_previous_tier3_team(ts_env, worker, mailbox, pathway):
     tier3 = RETURNS[pathway]
-    s, _ = await begin(ts_env, worker, pathway, at(2026, 12, 7))
+    s, _ = await begin(ts_env, worker, pathway, XMAS.local(2026, 12, 7, 9))
     await s.act("confirm-previous-involvement", "early_help-tm")
     await s.act("confirm-threshold", f"{tier3}-tm")
     await s.act("add-referral", "early_help-sw")
@@ -398,7 +407,7 @@ async def test_return_to_previous_tier3_team(ts_env, worker, mailbox, pathway):
 async def not_accepted(ts_env, worker, pathway: str) -> tuple[Scenario, dict[str, list[str]]]:
     # Not accepted on Fri 30 Apr 2027: no dispute, the EH Manager is told.
     tier3 = RETURNS[pathway]
-    s, _ = await begin(ts_env, worker, pathway, at(2027, 4, 30, 10))
+    s, _ = await begin(ts_env, worker, pathway, MAY.local(2027, 4, 30, 10))
     await s.act("confirm-previous-involvement", "early_help-tm")
     kind, _ = await s.refused("not-accept", f"{tier3}-tm")
     assert kind == "InvalidInput"  # why it is not accepted
@@ -419,7 +428,7 @@ async def test_not_accepted_eh_manager_records_next_steps(ts_env, worker, mailbo
     view = await s.act("withdraw", "early_help-tm", note="Next steps for EH: safety planning")
     assert (view.stage, view.responsible_team) == (Stage.withdrawn, "early_help")
     await emailed(mailbox, add(mail, "transfer withdrawn", f"{tier3}-tm"))
-    await skip_to(ts_env, datetime(2027, 5, 10, 16, 0, tzinfo=UTC) + MINUTE)
+    await skip_to(ts_env, MAY.utc(2027, 5, 10, 16, 0) + MINUTE)
     assert inbox(mailbox) == mail  # no Service Manager: it was never a dispute
 
 
@@ -427,7 +436,7 @@ async def test_not_accepted_eh_manager_records_next_steps(ts_env, worker, mailbo
 async def test_not_accepted_then_reconsidered_by_tier3(ts_env, worker, mailbox, pathway):
     tier3 = RETURNS[pathway]
     s, mail = await not_accepted(ts_env, worker, pathway)
-    await skip_to(ts_env, datetime(2027, 5, 10, 16, 0, tzinfo=UTC) + MINUTE)
+    await skip_to(ts_env, MAY.utc(2027, 5, 10, 16, 0) + MINUTE)
     await emailed(mailbox, mail)  # nobody else heard of it
     await s.act("confirm-threshold", f"{tier3}-tm")
     await s.act("add-referral", "early_help-sw")
