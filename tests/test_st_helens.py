@@ -5,14 +5,15 @@ within 1 (Early Help: 3) working days with the reason recorded when late.
 
 Due times are hand-computed literals (England & Wales bank holidays: Christmas 2026 with
 Boxing Day's substitute on Mon 28 Dec, New Year 2027, Easter 2027 (Fri 26 / Mon 29 Mar),
-May Day 2027 (Mon 3 May); British Summer Time from Sun 28 Mar 2027). Timers are crossed by
-moving the server's clock, never by sleeping.
+May Day 2027 (Mon 3 May); British Summer Time from Sun 28 Mar 2027), each in a scene
+(tests.dates.Scene) that runs at the first stretch of calendar after today that is the same.
+Timers are crossed by moving the server's clock, never by sleeping.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from datetime import timedelta as td
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ import pytest
 from models.protocol import Role, Side
 from models.transfer import DeadlineStatus, Stage, TransferView
 from tests import scenario
+from tests.dates import Scene
 from tests.scenario import PROTOCOLS, Scenario, deadline, settled, status
 from tests.scenario import inbox as _inbox
 from tests.transfers import skip_to
@@ -57,12 +59,13 @@ HOS = {"duty": "duty_teams-hos", "assessment": "assessment_teams-hos",
        "early_help": "early_help_service-hos"}
 
 
-def local(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=LONDON)
-
-
-def utc(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=UTC)
+# The scenes: each from its first summary to the last time a test moves the clock to.
+XMAS = Scene("Christmas 2026", ((date(2026, 12, 11), date(2027, 2, 13)),),
+             holidays=(date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)))
+EASTER = Scene("Easter 2027", ((date(2027, 3, 17), date(2027, 4, 20)),),
+               holidays=(date(2027, 3, 26), date(2027, 3, 29)),
+               clock_changes=(date(2027, 3, 28),))
+MAY = Scene("May Day 2027", ((date(2027, 4, 23), date(2027, 5, 25)),), holidays=(date(2027, 5, 3),))
 
 
 def transferred_to(team: str) -> str:
@@ -129,61 +132,61 @@ TIMETABLES = [
     # substitute). Met Mon 14 Dec: 2 calendar weeks end on Mon 28 Dec, a bank holiday.
     # Transfer at the first CiN meeting, Tue 22 Dec; allocation by Wed 23 Dec.
     Timetable(
-        pathway="duty-to-assessment", anchor=local(2026, 12, 11, 10),
-        meeting_by=utc(2026, 12, 29, 17), transfer_by=utc(2027, 1, 8, 17),
-        meeting=date(2026, 12, 14), two_weeks=utc(2026, 12, 28, 17),
-        steps_at=local(2026, 12, 22, 10),
+        pathway="duty-to-assessment", anchor=XMAS.local(2026, 12, 11, 10),
+        meeting_by=XMAS.utc(2026, 12, 29, 17), transfer_by=XMAS.utc(2027, 1, 8, 17),
+        meeting=XMAS.day(2026, 12, 14), two_weeks=XMAS.utc(2026, 12, 28, 17),
+        steps_at=XMAS.local(2026, 12, 22, 10),
         steps=(("record-first-cin-meeting-or-icpc", "assessment-tm",
                 {"attendees": ["duty_social_worker", "duty_team_manager",
                                "assessment_social_worker"]}),
                ("record-joint-visit", "duty-sw", JOINT_VISIT)),
-        allocated_by=utc(2026, 12, 23, 17), allocator="assessment-tm"),
+        allocated_by=XMAS.utc(2026, 12, 23, 17), allocator="assessment-tm"),
     # Summary Wed 17 Mar 2027: Good Friday and Easter Monday skipped; BST from 28 Mar, so
     # 17:00 London is 16:00 UTC. Transfer at the Final Hearing Thu 25 Mar; the 1 working day
     # for allocation skips Easter: Tue 30 Mar.
     Timetable(
-        pathway="assessment-to-permanence", anchor=local(2027, 3, 17, 10),
-        meeting_by=utc(2027, 4, 2, 16), transfer_by=utc(2027, 4, 14, 16),
-        meeting=date(2027, 3, 22), two_weeks=utc(2027, 4, 5, 16),
-        steps_at=local(2027, 3, 25, 11),
+        pathway="assessment-to-permanence", anchor=EASTER.local(2027, 3, 17, 10),
+        meeting_by=EASTER.utc(2027, 4, 2, 16), transfer_by=EASTER.utc(2027, 4, 14, 16),
+        meeting=EASTER.day(2027, 3, 22), two_weeks=EASTER.utc(2027, 4, 5, 16),
+        steps_at=EASTER.local(2027, 3, 25, 11),
         steps=(("record-final-hearing", "assessment-tm", {}),
                ("record-joint-visit", "permanence-sw", JOINT_VISIT)),
-        allocated_by=utc(2027, 3, 30, 16), allocator="permanence-tm"),
+        allocated_by=EASTER.utc(2027, 3, 30, 16), allocator="permanence-tm"),
     # Summary Fri 23 Apr 2027: May Day (Mon 3 May) skipped. Plan of permanence ratified Fri
     # 30 Apr; allocation (by the CWD Team Manager here) by Tue 4 May.
     Timetable(
-        pathway="cwd-to-permanence", anchor=local(2027, 4, 23, 10),
-        meeting_by=utc(2027, 5, 10, 16), transfer_by=utc(2027, 5, 21, 16),
-        meeting=date(2027, 4, 26), two_weeks=utc(2027, 5, 10, 16),
-        steps_at=local(2027, 4, 30, 11),
+        pathway="cwd-to-permanence", anchor=MAY.local(2027, 4, 23, 10),
+        meeting_by=MAY.utc(2027, 5, 10, 16), transfer_by=MAY.utc(2027, 5, 21, 16),
+        meeting=MAY.day(2027, 4, 26), two_weeks=MAY.utc(2027, 5, 10, 16),
+        steps_at=MAY.local(2027, 4, 30, 11),
         steps=(("record-permanence-plan-ratified", "permanence-tm", {}),
                ("record-joint-visit", "cwd-tm", JOINT_VISIT)),
-        allocated_by=utc(2027, 5, 4, 16), allocator="cwd-tm"),
+        allocated_by=MAY.utc(2027, 5, 4, 16), allocator="cwd-tm"),
     # Summary Fri 15 Jan 2027 (no bank holiday). The meeting agrees Wed 27 Jan as the date of
     # full transfer: the case moves at 17:00 that day; allocation by Thu 28 Jan.
     Timetable(
-        pathway="duty-to-permanence", anchor=local(2027, 1, 15, 10),
-        meeting_by=utc(2027, 1, 29, 17), transfer_by=utc(2027, 2, 12, 17),
-        meeting=date(2027, 1, 18), two_weeks=utc(2027, 2, 1, 17),
-        steps_at=local(2027, 1, 21, 11),
-        steps=(("set-transfer-date", "hos-1", {"transfer_date": date(2027, 1, 27)}),
+        pathway="duty-to-permanence", anchor=XMAS.local(2027, 1, 15, 10),
+        meeting_by=XMAS.utc(2027, 1, 29, 17), transfer_by=XMAS.utc(2027, 2, 12, 17),
+        meeting=XMAS.day(2027, 1, 18), two_weeks=XMAS.utc(2027, 2, 1, 17),
+        steps_at=XMAS.local(2027, 1, 21, 11),
+        steps=(("set-transfer-date", "hos-1", {"transfer_date": XMAS.day(2027, 1, 27)}),
                ("record-age-assessment", "duty-sw", {}),
                ("record-joint-visit", "permanence-tm", JOINT_VISIT)),
-        allocated_by=utc(2027, 1, 28, 17), allocator="permanence-tm",
-        agreed=date(2027, 1, 27)),
+        allocated_by=XMAS.utc(2027, 1, 28, 17), allocator="permanence-tm",
+        agreed=XMAS.day(2027, 1, 27)),
     # Summary Thu 17 Dec 2026: 25 Dec, 28 Dec and 1 Jan skipped. Step-down at the final CiN
     # meeting Wed 23 Dec, with the family's signed consent; Early Help allocates within 3
     # working days: Thu 24, Tue 29, Wed 30 Dec.
     Timetable(
-        pathway="assessment-to-early-help", anchor=local(2026, 12, 17, 10),
-        meeting_by=utc(2027, 1, 5, 17), transfer_by=utc(2027, 1, 14, 17),
-        meeting=date(2026, 12, 21), two_weeks=utc(2027, 1, 4, 17),
-        steps_at=local(2026, 12, 23, 11),
+        pathway="assessment-to-early-help", anchor=XMAS.local(2026, 12, 17, 10),
+        meeting_by=XMAS.utc(2027, 1, 5, 17), transfer_by=XMAS.utc(2027, 1, 14, 17),
+        meeting=XMAS.day(2026, 12, 21), two_weeks=XMAS.utc(2027, 1, 4, 17),
+        steps_at=XMAS.local(2026, 12, 23, 11),
         steps=(("record-final-cin-meeting", "assessment-tm",
                 {"attendees": ["lead_professional", "family", "assessment_social_worker"]}),
                ("record-front-door-referral", "assessment-sw", {}),
                ("record-family-consent", "assessment-sw", {"items": CONSENT})),
-        allocated_by=utc(2026, 12, 30, 17), allocator="early_help-tm"),
+        allocated_by=XMAS.utc(2026, 12, 30, 17), allocator="early_help-tm"),
 ]
 BY_PATHWAY = {t.pathway: t for t in TIMETABLES}
 each_pathway = pytest.mark.parametrize("t", TIMETABLES, ids=[t.pathway for t in TIMETABLES])
@@ -326,23 +329,23 @@ async def test_not_transferred_within_two_weeks_of_the_meeting(ts_env, worker, m
     """Met Mon 14 Dec 2026: two calendar weeks end on Mon 28 Dec, Boxing Day's substitute."""
     t = BY_PATHWAY["duty-to-assessment"]
     s = await opened(ts_env, worker, t.pathway, t.anchor)
-    await file_qa(ts_env, s, local(2026, 12, 14, 9, 30))
-    await meet(ts_env, s, local(2026, 12, 14, 14))
+    await file_qa(ts_env, s, XMAS.local(2026, 12, 14, 9, 30))
+    await meet(ts_env, s, XMAS.local(2026, 12, 14, 14))
     await both_agree(s, t)
-    await skip_to(ts_env, utc(2026, 12, 28, 16, 59))
+    await skip_to(ts_env, XMAS.utc(2026, 12, 28, 16, 59))
     assert status(await s.view(), "transfer_after_meeting") is DeadlineStatus.pending
-    await skip_to(ts_env, utc(2026, 12, 28, 17, 1))
+    await skip_to(ts_env, XMAS.utc(2026, 12, 28, 17, 1))
     await expect_mail(mailbox, {"duty-tm": [READY, TWO_WEEKS_MISSED],
                                 "assessment-tm": [STARTED, READY, AGREEMENT,
                                                   TWO_WEEKS_MISSED]})
-    await skip_to(ts_env, local(2026, 12, 29, 10))
+    await skip_to(ts_env, XMAS.local(2026, 12, 29, 10))
     for action, who, body in t.steps:
         view = await s.act(action, who, **body)
     assert view.stage is Stage.transferred
     assert {d.id: d.status for d in view.deadlines if d.id != "allocated_by"} == {
         "meeting_by": DeadlineStatus.met, "transfer_after_meeting": DeadlineStatus.met_late,
         "transfer_by": DeadlineStatus.met}
-    assert deadline(view, "allocated_by").due_at == utc(2026, 12, 30, 17)
+    assert deadline(view, "allocated_by").due_at == XMAS.utc(2026, 12, 30, 17)
 
 
 # ----- the Case Transfer Meeting's other outcomes ---------------------------------------
@@ -351,10 +354,10 @@ async def test_not_transferred_within_two_weeks_of_the_meeting(ts_env, worker, m
 async def test_qa_rejected_then_resubmitted_then_ready(ts_env, worker, mailbox):
     t = BY_PATHWAY["assessment-to-early-help"]
     s = await opened(ts_env, worker, t.pathway, t.anchor)
-    await file_qa(ts_env, s, local(2026, 12, 21, 9, 30))
+    await file_qa(ts_env, s, XMAS.local(2026, 12, 21, 9, 30))
     kind, _ = await s.refused("file-qa-template", "assessment-tm", items=QA_ITEMS)
     assert kind == "WrongStage"  # already filed
-    await skip_to(ts_env, local(2026, 12, 21, 14))
+    await skip_to(ts_env, XMAS.local(2026, 12, 21, 14))
     kind, message = await s.refused("reject-qa-template", "hos-2")
     assert kind == "InvalidInput" and "Say why" in message
     kind, _ = await s.refused("reject-qa-template", "early_help-tm")
@@ -367,14 +370,14 @@ async def test_qa_rejected_then_resubmitted_then_ready(ts_env, worker, mailbox):
     kind, message = await s.refused("agree-transfer", "hos-1", **MEETING)
     assert kind == "WrongStage" and "only after" in message
 
-    await skip_to(ts_env, local(2026, 12, 22, 9))
+    await skip_to(ts_env, XMAS.local(2026, 12, 22, 9))
     kind, message = await s.refused("file-qa-template", "assessment-tm", items=QA_ITEMS[:-1])
     assert kind == "InvalidInput" and "current_care_plan_on_file" in message
     await s.act("file-qa-template", "assessment-tm", items=QA_ITEMS)
     # Re-presented at the next meeting, Mon 4 Jan 2027 (still within 10 working days).
-    view = await meet(ts_env, s, local(2027, 1, 4, 14))
+    view = await meet(ts_env, s, XMAS.local(2027, 1, 4, 14))
     assert status(view, "meeting_by") is DeadlineStatus.met
-    assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 1, 18, 17)
+    assert deadline(view, "transfer_after_meeting").due_at == XMAS.utc(2027, 1, 18, 17)
     await expect_mail(mailbox, {"assessment-tm": [QA_REJECTED, READY],
                                 "early_help-tm": [STARTED, READY]})
 
@@ -382,25 +385,25 @@ async def test_qa_rejected_then_resubmitted_then_ready(ts_env, worker, mailbox):
 async def test_postponed_with_a_re_presentation_date_that_is_missed(ts_env, worker, mailbox):
     t = BY_PATHWAY["cwd-to-permanence"]
     s = await opened(ts_env, worker, t.pathway, t.anchor)
-    await file_qa(ts_env, s, local(2027, 4, 26, 9, 30))
-    await skip_to(ts_env, local(2027, 4, 26, 14))
+    await file_qa(ts_env, s, MAY.local(2027, 4, 26, 9, 30))
+    await skip_to(ts_env, MAY.local(2027, 4, 26, 14))
     note = "Remedial actions: update genogram and care plan"
     kind, message = await s.refused("postpone-transfer", "hos-1", note=note)
     assert kind == "InvalidInput" and "needs a 'date'" in message
     kind, message = await s.refused("postpone-transfer", "hos-1", note=note,
-                                    date=date(2027, 5, 3))
+                                    date=MAY.day(2027, 5, 3))
     assert kind == "InvalidInput" and "not a working day" in message  # May Day
-    kind, message = await s.refused("postpone-transfer", "hos-1", date=date(2027, 5, 4))
+    kind, message = await s.refused("postpone-transfer", "hos-1", date=MAY.day(2027, 5, 4))
     assert kind == "InvalidInput" and "Say why" in message
-    view = await s.act("postpone-transfer", "hos-1", note=note, date=date(2027, 5, 4))
+    view = await s.act("postpone-transfer", "hos-1", note=note, date=MAY.day(2027, 5, 4))
     follow_up = deadline(view, "case_transfer_meeting:postponed")
-    assert follow_up.due_at == utc(2027, 5, 4, 16)  # Tue 4 May 17:00 BST
+    assert follow_up.due_at == MAY.utc(2027, 5, 4, 16)  # Tue 4 May 17:00 BST
     assert not next(g for g in view.gates if g.id == "qa_template").done
     await expect_mail(mailbox, {"cwd-tm": [POSTPONED], "permanence-tm": [STARTED, POSTPONED]})
 
-    await skip_to(ts_env, utc(2027, 5, 4, 15, 59))
+    await skip_to(ts_env, MAY.utc(2027, 5, 4, 15, 59))
     assert status(await s.view(), "case_transfer_meeting:postponed") is DeadlineStatus.pending
-    await skip_to(ts_env, utc(2027, 5, 4, 16, 1))
+    await skip_to(ts_env, MAY.utc(2027, 5, 4, 16, 1))
     # Those who record the meeting (every Head of Service: the chair rotates) and both
     # Team Managers.
     await expect_mail(mailbox, {"cwd-tm": [POSTPONED, REPRESENT_MISSED],
@@ -409,11 +412,11 @@ async def test_postponed_with_a_re_presentation_date_that_is_missed(ts_env, work
                                 **{hos: [REPRESENT_MISSED] for hos in HOS.values()}})
 
     # Re-presented with the remedial actions done at the next meeting, Mon 10 May.
-    await file_qa(ts_env, s, local(2027, 5, 10, 9, 30))
-    view = await meet(ts_env, s, local(2027, 5, 10, 14), chair="hos-2")
+    await file_qa(ts_env, s, MAY.local(2027, 5, 10, 9, 30))
+    view = await meet(ts_env, s, MAY.local(2027, 5, 10, 14), chair="hos-2")
     assert status(view, "case_transfer_meeting:postponed") is DeadlineStatus.met_late
     assert status(view, "meeting_by") is DeadlineStatus.met  # due Mon 10 May 17:00 BST
-    assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 5, 24, 16)
+    assert deadline(view, "transfer_after_meeting").due_at == MAY.utc(2027, 5, 24, 16)
 
 
 # ----- the dispute ladder: Team Managers, the relevant Heads of Service, then the SAD -----
@@ -422,8 +425,8 @@ async def test_postponed_with_a_re_presentation_date_that_is_missed(ts_env, work
 async def disputed_at_the_meeting(ts_env: Any, worker: Any) -> tuple[Scenario, TransferView]:
     t = BY_PATHWAY["assessment-to-permanence"]
     s = await opened(ts_env, worker, t.pathway, t.anchor)
-    await file_qa(ts_env, s, local(2027, 3, 22, 9, 30))
-    await skip_to(ts_env, local(2027, 3, 22, 14))
+    await file_qa(ts_env, s, EASTER.local(2027, 3, 22, 9, 30))
+    await skip_to(ts_env, EASTER.local(2027, 3, 22, 14))
     kind, _ = await s.refused("record-dispute", "permanence-tm", note="x")
     assert kind == "NotPermitted"
     kind, message = await s.refused("record-dispute", "hos-1")
@@ -439,7 +442,7 @@ async def test_dispute_goes_to_team_managers_heads_of_service_then_sad_to_the_mi
         Stage.disputed, 1, "assessment")
     assert view.dispute is not None
     # Mon 22 Mar + 2 working days: Wed 24 Mar 17:00 GMT.
-    tm_due = utc(2027, 3, 24, 17)
+    tm_due = EASTER.utc(2027, 3, 24, 17)
     assert view.dispute.level_due_at == tm_due
     await expect_mail(mailbox, {"assessment-tm": [REFERRED],
                                 "permanence-tm": [STARTED, REFERRED], "legal": [QA_FILED]})
@@ -449,7 +452,7 @@ async def test_dispute_goes_to_team_managers_heads_of_service_then_sad_to_the_mi
     view = await settled(s, lambda v: v.escalation_level == 2)
     # The relevant Heads of Service: then 5 working days, skipping Good Friday and Easter
     # Monday: Fri 2 Apr 17:00 BST.
-    due = utc(2027, 4, 2, 16)
+    due = EASTER.utc(2027, 4, 2, 16)
     assert view.dispute is not None and view.dispute.level_due_at == due
     escalated = {HOS["assessment"]: [ESCALATED], HOS["permanence"]: [ESCALATED]}
     await expect_mail(mailbox, {"assessment-tm": [REFERRED],
@@ -472,13 +475,13 @@ async def test_dispute_goes_to_team_managers_heads_of_service_then_sad_to_the_mi
     kind, _ = await s.refused("resolve-dispute", HOS["assessment"], resolution="proceed",
                               note="x")
     assert kind == "NotPermitted"  # the Heads of Service's five days have passed
-    await skip_to(ts_env, local(2027, 4, 5, 10))
+    await skip_to(ts_env, EASTER.local(2027, 4, 5, 10))
     view = await s.act("resolve-dispute", "sad", resolution="proceed",
                        note="Permanence is the right pathway")
     assert view.dispute is None and view.stage is Stage.proposed
     assert next(g for g in view.gates if g.id == "case_transfer_meeting").done
     # Agreed Mon 5 Apr: two weeks later, Mon 19 Apr 17:00 BST.
-    assert deadline(view, "transfer_after_meeting").due_at == utc(2027, 4, 19, 16)
+    assert deadline(view, "transfer_after_meeting").due_at == EASTER.utc(2027, 4, 19, 16)
     resolved = "dispute resolved: proceed"
     await expect_mail(mailbox, {"assessment-tm": [REFERRED, resolved],
                                 "permanence-tm": [STARTED, REFERRED, resolved], **escalated,
@@ -489,7 +492,7 @@ async def test_the_relevant_heads_of_service_determine_another_pathway(ts_env, w
                                                                        mailbox):
     s, view = await disputed_at_the_meeting(ts_env, worker)
     assert view.dispute is not None
-    await skip_to(ts_env, local(2027, 3, 25, 10))  # escalated on Wed 24 Mar 17:00
+    await skip_to(ts_env, EASTER.local(2027, 3, 25, 10))  # escalated on Wed 24 Mar 17:00
     kind, _ = await s.refused("resolve-dispute", "hos-2", resolution="redirect",
                               to_team="early_help", note="x")
     assert kind == "NotPermitted"  # not a Head of Service of either team
@@ -540,9 +543,9 @@ async def test_late_allocation_refused_without_a_reason(ts_env, worker, mailbox,
 async def test_postponed_case_was_considered_within_ten_working_days(ts_env, worker):
     t = BY_PATHWAY["duty-to-assessment"]
     s = await opened(ts_env, worker, t.pathway, t.anchor)
-    await file_qa(ts_env, s, local(2026, 12, 14, 9, 30))
-    view = await meet(ts_env, s, local(2026, 12, 14, 14), "postpone-transfer",
-                      note="Remedial actions agreed", date=date(2027, 1, 4))
+    await file_qa(ts_env, s, XMAS.local(2026, 12, 14, 9, 30))
+    view = await meet(ts_env, s, XMAS.local(2026, 12, 14, 14), "postpone-transfer",
+                      note="Remedial actions agreed", date=XMAS.day(2027, 1, 4))
     assert status(view, "meeting_by") is DeadlineStatus.met
 
 
@@ -553,8 +556,8 @@ async def test_agreed_date_defaults_to_two_weeks_after_the_meeting(ts_env, worke
     assert s.pathway.transfer.agreed_date.default == "transfer_after_meeting"
     view = await s.view()
     assert view.transfer_date is None  # no date until the meeting has agreed the transfer
-    await file_qa(ts_env, s, local(2027, 1, 18, 9, 30))
-    view = await meet(ts_env, s, local(2027, 1, 18, 14))
+    await file_qa(ts_env, s, XMAS.local(2027, 1, 18, 9, 30))
+    view = await meet(ts_env, s, XMAS.local(2027, 1, 18, 14))
     assert view.transfer_date == t.two_weeks
 
 
