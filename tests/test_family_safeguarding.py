@@ -9,15 +9,16 @@ the non-negotiable checklist that never delays a transfer; Team Managers -> Serv
 
 Due times are hand-computed literals (England & Wales bank holidays: Christmas 2026 with
 Boxing Day's substitute Mon 28 Dec, New Year's Day 2027, Good Friday 26 and Easter Monday
-29 Mar 2027, May Day 3 May 2027; British Summer Time from Sun 28 Mar 2027). Timers are
-crossed by moving the server's clock, never by sleeping.
+29 Mar 2027, May Day 3 May 2027; British Summer Time from Sun 28 Mar 2027), each in a scene
+(tests.dates.Scene) that runs at the first stretch of calendar after today that is the same.
+Timers are crossed by moving the server's clock, never by sleeping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from datetime import timedelta as td
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ import pytest
 from models.protocol import Role, Side
 from models.transfer import DeadlineStatus, Stage, TransferView
 from tests import scenario
+from tests.dates import Scene
 from tests.scenario import PROTOCOLS, Scenario, deadline, mail, settled, status
 from tests.scenario import inbox as _inbox
 from tests.transfers import eventually, skip_to
@@ -49,12 +51,21 @@ def moved(team: str) -> str:
     return f"case transferred to {team}"
 
 
-def local(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=LONDON)
-
-
-def utc(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=UTC)
+# The scenes: each from its first anchor to the last time a test moves the clock to.
+XMAS = Scene("Christmas 2026", ((date(2026, 12, 7), date(2027, 2, 16)),),
+             holidays=(date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)))
+EASTER = Scene("Easter 2027", ((date(2027, 3, 22), date(2027, 4, 14)),),
+               holidays=(date(2027, 3, 26), date(2027, 3, 29)),
+               clock_changes=(date(2027, 3, 28),))
+MAY = Scene("May Day 2027", ((date(2027, 4, 29), date(2027, 5, 17)),), holidays=(date(2027, 5, 3),))
+# Clocks of calendar months: moved by whole years only (the same day of the month), and only
+# the days the tests use are the same calendar (what lies between is not counted).
+CHILD_IN_NEED = Scene("6 months from Mon 1 Feb 2027",
+                      ((date(2027, 2, 1), date(2027, 2, 2)), (date(2027, 7, 27), date(2027, 8, 3))),
+                      whole_years=True)
+SECTION_20 = Scene("6 months from Thu 14 Jan 2027",
+                   ((date(2027, 1, 14), date(2027, 1, 15)), (date(2027, 6, 29), date(2027, 7, 16))),
+                   whole_years=True)
 
 
 def five_pm(day: date) -> datetime:
@@ -134,23 +145,23 @@ class Handover:
 
 HANDOVERS = [
     # Step down agreed Thu 17 Dec 2026: 25, 28 Dec and 1 Jan skipped: Tue 5 Jan 17:00 GMT.
-    Handover("a-and-i-to-early-help", "joint_meeting_by", local(2026, 12, 17, 10),
-             utc(2027, 1, 5, 17),
+    Handover("a-and-i-to-early-help", "joint_meeting_by", XMAS.local(2026, 12, 17, 10),
+             XMAS.utc(2027, 1, 5, 17),
              (("record-family-consent", "a_and_i-sw", {}), ("accept", "early_help-tm", {})),
              ("record-joint-meeting", "early_help-sw", JOINT)),
     # Mon 22 Mar 2027: Good Friday and Easter Monday skipped: Wed 7 Apr 17:00 BST.
-    Handover("fsp-to-early-help", "joint_meeting_by", local(2027, 3, 22, 10),
-             utc(2027, 4, 7, 16),
+    Handover("fsp-to-early-help", "joint_meeting_by", EASTER.local(2027, 3, 22, 10),
+             EASTER.utc(2027, 4, 7, 16),
              (("accept", "early_help-tm", {}), ("record-family-consent", "fsp-tm", {})),
              ("record-joint-meeting", "fsp-sw", JOINT)),
     # Step up confirmed Thu 29 Apr 2027: May Day skipped: Fri 14 May 17:00 BST.
-    Handover("early-help-to-a-and-i", "joint_meeting_by", local(2027, 4, 29, 10),
-             utc(2027, 5, 14, 16),
+    Handover("early-help-to-a-and-i", "joint_meeting_by", MAY.local(2027, 4, 29, 10),
+             MAY.utc(2027, 5, 14, 16),
              (("record-family-informed", "early_help-sw", {}), ("accept", "a_and_i-tm", {})),
              ("record-joint-meeting", "a_and_i-tm", JOINT)),
     # ICPC Wed 16 Dec 2026: 25, 28 Dec and 1 Jan skipped: Mon 4 Jan 17:00 GMT.
-    Handover("a-and-i-to-fsp-child-protection", "transfer_by", local(2026, 12, 16, 14),
-             utc(2027, 1, 4, 17), (("accept", "fsp-tm", {}),),
+    Handover("a-and-i-to-fsp-child-protection", "transfer_by", XMAS.local(2026, 12, 16, 14),
+             XMAS.utc(2027, 1, 4, 17), (("accept", "fsp-tm", {}),),
              ("record-initial-core-group", "a_and_i-sw",
               {"attendees": ["family", "a_and_i_social_worker", "fsp_social_worker"]})),
 ]
@@ -229,12 +240,14 @@ class Dated:
 DATED = [
     # Involvement started Mon 1 Feb 2027: 6 months on is Sun 1 Aug, 17:00 BST; the default
     # transfer date is the last working day before it, Fri 30 Jul.
-    Dated("a-and-i-to-fsp-child-in-need", local(2027, 2, 1, 10), utc(2027, 8, 1, 16),
-          (("accept", "fsp-tm", {}),), date(2027, 7, 28),
-          late=(("accept", "fsp-tm", {}),), default_date=utc(2027, 7, 30, 16)),
+    Dated("a-and-i-to-fsp-child-in-need", CHILD_IN_NEED.local(2027, 2, 1, 10),
+          CHILD_IN_NEED.utc(2027, 8, 1, 16), (("accept", "fsp-tm", {}),),
+          CHILD_IN_NEED.day(2027, 7, 28), late=(("accept", "fsp-tm", {}),),
+          default_date=CHILD_IN_NEED.utc(2027, 7, 30, 16)),
     # Entered care Thu 14 Jan 2027: Wed 14 Jul, 17:00 BST.
-    Dated("fsp-to-cla-section-20", local(2027, 1, 14, 10), utc(2027, 7, 14, 16),
-          (("accept", "cla-tm", {}),), date(2027, 6, 30),
+    Dated("fsp-to-cla-section-20", SECTION_20.local(2027, 1, 14, 10),
+          SECTION_20.utc(2027, 7, 14, 16), (("accept", "cla-tm", {}),),
+          SECTION_20.day(2027, 6, 30),
           late=(("accept", "cla-tm", {}),)),
     # (fsp-to-cla-final-order's clock now runs from the orders' date, cla-to-sixteen-plus's
     # from the day the young person turns 15 1/2, and a-and-i-to-fsp-proceedings-at-cmh moves
@@ -308,24 +321,24 @@ TM_MEETING: dict[str, Any] = {"attendees": ["a_and_i_team_manager", "fsp_team_ma
 
 
 async def test_managers_disagree_service_manager_resolves(ts_env, worker, mailbox):
-    s = await opened(ts_env, worker, BEFORE_CMH, local(2027, 1, 11, 10))
-    await skip_to(ts_env, local(2027, 1, 18, 10))
+    s = await opened(ts_env, worker, BEFORE_CMH, XMAS.local(2027, 1, 11, 10))
+    await skip_to(ts_env, XMAS.local(2027, 1, 18, 10))
     view = await s.act("disagree-at-tm-meeting", "a_and_i-tm", note="Outstanding statements",
                        **TM_MEETING)
     assert (view.stage, view.responsible_team) == (Stage.disputed, "a_and_i")
     # Straight to the Service Managers; 5 calendar days: Sat 23 Jan 17:00 GMT.
-    assert view.dispute is not None and view.dispute.level_due_at == utc(2027, 1, 23, 17)
+    assert view.dispute is not None and view.dispute.level_due_at == XMAS.utc(2027, 1, 23, 17)
     referred = f"dispute referred to you: {CMH_MEETING}"
     expected = {"fsp-tm": [STARTED], "a_and_i-sm": [referred], "fsp-sm": [referred]}
     await expect_mail(mailbox, expected)
-    await skip_to(ts_env, utc(2027, 1, 23, 16, 59))
+    await skip_to(ts_env, XMAS.utc(2027, 1, 23, 16, 59))
     assert (await s.view()).escalation_level == 1
-    await skip_to(ts_env, utc(2027, 1, 23, 17, 1))
+    await skip_to(ts_env, XMAS.utc(2027, 1, 23, 17, 1))
     told = f"dispute not resolved within 5 days: {CMH_MEETING}"
     for sm in ("a_and_i-sm", "fsp-sm"):
         expected[sm].append(told)
     await expect_mail(mailbox, expected)
-    await skip_to(ts_env, local(2027, 1, 25, 10))
+    await skip_to(ts_env, XMAS.local(2027, 1, 25, 10))
     kind, _ = await s.refused("resolve-dispute", "fsp-tm", resolution="proceed", note="x")
     assert kind == "NotPermitted"
     view = await s.act("resolve-dispute", "a_and_i-sm", resolution="proceed",
@@ -338,12 +351,12 @@ async def test_managers_disagree_service_manager_resolves(ts_env, worker, mailbo
 
 async def test_managers_meet_at_least_5_days_before_the_cmh(ts_env, worker, mailbox):
     # ICO Mon 11 Jan 2027, CMH Mon 15 Feb: the meeting is due by Wed 10 Feb 17:00 GMT.
-    s = await opened(ts_env, worker, BEFORE_CMH, local(2027, 1, 11, 10))
-    view = await s.act("record-cmh-date", "a_and_i-tm", date=date(2027, 2, 15))
-    assert deadline(view, "cmh_listed:listed").due_at == utc(2027, 2, 10, 17)
-    await skip_to(ts_env, utc(2027, 2, 10, 16, 59))
+    s = await opened(ts_env, worker, BEFORE_CMH, XMAS.local(2027, 1, 11, 10))
+    view = await s.act("record-cmh-date", "a_and_i-tm", date=XMAS.day(2027, 2, 15))
+    assert deadline(view, "cmh_listed:listed").due_at == XMAS.utc(2027, 2, 10, 17)
+    await skip_to(ts_env, XMAS.utc(2027, 2, 10, 16, 59))
     assert deadline(await s.view(), "cmh_listed:listed").status is DeadlineStatus.pending
-    await skip_to(ts_env, utc(2027, 2, 10, 17, 1))
+    await skip_to(ts_env, XMAS.utc(2027, 2, 10, 17, 1))
     missed = "date missed: Team Managers meet at least 5 days before the CMH"
     await eventually(lambda: mailbox.subjects(mail(A, "a_and_i-tm")),
                      lambda got: any(missed in x for x in got))
@@ -378,8 +391,8 @@ each_point = pytest.mark.parametrize(("pathway", "steps"), POINTS, ids=[p for p,
 async def test_transfers_at_its_point(ts_env, worker, mailbox, pathway: str,
                                       steps: tuple[Step, ...]):
     sending, receiving = ends(pathway)
-    s = await opened(ts_env, worker, pathway, local(2027, 2, 1, 10))
-    await skip_to(ts_env, local(2027, 2, 2, 10))
+    s = await opened(ts_env, worker, pathway, XMAS.local(2027, 2, 1, 10))
+    await skip_to(ts_env, XMAS.local(2027, 2, 2, 10))
     *before, (action, who, body) = steps
     view = await take(s, before)
     assert (view.stage, view.responsible_team) == (Stage.proposed, sending)
@@ -395,9 +408,9 @@ async def test_until_its_point_the_sending_team_stays_responsible(
         ts_env, worker, mailbox, pathway: str, steps: tuple[Step, ...]):
     """No timescale in the seed, none invented: a year on, nothing moved and nobody chased."""
     sending, receiving = ends(pathway)
-    s = await opened(ts_env, worker, pathway, local(2027, 2, 1, 10))
+    s = await opened(ts_env, worker, pathway, XMAS.local(2027, 2, 1, 10))
     await take(s, steps[:-1])  # everything but the transfer point
-    await skip_to(ts_env, local(2028, 2, 1, 10))
+    await skip_to(ts_env, XMAS.local(2027, 2, 1, 10) + td(weeks=52))
     view = await s.view()
     assert (view.stage, view.responsible_team) == (Stage.proposed, sending)
     assert view.deadlines == [] and not view.overdue
@@ -412,26 +425,26 @@ OUTSTANDING = "Outstanding transfer tasks completed by the agreed date"
 
 async def test_transfer_proceeds_on_the_agreed_date_with_tasks_outstanding(
         ts_env, worker, mailbox):
-    s = await opened(ts_env, worker, "fsp-to-cla-final-order", local(2027, 3, 25, 15))
-    await skip_to(ts_env, local(2027, 3, 30, 10))
+    s = await opened(ts_env, worker, "fsp-to-cla-final-order", EASTER.local(2027, 3, 25, 15))
+    kind, message = await s.refused("agree-outstanding-items", "fsp-tm", note="PEP",
+                                    date=EASTER.day(2027, 3, 29))
+    assert kind == "InvalidInput" and "not a working day" in message  # Easter Monday
+    await skip_to(ts_env, EASTER.local(2027, 3, 30, 10))
     kind, message = await s.refused("complete-checklist", "fsp-tm", items=CHECKLIST[:-1])
     assert kind == "InvalidInput" and "handover_supervision_held" in message
-    kind, message = await s.refused("agree-outstanding-items", "fsp-tm", note="PEP",
-                                    date=date(2027, 5, 3))
-    assert kind == "InvalidInput" and "not a working day" in message  # May Day
-    view = await s.act("agree-outstanding-items", "fsp-tm", date=date(2027, 4, 14),
+    view = await s.act("agree-outstanding-items", "fsp-tm", date=EASTER.day(2027, 4, 14),
                        note="PEP and health assessment to be recorded")
-    assert deadline(view, "checklist:outstanding").due_at == utc(2027, 4, 14, 16)
+    assert deadline(view, "checklist:outstanding").due_at == EASTER.utc(2027, 4, 14, 16)
     await s.act("name-cla-worker", "cla-tm")
-    await s.act("record-final-orders", "fsp-tm", date=date(2027, 3, 25))  # the clock's day
+    await s.act("record-final-orders", "fsp-tm", date=EASTER.day(2027, 3, 25))  # the clock's day
     view = await s.act("accept", "cla-tm")
     assert view.stage is Stage.ready  # every requirement met; the checklist is not one
-    await skip_to(ts_env, utc(2027, 4, 12, 16, 1))  # the default date: Mon 12 Apr 17:00 BST
+    await skip_to(ts_env, EASTER.utc(2027, 4, 12, 16, 1))  # the default date: Mon 12 Apr 17:00 BST
     view = await settled(s, at_stage(Stage.transferred))
     assert view.responsible_team == "cla"
     checklist = next(g for g in view.gates if g.id == "checklist")
     assert (checklist.done, checklist.outcome) == (False, "outstanding")
-    await skip_to(ts_env, utc(2027, 4, 14, 16, 1))
+    await skip_to(ts_env, EASTER.utc(2027, 4, 14, 16, 1))
     chased = f"date missed: {OUTSTANDING}"
     await expect_mail(mailbox, {
         "cla-tm": [STARTED, "Case transfer standards (non-negotiable tasks) completed by the "
@@ -442,13 +455,13 @@ async def test_transfer_proceeds_on_the_agreed_date_with_tasks_outstanding(
 
 
 async def test_checklist_completed_before_the_transfer(ts_env, worker, mailbox):
-    s = await opened(ts_env, worker, "fsp-to-cla-section-20", local(2027, 1, 14, 10))
-    await skip_to(ts_env, local(2027, 1, 15, 10))
-    await s.act("agree-outstanding-items", "fsp-tm", date=date(2027, 1, 20), note="Photo")
-    await skip_to(ts_env, local(2027, 1, 19, 10))
+    s = await opened(ts_env, worker, "fsp-to-cla-section-20", XMAS.local(2027, 1, 14, 10))
+    await skip_to(ts_env, XMAS.local(2027, 1, 15, 10))
+    await s.act("agree-outstanding-items", "fsp-tm", date=XMAS.day(2027, 1, 20), note="Photo")
+    await skip_to(ts_env, XMAS.local(2027, 1, 19, 10))
     view = await s.act("complete-checklist", "fsp-tm", items=CHECKLIST)
     assert status(view, "checklist:outstanding") is DeadlineStatus.met
-    await skip_to(ts_env, utc(2027, 1, 20, 17, 1))
+    await skip_to(ts_env, XMAS.utc(2027, 1, 20, 17, 1))
     await expect_mail(mailbox, {"cla-tm": [
         STARTED, "Case transfer standards (non-negotiable tasks) completed by the "
         "transferring manager: outstanding"]})
