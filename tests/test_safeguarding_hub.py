@@ -8,15 +8,16 @@ the Team Managers -> Service Manager ladder, and records that never hold a trans
 
 Due times are hand-computed literals (England & Wales bank holidays: Christmas Day, Boxing
 Day's substitute Mon 28 Dec 2026 and New Year's Day 2027, Easter Monday 29 Mar 2027;
-British Summer Time from Sun 28 Mar 2027). Timers are crossed by moving the server's
-clock, never by sleeping.
+British Summer Time from Sun 28 Mar 2027), each in a scene (tests.dates.Scene) that runs at
+the first stretch of calendar after today that is the same. Timers are crossed by moving
+the server's clock, never by sleeping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from datetime import timedelta as td
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ import pytest
 from models.protocol import Role, Side
 from models.transfer import DeadlineStatus, Stage, TransferView
 from tests import scenario
+from tests.dates import Scene
 from tests.scenario import PROTOCOLS, Scenario, deadline, settled, status
 from tests.scenario import inbox as _inbox
 from tests.transfers import skip_to
@@ -47,12 +49,19 @@ def moved(team: str) -> str:
     return f"case transferred to {team}"
 
 
-def local(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=LONDON)
-
-
-def utc(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=UTC)
+# The scenes: each from its first anchor to the last time a test moves the clock to.
+XMAS = Scene("Christmas 2026", ((date(2026, 12, 21), date(2027, 2, 2)),),
+             holidays=(date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)))
+EASTER = Scene("Easter 2027", ((date(2027, 3, 22), date(2027, 3, 31)),),
+               holidays=(date(2027, 3, 26), date(2027, 3, 29)),
+               clock_changes=(date(2027, 3, 28),))
+# A clock of 4 calendar months: moved by whole years only (the same day of the month). Only
+# the days it starts and ends on must be the same calendar: what the tests do between (10
+# and 3 days before, 90 days after the start) is not checked against a working day.
+FOUR_MONTHS = Scene("4 months from Mon 11 Jan 2027",
+                    ((date(2027, 1, 11), date(2027, 1, 11)),
+                     (date(2027, 5, 11), date(2027, 5, 11))),
+                    whole_years=True)
 
 
 # ----- helpers -------------------------------------------------------------------------
@@ -126,20 +135,20 @@ class Front:
 
 FRONT = [
     # 3 elapsed hours.
-    Front("hub-to-s-and-p-immediate-safety", "s_and_p", utc(2027, 1, 12, 12),
-          utc(2026, 12, 24, 18), ("hub-tm", "s_and_p-tm", "hub-sm")),
+    Front("hub-to-s-and-p-immediate-safety", "s_and_p", XMAS.utc(2027, 1, 12, 12),
+          XMAS.utc(2026, 12, 24, 18), ("hub-tm", "s_and_p-tm", "hub-sm")),
     # 48 elapsed hours: over Christmas Day, due Boxing Day (a Saturday) 15:00.
-    Front("hub-to-c-and-f-child-in-need", "c_and_f", utc(2027, 1, 14, 9),
-          utc(2026, 12, 26, 15), ("hub-tm", "c_and_f-tm")),
-    Front("hub-to-cwd-child-in-need", "cwd", utc(2027, 1, 14, 9),
-          utc(2026, 12, 26, 15), ("hub-tm", "cwd-tm")),
+    Front("hub-to-c-and-f-child-in-need", "c_and_f", XMAS.utc(2027, 1, 14, 9),
+          XMAS.utc(2026, 12, 26, 15), ("hub-tm", "c_and_f-tm")),
+    Front("hub-to-cwd-child-in-need", "cwd", XMAS.utc(2027, 1, 14, 9),
+          XMAS.utc(2026, 12, 26, 15), ("hub-tm", "cwd-tm")),
     # 3 calendar days, due at 17:00: Fri 15 Jan; over Christmas, Sun 27 Dec.
-    Front("hub-to-s-and-p-private-fostering", "s_and_p", utc(2027, 1, 15, 17),
-          utc(2026, 12, 27, 17), ("hub-tm", "s_and_p-tm")),
-    Front("hub-to-s-and-p-less-urgent", "s_and_p", utc(2027, 1, 15, 17),
-          utc(2026, 12, 27, 17), ("hub-tm", "s_and_p-tm")),
-    Front("hub-to-cla-adoption-request", "cla", utc(2027, 1, 15, 17),
-          utc(2026, 12, 27, 17), ("hub-tm", "cla-tm")),
+    Front("hub-to-s-and-p-private-fostering", "s_and_p", XMAS.utc(2027, 1, 15, 17),
+          XMAS.utc(2026, 12, 27, 17), ("hub-tm", "s_and_p-tm")),
+    Front("hub-to-s-and-p-less-urgent", "s_and_p", XMAS.utc(2027, 1, 15, 17),
+          XMAS.utc(2026, 12, 27, 17), ("hub-tm", "s_and_p-tm")),
+    Front("hub-to-cla-adoption-request", "cla", XMAS.utc(2027, 1, 15, 17),
+          XMAS.utc(2026, 12, 27, 17), ("hub-tm", "cla-tm")),
 ]
 each_front_door = pytest.mark.parametrize("f", FRONT, ids=[f.pathway for f in FRONT])
 PRIVATE_FOSTERING = "hub-to-s-and-p-private-fostering"
@@ -148,12 +157,12 @@ VISIT = "Child and carer visited within 7 days (private fostering)"
 
 @each_front_door
 async def test_front_door_on_time(ts_env, worker, mailbox, f: Front):
-    anchor = local(2027, 1, 12, 9)
+    anchor = XMAS.local(2027, 1, 12, 9)
     s = await opened(ts_env, worker, f.pathway, anchor, by="hub-sw")
     view = await s.view()
-    assert deadline(view, "rag_by").due_at == utc(2027, 1, 13, 9)
+    assert deadline(view, "rag_by").due_at == XMAS.utc(2027, 1, 13, 9)
     assert deadline(view, "sent_by").due_at == f.on_time_due
-    await skip_to(ts_env, local(2027, 1, 12, 9, 30))
+    await skip_to(ts_env, XMAS.local(2027, 1, 12, 9, 30))
     kind, _ = await s.refused("send-to-team", "hub-tm")
     assert kind == "WrongStage"  # RAG rating first
     view = await s.act("record-rag-rating", "hub-sw")
@@ -167,9 +176,9 @@ async def test_front_door_on_time(ts_env, worker, mailbox, f: Front):
     view = await s.act("allocate", f"{f.to}-tm", worker_id="W1")
     if f.pathway == PRIVATE_FOSTERING:
         # Sent Tue 12 Jan: the visit is due 7 days later, Tue 19 Jan 17:00 GMT.
-        assert deadline(view, "first_visit").due_at == utc(2027, 1, 19, 17)
+        assert deadline(view, "first_visit").due_at == XMAS.utc(2027, 1, 19, 17)
         assert view.stage is Stage.allocated
-        await skip_to(ts_env, local(2027, 1, 15, 11))
+        await skip_to(ts_env, XMAS.local(2027, 1, 15, 11))
         view = await s.act("record-private-fostering-visit", "s_and_p-sw")
         assert deadline(view, "first_visit").status is DeadlineStatus.met
     assert view.stage is Stage.closed
@@ -179,9 +188,9 @@ async def test_front_door_on_time(ts_env, worker, mailbox, f: Front):
 
 @each_front_door
 async def test_front_door_overdue_over_christmas(ts_env, worker, mailbox, f: Front):
-    anchor = local(2026, 12, 24, 15)
+    anchor = XMAS.local(2026, 12, 24, 15)
     s = await opened(ts_env, worker, f.pathway, anchor)
-    dues = {"rag_by": utc(2026, 12, 25, 15), "sent_by": f.christmas_due}
+    dues = {"rag_by": XMAS.utc(2026, 12, 25, 15), "sent_by": f.christmas_due}
     view = await s.view()
     assert {name: deadline(view, name).due_at for name in dues} == dues
     sent_missed = f"deadline missed: {title(f.pathway, 'sent_by')}"
@@ -196,7 +205,7 @@ async def test_front_door_overdue_over_christmas(ts_env, worker, mailbox, f: Fro
         view = await settled(s, missed(name))
         assert (view.stage, view.responsible_team) == (Stage.proposed, "hub")
     # Back on Mon 4 Jan 2027: nobody was emailed again; the Hub acts late and the case moves.
-    await skip_to(ts_env, local(2027, 1, 4, 9))
+    await skip_to(ts_env, XMAS.local(2027, 1, 4, 9))
     await s.act("record-rag-rating", "hub-tm")
     view = await s.act("send-to-team", "hub-tm")
     assert (view.stage, view.responsible_team) == (Stage.transferred, f.to)
@@ -212,13 +221,13 @@ async def test_front_door_overdue_over_christmas(ts_env, worker, mailbox, f: Fro
 
 
 async def test_private_fostering_visit_overdue_reminds_once(ts_env, worker, mailbox):
-    s = await opened(ts_env, worker, PRIVATE_FOSTERING, local(2026, 12, 24, 15))
-    await skip_to(ts_env, local(2026, 12, 24, 16))
+    s = await opened(ts_env, worker, PRIVATE_FOSTERING, XMAS.local(2026, 12, 24, 15))
+    await skip_to(ts_env, XMAS.local(2026, 12, 24, 16))
     await s.act("record-rag-rating", "hub-sw")
     view = await s.act("send-to-team", "hub-tm")
     # Sent on Christmas Eve: 7 calendar days, due Thu 31 Dec 17:00 GMT.
     due = deadline(view, "first_visit").due_at
-    assert due == utc(2026, 12, 31, 17)
+    assert due == XMAS.utc(2026, 12, 31, 17)
     await skip_to(ts_env, due - td(minutes=1))
     assert deadline(await s.view(), "first_visit").status is DeadlineStatus.pending
     await skip_to(ts_env, due + td(minutes=1))
@@ -233,12 +242,12 @@ async def test_private_fostering_visit_overdue_reminds_once(ts_env, worker, mail
 
 
 async def test_private_fostering_visit_is_due_7_days_after_the_notification(ts_env, worker):
-    s = await opened(ts_env, worker, PRIVATE_FOSTERING, local(2026, 12, 21, 10))
-    await skip_to(ts_env, local(2026, 12, 24, 10))
+    s = await opened(ts_env, worker, PRIVATE_FOSTERING, XMAS.local(2026, 12, 21, 10))
+    await skip_to(ts_env, XMAS.local(2026, 12, 24, 10))
     await s.act("record-rag-rating", "hub-sw")
     view = await s.act("send-to-team", "hub-tm")  # within the 3 days
     # Notified Mon 21 Dec: the visit is due Mon 28 Dec 17:00 GMT.
-    assert deadline(view, "first_visit").due_at == utc(2026, 12, 28, 17)
+    assert deadline(view, "first_visit").due_at == XMAS.utc(2026, 12, 28, 17)
 
 
 # ----- section 20: the second (4-month) review is the transfer point ---------------------
@@ -258,8 +267,8 @@ class Review:
 REVIEWS = [
     # (s-and-p-to-cla-section-20, whose planning discussion is a joint decision, is in
     # tests/test_safeguarding_hub_seed_rules.py.) From Mon 11 Jan 2027: Tue 11 May, 17:00 BST.
-    Review("s-and-p-to-cwd-section-20", "cwd", "review_by", local(2027, 1, 11, 10),
-           utc(2027, 5, 11, 16), (("accept", "cwd-tm", {}),),
+    Review("s-and-p-to-cwd-section-20", "cwd", "review_by", FOUR_MONTHS.local(2027, 1, 11, 10),
+           FOUR_MONTHS.utc(2027, 5, 11, 16), (("accept", "cwd-tm", {}),),
            ("record-four-month-review", "s_and_p-tm",
             {"attendees": ["child", "parents", "s_and_p_social_worker", "cwd_social_worker"]})),
 ]
@@ -343,8 +352,8 @@ each_point = pytest.mark.parametrize("p", POINTS, ids=[p.pathway for p in POINTS
 
 @each_point
 async def test_transfers_at_its_point(ts_env, worker, mailbox, p: Point):
-    s = await opened(ts_env, worker, p.pathway, local(2027, 2, 1, 10))
-    await skip_to(ts_env, local(2027, 2, 2, 10))
+    s = await opened(ts_env, worker, p.pathway, XMAS.local(2027, 2, 1, 10))
+    await skip_to(ts_env, XMAS.local(2027, 2, 2, 10))
     *before, (action, who, body) = p.steps
     view = await take(s, before)
     assert (view.stage, view.responsible_team) == (Stage.proposed, p.sending)
@@ -361,10 +370,10 @@ async def test_transfers_at_its_point(ts_env, worker, mailbox, p: Point):
 async def test_until_its_point_the_sending_team_stays_responsible(ts_env, worker, mailbox,
                                                                   p: Point):
     """No timescale in the seed, none invented: a year on, nothing moved and nobody chased."""
-    s = await opened(ts_env, worker, p.pathway, local(2027, 2, 1, 10))
-    await skip_to(ts_env, local(2027, 2, 2, 10))
+    s = await opened(ts_env, worker, p.pathway, XMAS.local(2027, 2, 1, 10))
+    await skip_to(ts_env, XMAS.local(2027, 2, 2, 10))
     await take(s, p.steps[:-1])  # everything but the transfer point
-    await skip_to(ts_env, local(2028, 2, 1, 10))
+    await skip_to(ts_env, XMAS.local(2027, 2, 1, 10) + td(weeks=52))
     view = await s.view()
     assert (view.stage, view.responsible_team) == (Stage.proposed, p.sending)
     assert view.deadlines == [] and not view.overdue
@@ -377,31 +386,31 @@ async def test_until_its_point_the_sending_team_stays_responsible(ts_env, worker
 
 async def test_dispute_resolved_by_the_service_manager_after_christmas(ts_env, worker, mailbox):
     s = await opened(ts_env, worker, "s-and-p-to-cla-end-of-proceedings",
-                     local(2026, 12, 23, 10))
+                     XMAS.local(2026, 12, 23, 10))
     await s.act("record-adoption-plan", "s_and_p-sw")
     await s.act("record-permanence-report", "s_and_p-sw")
-    await skip_to(ts_env, local(2026, 12, 24, 11))
+    await skip_to(ts_env, XMAS.local(2026, 12, 24, 11))
     kind, message = await s.refused("dispute", "cla-tm")
     assert kind == "InvalidInput" and "Say why" in message
     view = await s.act("dispute", "cla-tm", note="Care plan not yet agreed")
     assert (view.stage, view.responsible_team, view.escalation_level) == (
         Stage.disputed, "s_and_p", 1)
     # Two working days: 25 and 28 Dec are bank holidays: Tue 29, Wed 30 Dec 17:00 GMT.
-    assert view.dispute is not None and view.dispute.level_due_at == utc(2026, 12, 30, 17)
+    assert view.dispute is not None and view.dispute.level_due_at == XMAS.utc(2026, 12, 30, 17)
     referred = f"dispute referred to you: {LADDER}"
     expected = {"cla-tm": [STARTED, referred], "s_and_p-tm": [referred]}
     await expect_mail(mailbox, expected)
 
-    await skip_to(ts_env, utc(2026, 12, 30, 16, 59))
+    await skip_to(ts_env, XMAS.utc(2026, 12, 30, 16, 59))
     assert (await s.view()).escalation_level == 1
-    await skip_to(ts_env, utc(2026, 12, 30, 17, 1))
+    await skip_to(ts_env, XMAS.utc(2026, 12, 30, 17, 1))
     told = f"dispute not resolved within 2 working days: {LADDER}"
     expected |= {"s_and_p-sm": [told], "cla-sm": [told]}
     await expect_mail(mailbox, expected)
     view = await settled(s, lambda v: v.escalation_level == 2)
     assert (view.stage, view.responsible_team) == (Stage.disputed, "s_and_p")
 
-    await skip_to(ts_env, local(2026, 12, 31, 10))
+    await skip_to(ts_env, XMAS.local(2026, 12, 31, 10))
     kind, _ = await s.refused("resolve-dispute", "s_and_p-tm", resolution="proceed", note="x")
     assert kind == "NotPermitted"  # the Team Managers' time has passed
     view = await s.act("resolve-dispute", "cla-sm", resolution="proceed",
@@ -421,11 +430,11 @@ OUTSTANDING = "Outstanding records completed by the agreed date"
 
 async def outstanding_then_transferred(ts_env: Any, worker: Any) -> tuple[Scenario, TransferView]:
     # Proposed as the young person nears 15 years 6 months (no date of birth is held).
-    s = await opened(ts_env, worker, "s-and-p-to-cla-leaving-care", local(2027, 3, 22, 9))
-    await skip_to(ts_env, local(2027, 3, 23, 10))
+    s = await opened(ts_env, worker, "s-and-p-to-cla-leaving-care", EASTER.local(2027, 3, 22, 9))
+    await skip_to(ts_env, EASTER.local(2027, 3, 23, 10))
     view = await s.act("agree-outstanding-records", "s_and_p-tm",
-                       note="Chronology and care plan to finish", date=date(2027, 3, 30))
-    assert deadline(view, "records:outstanding").due_at == utc(2027, 3, 30, 16)  # 17:00 BST
+                       note="Chronology and care plan to finish", date=EASTER.day(2027, 3, 30))
+    assert deadline(view, "records:outstanding").due_at == EASTER.utc(2027, 3, 30, 16)  # 17:00 BST
     view = await take(s, LEAVING_CARE_STEPS)
     return s, view
 
@@ -433,13 +442,13 @@ async def outstanding_then_transferred(ts_env: Any, worker: Any) -> tuple[Scenar
 async def test_transfer_proceeds_with_records_outstanding(ts_env, worker, mailbox):
     s, view = await outstanding_then_transferred(ts_env, worker)
     assert (view.anchor, view.anchor_at) == ("leaving_care_transfer_proposed",
-                                             local(2027, 3, 22, 9))
+                                             EASTER.local(2027, 3, 22, 9))
     assert (view.stage, view.responsible_team) == (Stage.transferred, "cla")
     records = next(g for g in view.gates if g.id == "records")
     assert (records.done, records.outcome) == (False, "outstanding")
-    await skip_to(ts_env, utc(2027, 3, 30, 15, 59))
+    await skip_to(ts_env, EASTER.utc(2027, 3, 30, 15, 59))
     assert status(await s.view(), "records:outstanding") is DeadlineStatus.pending
-    await skip_to(ts_env, utc(2027, 3, 30, 16, 1))
+    await skip_to(ts_env, EASTER.utc(2027, 3, 30, 16, 1))
     chased = f"date missed: {OUTSTANDING}"
     await expect_mail(mailbox, {
         "cla-tm": [STARTED, "Records completed by the sending team: outstanding",
@@ -449,10 +458,10 @@ async def test_transfer_proceeds_with_records_outstanding(ts_env, worker, mailbo
 
 async def test_outstanding_records_date_on_a_bank_holiday_is_refused(ts_env, worker):
     """A pathway with no clock still knows its bank holidays (Easter Monday 29 Mar 2027)."""
-    s = await opened(ts_env, worker, "s-and-p-to-cla-leaving-care", local(2027, 3, 22, 9))
-    await skip_to(ts_env, local(2027, 3, 23, 10))
+    s = await opened(ts_env, worker, "s-and-p-to-cla-leaving-care", EASTER.local(2027, 3, 22, 9))
+    await skip_to(ts_env, EASTER.local(2027, 3, 23, 10))
     kind, message = await s.refused("agree-outstanding-records", "s_and_p-tm",
-                                    note="Chronology to finish", date=date(2027, 3, 29))
+                                    note="Chronology to finish", date=EASTER.day(2027, 3, 29))
     assert kind == "InvalidInput" and "not a working day" in message
 
 
