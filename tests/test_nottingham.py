@@ -1,15 +1,17 @@
 """Nottingham's Case Transfer Procedure (seed 002), every pathway, on the time-skipping server.
 
 Each pathway has a happy path and a breach path. Due times are hand-computed literals (across
-Christmas 2026, Easter 2027, May Day 2027 and the clock change of Sun 28 Mar 2027), reached by
-moving the server's clock, never by sleeping. Every email is checked as (when, to whom, what)
-in the outbox, and as delivered by the SMTP server: exactly once per notice.
+Christmas 2026, Easter 2027, May Day 2027 and the clock change of Sun 28 Mar 2027), each in a
+scene (tests.dates.Scene) that runs at the first stretch of calendar after today that is the
+same, reached by moving the server's clock, never by sleeping. Every email is checked as
+(when, to whom, what) in the outbox, and as delivered by the SMTP server: exactly once per
+notice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models.protocol import GateKind, RoleRef, Side
 from models.transfer import DeadlineStatus, Stage, TransferView
+from tests.dates import Scene
 from tests.scenario import PROTOCOLS, Scenario, deadline
 from tests.transfers import events, eventually, outbox, skip_to
 
@@ -31,12 +34,23 @@ Email = tuple[datetime, str, str]  # when, who (staff id without "nottingham-"),
 Step = tuple[str, str]  # action, who
 
 
-def local(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=LONDON)
-
-
-def utc(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=UTC)
+# The scenes: each from its first anchor to the last time a test moves the clock to.
+XMAS = Scene("Christmas 2026", ((date(2026, 12, 22), date(2027, 1, 5)),),
+             holidays=(date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)))
+EASTER = Scene("Easter 2027", ((date(2027, 3, 22), date(2027, 4, 10)),),
+               holidays=(date(2027, 3, 26), date(2027, 3, 29)),
+               clock_changes=(date(2027, 3, 28),))
+SPRING = Scene("May Day to the Spring bank holiday 2027", ((date(2027, 4, 13), date(2027, 5, 31)),),
+               holidays=(date(2027, 5, 3), date(2027, 5, 31)))
+# Periods of 6 and 12 calendar weeks: only the days the tests use are the same calendar.
+WEEKS = Scene("6 and 12 weeks from Wed 21 Apr 2027",
+              ((date(2027, 4, 12), date(2027, 4, 22)), (date(2027, 6, 1), date(2027, 6, 22)),
+               (date(2027, 7, 13), date(2027, 7, 15))))
+# Two calendar months: moved by whole years only (the same day of the month).
+ADOPTION = Scene("2 months from Tue 4 May 2027",
+                 ((date(2027, 4, 27), date(2027, 5, 4)), (date(2027, 6, 28), date(2027, 6, 28)),
+                  (date(2027, 7, 4), date(2027, 7, 5))),
+                 holidays=(date(2027, 5, 3),), whole_years=True)
 
 
 def minute(t: datetime) -> datetime:
@@ -88,7 +102,7 @@ async def emails(mailbox, engine, view: TransferView, expected: Iterable[Email])
 async def opened(ts_env, worker, pathway: str, anchor: datetime, **kw: Any
                  ) -> tuple[Scenario, TransferView]:
     now = await ts_env.get_current_time()
-    assert anchor >= now - timedelta(minutes=1), "these literal dates have passed: move them on"
+    assert anchor >= now - timedelta(minutes=1), f"{anchor} has passed"
     await skip_to(ts_env, anchor)
     s = Scenario(ts_env.client, worker, N, pathway)
     return s, await s.open(anchor, **kw)
@@ -264,7 +278,7 @@ def test_every_pathway_of_the_seed_is_encoded() -> None:
 
 @pytest.mark.parametrize("pathway", sorted(STEPS))
 async def test_happy_path_of_every_pathway(ts_env, worker, directory_engine, mailbox, pathway):
-    anchor = local(2027, 4, 13, 9)  # Tue 13 Apr 2027, one step every ten minutes
+    anchor = SPRING.local(2027, 4, 13, 9)  # Tue 13 Apr 2027, one step every ten minutes
     s, view = await opened(ts_env, worker, pathway, anchor)
     steps = STEPS[pathway]
     sending, receiving = s.pathway.sending, s.pathway.receiving
@@ -298,7 +312,7 @@ async def test_dispute_of_every_pathway_climbs_the_ladder_to_the_minute(
     # Sat 27 Mar 2027 12:00 GMT: the clocks go forward the next night; the ladder counts
     # elapsed hours, so the Heads of Service are called at 13:00 BST on Sunday and told the 48
     # hours have passed at 13:00 BST on Monday (the relevant ones: of the two teams' services).
-    disputed_at = local(2027, 3, 27, 12)
+    disputed_at = EASTER.local(2027, 3, 27, 12)
     s, view = await opened(ts_env, worker, pathway, disputed_at)
     steps = STEPS[pathway]
     first = next(i for i, (action, _) in enumerate(steps)
@@ -312,20 +326,21 @@ async def test_dispute_of_every_pathway_climbs_the_ladder_to_the_minute(
     assert view.dispute is not None
     assert (view.stage, view.responsible_team, view.escalation_level) == (
         Stage.disputed, sending, 1)
-    assert view.dispute.level_due_local == "Sun 28 Mar 2027 13:00 BST"
+    assert view.dispute.level_due_local == EASTER.label("Sun 28 Mar 2027 13:00 BST")
     expected = started(s, disputed_at) + acceptance(s, disputed_at, steps[:first])
     expected += to(disputed_at, f"{sending}-sm {receiving}-sm",
                    f"dispute referred to you: {LADDER}")
     heads = " ".join(sorted({f"{s.pathway.services[t]}-hos" for t in (sending, receiving)}))
-    escalated = utc(2027, 3, 28, 12)
+    escalated = EASTER.utc(2027, 3, 28, 12)
     await skip_to(ts_env, escalated - timedelta(minutes=1))
     await emails(mailbox, directory_engine, view, expected)
     await skip_to(ts_env, escalated + timedelta(minutes=1))
     expected += to(escalated, heads, f"dispute escalated to you: {LADDER}")
     await emails(mailbox, directory_engine, view, expected)
     view = await s.view()
-    assert view.dispute is not None and view.dispute.level_due_local == "Mon 29 Mar 2027 13:00 BST"
-    told = utc(2027, 3, 29, 12)
+    assert view.dispute is not None
+    assert view.dispute.level_due_local == EASTER.label("Mon 29 Mar 2027 13:00 BST")
+    told = EASTER.utc(2027, 3, 29, 12)
     await skip_to(ts_env, told - timedelta(minutes=1))
     await emails(mailbox, directory_engine, view, expected)
     await skip_to(ts_env, told + timedelta(minutes=1))
@@ -343,12 +358,12 @@ RESPONSE = "Children in Care Team Manager responds within 72 hours"
 
 @pytest.mark.parametrize(("anchor", "warn_at", "due_at", "due_local"), [
     # Wed 23 Dec 2026 14:30 GMT: half time at 02:30 on Christmas Day, due on Boxing Day.
-    (local(2026, 12, 23, 14, 30), utc(2026, 12, 25, 2, 30), utc(2026, 12, 26, 14, 30),
-     "Sat 26 Dec 2026 14:30 GMT"),
+    (XMAS.local(2026, 12, 23, 14, 30), XMAS.utc(2026, 12, 25, 2, 30),
+     XMAS.utc(2026, 12, 26, 14, 30), XMAS.label("Sat 26 Dec 2026 14:30 GMT")),
     # Fri 26 Mar 2027 09:00 GMT: the clocks go forward on Sun 28 Mar, so 72 elapsed hours
     # end at 10:00 BST on Mon 29 Mar; half time is 36 hours later, 21:00 GMT on Saturday.
-    (local(2027, 3, 26, 9), utc(2027, 3, 27, 21), utc(2027, 3, 29, 9),
-     "Mon 29 Mar 2027 10:00 BST"),
+    (EASTER.local(2027, 3, 26, 9), EASTER.utc(2027, 3, 27, 21), EASTER.utc(2027, 3, 29, 9),
+     EASTER.label("Mon 29 Mar 2027 10:00 BST")),
 ])
 async def test_cic_response_clock_warns_at_half_time_and_breaches_to_the_minute(
         ts_env, worker, directory_engine, mailbox, anchor, warn_at, due_at, due_local):
@@ -379,8 +394,8 @@ TEN_DAYS = "Transfer within 10 days of the order or decision"
 # The order granted Mon 19 Apr 2027 (recorded that day, 09:00 BST): the clock runs from the
 # start of the day; day 10 is Thu 29 Apr, due 17:00 BST; warnings at 50% and 80% of the 257
 # hours between: Sat 24 Apr 08:30, Tue 27 Apr 13:36 BST.
-CIC_ANCHOR, CIC_DUE = local(2027, 4, 19, 9), utc(2027, 4, 29, 16)
-CIC_HALF, CIC_EIGHTY = utc(2027, 4, 24, 7, 30), utc(2027, 4, 27, 12, 36)
+CIC_ANCHOR, CIC_DUE = SPRING.local(2027, 4, 19, 9), SPRING.utc(2027, 4, 29, 16)
+CIC_HALF, CIC_EIGHTY = SPRING.utc(2027, 4, 24, 7, 30), SPRING.utc(2027, 4, 27, 12, 36)
 
 
 @pytest.mark.parametrize("on_time", [True, False])
@@ -390,14 +405,14 @@ async def test_fieldwork_to_cic_within_10_days_with_warnings(
     view = await act(ts_env, s, None, "record-order-granted", "fieldwork-tm")
     by = deadline(view, "transfer_by")
     assert (by.due_at, by.due_local, by.warn_at) == (
-        CIC_DUE, "Thu 29 Apr 2027 17:00 BST", [CIC_HALF, CIC_EIGHTY])
-    await act(ts_env, s, local(2027, 4, 19, 11), "confirm-receipt", "cic-tm")
-    await act(ts_env, s, local(2027, 4, 21, 10), "record-joint-visit", "cic-sw")
-    await act(ts_env, s, local(2027, 4, 22, 9), "complete-checklist", "fieldwork-tm")
-    await act(ts_env, s, local(2027, 4, 22, 10), "initiate", "fieldwork-tm")
+        CIC_DUE, SPRING.label("Thu 29 Apr 2027 17:00 BST"), [CIC_HALF, CIC_EIGHTY])
+    await act(ts_env, s, SPRING.local(2027, 4, 19, 11), "confirm-receipt", "cic-tm")
+    await act(ts_env, s, SPRING.local(2027, 4, 21, 10), "record-joint-visit", "cic-sw")
+    await act(ts_env, s, SPRING.local(2027, 4, 22, 9), "complete-checklist", "fieldwork-tm")
+    await act(ts_env, s, SPRING.local(2027, 4, 22, 10), "initiate", "fieldwork-tm")
     expected = [*to(CIC_ANCHOR, "cic-tm", STARTED),
                 *to(CIC_HALF, "fieldwork-tm cic-tm", f"50% of the time gone: {TEN_DAYS}")]
-    accepted_at = local(2027, 4, 26, 10) if on_time else local(2027, 4, 30, 10)
+    accepted_at = SPRING.local(2027, 4, 26, 10) if on_time else SPRING.local(2027, 4, 30, 10)
     if not on_time:
         await skip_to(ts_env, CIC_DUE - timedelta(minutes=1))
         expected += to(CIC_EIGHTY, "fieldwork-tm cic-tm", f"80% of the time gone: {TEN_DAYS}")
@@ -413,7 +428,7 @@ async def test_fieldwork_to_cic_within_10_days_with_warnings(
     view = await act(ts_env, s, accepted_at + timedelta(hours=4), "allocate", "cic-tm",
                      worker_id="W1")
     assert view.stage is Stage.closed
-    await skip_to(ts_env, local(2027, 5, 3, 9))  # past the 80% mark and the due time
+    await skip_to(ts_env, SPRING.local(2027, 5, 3, 9))  # past the 80% mark and the due time
     await emails(mailbox, directory_engine, view, [
         *expected,
         *to(accepted_at, "fieldwork-tm", "Children in Care Team Manager's decision: accepted"),
@@ -427,7 +442,7 @@ MASH = ["mash-to-early-help", "mash-to-tfst", "mash-to-bit"]
 ALLOCATION = "Early Help Episode opened and the case allocated within 5 working days"
 # Sent Tue 22 Dec 2026: Wed 23, Thu 24, (Christmas Day, weekend, Boxing Day substitute on
 # Mon 28), Tue 29, Wed 30, Thu 31 Dec: due 17:00 GMT on Thu 31 Dec 2026.
-MASH_SENT, MASH_DUE = local(2026, 12, 22, 11), utc(2026, 12, 31, 17)
+MASH_SENT, MASH_DUE = XMAS.local(2026, 12, 22, 11), XMAS.utc(2026, 12, 31, 17)
 
 
 @pytest.mark.parametrize("pathway", MASH)
@@ -436,8 +451,8 @@ async def test_mash_step_across_allocated_within_5_working_days(
     s, view = await opened(ts_env, worker, pathway, MASH_SENT, by="mash-sw")
     team = s.pathway.receiving
     due = deadline(view, "allocated_by")
-    assert (due.due_at, due.due_local) == (MASH_DUE, "Thu 31 Dec 2026 17:00 GMT")
-    opened_at, allocated_at = local(2026, 12, 23, 10), local(2026, 12, 29, 10)
+    assert (due.due_at, due.due_local) == (MASH_DUE, XMAS.label("Thu 31 Dec 2026 17:00 GMT"))
+    opened_at, allocated_at = XMAS.local(2026, 12, 23, 10), XMAS.local(2026, 12, 29, 10)
     await act(ts_env, s, opened_at, "complete-checklist", "mash-sw")
     view = await act(ts_env, s, opened_at, "accept", f"{team}-tm")
     assert (view.stage, view.responsible_team) == (Stage.transferred, team)
@@ -457,7 +472,7 @@ async def test_mash_step_across_not_allocated_in_time_is_escalated_once(
         ts_env, worker, directory_engine, mailbox, pathway):
     s, view = await opened(ts_env, worker, pathway, MASH_SENT)
     team = s.pathway.receiving
-    opened_at = local(2026, 12, 23, 10)
+    opened_at = XMAS.local(2026, 12, 23, 10)
     await act(ts_env, s, opened_at, "complete-checklist", "mash-tm")
     await act(ts_env, s, opened_at, "accept", f"{team}-tm")
     expected = [*to(MASH_SENT, f"{team}-tm", STARTED),
@@ -471,7 +486,7 @@ async def test_mash_step_across_not_allocated_in_time_is_escalated_once(
     await emails(mailbox, directory_engine, view, expected)
     view = await s.view()
     assert (view.stage, view.overdue) == (Stage.transferred, True)
-    allocated_at = local(2027, 1, 4, 9)
+    allocated_at = XMAS.local(2027, 1, 4, 9)
     view = await act(ts_env, s, allocated_at, "allocate", f"{team}-tm", worker_id="W1")
     assert deadline(view, "allocated_by").status is DeadlineStatus.met_late
     expected += to(allocated_at, "mash-tm", ALLOCATED)
@@ -483,7 +498,7 @@ async def test_sibling_group_moves_as_one_transfer(ts_env, worker, directory_eng
                            children=["C1", "C2", "C3"])
     assert view.children == ["C1", "C2", "C3"]
     assert [d.id for d in view.deadlines] == ["allocated_by"]
-    opened_at = local(2026, 12, 23, 10)
+    opened_at = XMAS.local(2026, 12, 23, 10)
     await act(ts_env, s, opened_at, "complete-checklist", "mash-tm")
     view = await act(ts_env, s, opened_at, "accept", "tfst-tm")
     assert (view.stage, view.responsible_team, view.children) == (
@@ -491,7 +506,7 @@ async def test_sibling_group_moves_as_one_transfer(ts_env, worker, directory_eng
     assert await s.refused("accept", "tfst-tm") == (
         "WrongStage", "Cannot record 'Receiving Specialist/Manager opens an Early Help Episode' "
         "now: the transfer is transferred (allowed when proposed or ready or disputed)")
-    view = await act(ts_env, s, local(2026, 12, 24, 10), "allocate", "tfst-tm", worker_id="W1")
+    view = await act(ts_env, s, XMAS.local(2026, 12, 24, 10), "allocate", "tfst-tm", worker_id="W1")
     kinds = [e.kind for e in events(directory_engine, view.run_id)]
     assert kinds == ["started", "gate:checklist", "gate:episode_opened:accepted", "transferred",
                      "allocated", "closed"]
@@ -500,7 +515,7 @@ async def test_sibling_group_moves_as_one_transfer(ts_env, worker, directory_eng
         *to(opened_at, "mash-tm",
             "Receiving Specialist/Manager opens an Early Help Episode: accepted"),
         *to(opened_at, "mash-tm tfst-tm", moved("tfst")),
-        *to(local(2026, 12, 24, 10), "mash-tm", ALLOCATED)])
+        *to(XMAS.local(2026, 12, 24, 10), "mash-tm", ALLOCATED)])
     for _, message in mailbox.messages:
         body = message.get_payload(decode=True)
         assert isinstance(body, bytes) and b"Case: F7; children: C1, C2, C3" in body
@@ -514,8 +529,8 @@ PLANNING = "Child in Need planning meeting within 10 working days of notificatio
 # Notified and confirmed Wed 24 Mar 2027. Handover: Thu 25, (Good Friday, weekend, Easter
 # Monday), Tue 30, Wed 31, Thu 1, Fri 2 Apr: 17:00 BST. Planning meeting: 10th working day
 # after Wed 24 Mar is Fri 9 Apr 2027, 17:00 BST.
-CIN_NOTIFIED, CIN_CONFIRMED = local(2027, 3, 24, 10), local(2027, 3, 24, 14)
-HANDOVER_DUE, PLANNING_DUE = utc(2027, 4, 2, 16), utc(2027, 4, 9, 16)
+CIN_NOTIFIED, CIN_CONFIRMED = EASTER.local(2027, 3, 24, 10), EASTER.local(2027, 3, 24, 14)
+HANDOVER_DUE, PLANNING_DUE = EASTER.utc(2027, 4, 2, 16), EASTER.utc(2027, 4, 9, 16)
 
 
 async def cin_confirmed(ts_env, worker) -> tuple[Scenario, TransferView]:
@@ -523,10 +538,12 @@ async def cin_confirmed(ts_env, worker) -> tuple[Scenario, TransferView]:
     assert view.deadlines == []  # the notification is the completed checklist
     view = await act(ts_env, s, None, "complete-checklist", "duty-tm")
     planning = deadline(view, "cin_planning_meeting_by")
-    assert (planning.due_at, planning.due_local) == (PLANNING_DUE, "Fri 9 Apr 2027 17:00 BST")
+    assert (planning.due_at, planning.due_local) == (
+        PLANNING_DUE, EASTER.label("Fri 9 Apr 2027 17:00 BST"))
     view = await act(ts_env, s, CIN_CONFIRMED, "accept", "fieldwork-tm")
     handover = deadline(view, "handover_visit_by")
-    assert (handover.due_at, handover.due_local) == (HANDOVER_DUE, "Fri 2 Apr 2027 17:00 BST")
+    assert (handover.due_at, handover.due_local) == (
+        HANDOVER_DUE, EASTER.label("Fri 2 Apr 2027 17:00 BST"))
     return s, view
 
 
@@ -538,20 +555,20 @@ CIN_OPENING = [*to(CIN_NOTIFIED, "fieldwork-tm",
 
 async def test_duty_to_fieldwork_cin_on_time(ts_env, worker, directory_engine, mailbox):
     s, _ = await cin_confirmed(ts_env, worker)
-    view = await act(ts_env, s, local(2027, 4, 1, 10), "record-cin-planning-meeting",
+    view = await act(ts_env, s, EASTER.local(2027, 4, 1, 10), "record-cin-planning-meeting",
                      "fieldwork-tm")
     assert view.stage is Stage.proposed
-    visited = local(2027, 4, 2, 15)
+    visited = EASTER.local(2027, 4, 2, 15)
     view = await act(ts_env, s, visited, "record-handover-visit", "duty-sw")
     assert (view.stage, view.responsible_team) == (Stage.transferred, "fieldwork")
     assert {d.id: d.status for d in view.deadlines} == {
         "cin_planning_meeting_by": DeadlineStatus.met, "handover_visit_by": DeadlineStatus.met}
-    view = await act(ts_env, s, local(2027, 4, 2, 16), "allocate", "fieldwork-tm",
+    view = await act(ts_env, s, EASTER.local(2027, 4, 2, 16), "allocate", "fieldwork-tm",
                      worker_id="W1")
     await skip_to(ts_env, PLANNING_DUE + timedelta(days=1))
     await emails(mailbox, directory_engine, view, [
         *CIN_OPENING, *to(visited, "duty-tm fieldwork-tm", moved("fieldwork")),
-        *to(local(2027, 4, 2, 16), "duty-tm", ALLOCATED)])
+        *to(EASTER.local(2027, 4, 2, 16), "duty-tm", ALLOCATED)])
 
 
 async def test_duty_to_fieldwork_cin_late_visit_and_no_planning_meeting(
@@ -562,7 +579,7 @@ async def test_duty_to_fieldwork_cin_late_visit_and_no_planning_meeting(
     await skip_to(ts_env, HANDOVER_DUE + timedelta(minutes=1))
     expected = [*CIN_OPENING, *to(HANDOVER_DUE, "duty-tm fieldwork-tm", missed(HANDOVER))]
     await emails(mailbox, directory_engine, view, expected)
-    visited = local(2027, 4, 5, 10)
+    visited = EASTER.local(2027, 4, 5, 10)
     view = await act(ts_env, s, visited, "record-handover-visit", "duty-sw")
     assert view.responsible_team == "fieldwork"
     assert deadline(view, "handover_visit_by").status is DeadlineStatus.met_late
@@ -577,7 +594,7 @@ async def test_duty_to_fieldwork_cin_late_visit_and_no_planning_meeting(
 async def visited_and_allocated(ts_env, worker) -> tuple[Scenario, TransferView, list[Email]]:
     """The handover visit moves the case on Thu 25 Mar; the planning meeting is still to come."""
     s, _ = await cin_confirmed(ts_env, worker)
-    visited, allocated = local(2027, 3, 25, 10), local(2027, 3, 25, 11)
+    visited, allocated = EASTER.local(2027, 3, 25, 10), EASTER.local(2027, 3, 25, 11)
     await act(ts_env, s, visited, "record-handover-visit", "duty-sw")
     view = await act(ts_env, s, allocated, "allocate", "fieldwork-tm", worker_id="W1")
     assert view.stage is Stage.allocated  # not closed: the planning meeting clock still runs
@@ -588,7 +605,7 @@ async def visited_and_allocated(ts_env, worker) -> tuple[Scenario, TransferView,
 async def test_cin_planning_meeting_recorded_after_the_transfer(
         ts_env, worker, directory_engine, mailbox):
     s, view, expected = await visited_and_allocated(ts_env, worker)
-    view = await act(ts_env, s, local(2027, 4, 6, 10), "record-cin-planning-meeting",
+    view = await act(ts_env, s, EASTER.local(2027, 4, 6, 10), "record-cin-planning-meeting",
                      "fieldwork-tm")
     assert deadline(view, "cin_planning_meeting_by").status is DeadlineStatus.met
     assert view.stage is Stage.closed
@@ -614,9 +631,9 @@ async def test_cin_planning_meeting_missed_after_the_allocation_is_reported(
 CP_TRANSFER = "Transfer within 48 hours of the transfer checklist being complete"
 # Checklist complete Fri 26 Mar 2027 16:00 GMT; 48 elapsed hours later is 16:00 UTC on Sun
 # 28 Mar, which is 17:00 BST after the clocks went forward.
-CP_NOTICE, CP_ICPC, CP_CHECKLIST = local(2027, 3, 22, 10), local(2027, 3, 25, 11), \
-    local(2027, 3, 26, 16)
-CP_DUE = utc(2027, 3, 28, 16)
+CP_NOTICE, CP_ICPC, CP_CHECKLIST = EASTER.local(2027, 3, 22, 10), EASTER.local(2027, 3, 25, 11), \
+    EASTER.local(2027, 3, 26, 16)
+CP_DUE = EASTER.utc(2027, 3, 28, 16)
 
 
 async def cp_checklist_done(ts_env, worker) -> tuple[Scenario, TransferView]:
@@ -633,23 +650,23 @@ async def cp_checklist_done(ts_env, worker) -> tuple[Scenario, TransferView]:
         in refusal[1]
     view = await act(ts_env, s, CP_CHECKLIST, "complete-checklist", "duty-tm")
     by = deadline(view, "transfer_by")
-    assert (minute(by.due_at), by.due_local) == (CP_DUE, "Sun 28 Mar 2027 17:00 BST")
+    assert (minute(by.due_at), by.due_local) == (CP_DUE, EASTER.label("Sun 28 Mar 2027 17:00 BST"))
     return s, view
 
 
 async def test_duty_to_fieldwork_cp_within_48_hours(ts_env, worker, directory_engine, mailbox):
     s, _ = await cp_checklist_done(ts_env, worker)
-    accepted = local(2027, 3, 27, 10)
+    accepted = EASTER.local(2027, 3, 27, 10)
     view = await act(ts_env, s, accepted, "accept", "fieldwork-tm")
     assert (view.stage, view.responsible_team) == (Stage.transferred, "fieldwork")
     assert deadline(view, "transfer_by").status is DeadlineStatus.met
-    view = await act(ts_env, s, local(2027, 3, 29, 10), "allocate", "fieldwork-tm",
+    view = await act(ts_env, s, EASTER.local(2027, 3, 29, 10), "allocate", "fieldwork-tm",
                      worker_id="W1")
     await emails(mailbox, directory_engine, view, [
         *to(CP_NOTICE, "fieldwork-tm", STARTED),
         *to(accepted, "duty-tm", "Fieldwork Team Manager's decision: accepted"),
         *to(accepted, "duty-tm fieldwork-tm", moved("fieldwork")),
-        *to(local(2027, 3, 29, 10), "duty-tm", ALLOCATED)])
+        *to(EASTER.local(2027, 3, 29, 10), "duty-tm", ALLOCATED)])
 
 
 async def test_duty_to_fieldwork_cp_not_transferred_in_48_hours(
@@ -662,7 +679,7 @@ async def test_duty_to_fieldwork_cp_not_transferred_in_48_hours(
     expected += to(CP_DUE, "duty-tm fieldwork-tm duty-sm fieldwork-sm", missed(CP_TRANSFER))
     await emails(mailbox, directory_engine, view, expected)
     assert (await s.view()).responsible_team == "duty"
-    accepted = local(2027, 3, 29, 9)
+    accepted = EASTER.local(2027, 3, 29, 9)
     view = await act(ts_env, s, accepted, "accept", "fieldwork-tm")
     assert deadline(view, "transfer_by").status is DeadlineStatus.met_late
     expected += [*to(accepted, "duty-tm", "Fieldwork Team Manager's decision: accepted"),
@@ -675,8 +692,8 @@ async def test_duty_to_fieldwork_cp_not_transferred_in_48_hours(
 REVIEW = "Receiving Team Manager reviews the case within 48 hours"
 # Notified (the checklist complete) Fri 30 Apr 2027 12:00 BST: half time Sat 1 May 12:00 BST,
 # due Sun 2 May 12:00 BST.
-CIC_NOTICE, REVIEW_WARN, REVIEW_DUE = local(2027, 4, 30, 12), utc(2027, 5, 1, 11), \
-    utc(2027, 5, 2, 11)
+CIC_NOTICE, REVIEW_WARN, REVIEW_DUE = SPRING.local(2027, 4, 30, 12), SPRING.utc(2027, 5, 1, 11), \
+    SPRING.utc(2027, 5, 2, 11)
 IN_CARE = [("duty-to-fieldwork-cic", "fieldwork"), ("duty-to-cic-uasc", "cic")]
 NOTIFIED = "Transfer checklist complete (Duty Manager)"
 
@@ -687,7 +704,7 @@ async def in_care_notified(ts_env, worker, pathway) -> tuple[Scenario, TransferV
                                         ("complete-checklist", "duty-tm")])
     due = deadline(view, "review_due")  # from the checklist, moments after the start
     assert (minute(due.due_at), due.due_local, [minute(w) for w in due.warn_at]) == (
-        REVIEW_DUE, "Sun 2 May 2027 12:00 BST", [REVIEW_WARN])
+        REVIEW_DUE, SPRING.label("Sun 2 May 2027 12:00 BST"), [REVIEW_WARN])
     return s, view
 
 
@@ -695,9 +712,9 @@ async def in_care_notified(ts_env, worker, pathway) -> tuple[Scenario, TransferV
 async def test_child_in_care_reviewed_within_48_hours(
         ts_env, worker, directory_engine, mailbox, pathway, team):
     s, _ = await in_care_notified(ts_env, worker, pathway)
-    view = await act(ts_env, s, local(2027, 4, 30, 15), "review-case", f"{team}-tm")
+    view = await act(ts_env, s, SPRING.local(2027, 4, 30, 15), "review-case", f"{team}-tm")
     assert deadline(view, "review_due").status is DeadlineStatus.met
-    accepted = local(2027, 5, 4, 10)  # after the May Day bank holiday
+    accepted = SPRING.local(2027, 5, 4, 10)  # after the May Day bank holiday
     view = await act(ts_env, s, accepted, "accept", f"{team}-tm")
     assert (view.stage, view.responsible_team) == (Stage.transferred, team)
     await skip_to(ts_env, REVIEW_DUE + timedelta(days=3))
@@ -723,7 +740,7 @@ async def test_child_in_care_not_reviewed_in_48_hours(
     await skip_to(ts_env, REVIEW_DUE + timedelta(minutes=1))
     expected += to(REVIEW_DUE, f"{team}-tm {team}-sm duty-tm", missed(REVIEW))
     await emails(mailbox, directory_engine, view, expected)
-    view = await act(ts_env, s, local(2027, 5, 4, 9), "review-case", f"{team}-tm")
+    view = await act(ts_env, s, SPRING.local(2027, 5, 4, 9), "review-case", f"{team}-tm")
     assert deadline(view, "review_due").status is DeadlineStatus.met_late
     assert view.responsible_team == "duty"
 
@@ -742,14 +759,16 @@ CO_WORKING_CASES = [
     ("early-help-to-fieldwork", STEPS["early-help-to-fieldwork"][:3],
      STEPS["early-help-to-fieldwork"][3:]),
 ]
-CO_START, CO_DUE = local(2027, 4, 19, 10), utc(2027, 5, 10, 16)
+CO_START, CO_DUE = SPRING.local(2027, 4, 19, 10), SPRING.utc(2027, 5, 10, 16)
+EXTENDED_TO = SPRING.day(2027, 5, 28).isoformat()  # Fri 28 May 2027
+SPRING_BANK_HOLIDAY = SPRING.day(2027, 5, 31)
 
 
 async def co_working(ts_env, worker, pathway, start_steps) -> tuple[Scenario, TransferView]:
     s, view = await opened(ts_env, worker, pathway, CO_START)
     view = await walk(ts_env, s, None, start_steps)
     due = deadline(view, "co_working")
-    assert (due.due_at, due.due_local) == (CO_DUE, "Mon 10 May 2027 17:00 BST")
+    assert (due.due_at, due.due_local) == (CO_DUE, SPRING.label("Mon 10 May 2027 17:00 BST"))
     return s, view
 
 
@@ -757,7 +776,7 @@ async def co_working(ts_env, worker, pathway, start_steps) -> tuple[Scenario, Tr
 async def test_co_working_ends_with_the_transfer_within_three_weeks(
         ts_env, worker, directory_engine, mailbox, pathway, start_steps, end_steps):
     s, view = await co_working(ts_env, worker, pathway, start_steps)
-    done = local(2027, 5, 5, 10)
+    done = SPRING.local(2027, 5, 5, 10)
     view = await walk(ts_env, s, done, end_steps)
     assert (view.stage, view.responsible_team) == (Stage.transferred, s.pathway.receiving)
     assert deadline(view, "co_working").status is DeadlineStatus.met
@@ -781,7 +800,7 @@ async def test_co_working_overrunning_three_weeks_is_reported_once(
     expected += to(CO_DUE, f"{sending}-tm {receiving}-tm", missed(CO_WORKING))
     await emails(mailbox, directory_engine, view, expected)
     assert (await s.view()).responsible_team == sending
-    done = local(2027, 5, 12, 10)
+    done = SPRING.local(2027, 5, 12, 10)
     view = await walk(ts_env, s, done, end_steps)
     assert deadline(view, "co_working").status is DeadlineStatus.met_late
     expected += [*acceptance(s, done, end_steps, done=start_steps),
@@ -792,7 +811,7 @@ async def test_co_working_overrunning_three_weeks_is_reported_once(
 async def test_co_working_extended_by_agreement_with_a_reason(
         ts_env, worker, directory_engine, mailbox):
     s, view = await co_working(ts_env, worker, "fieldwork-to-tfst", [])
-    await skip_to(ts_env, local(2027, 5, 7, 10))
+    await skip_to(ts_env, SPRING.local(2027, 5, 7, 10))
     extend = {"deadline": "co_working"}
     for who, body, kind, words in [
         ("fieldwork-sw", {"note": "x"}, "NotPermitted", "Only the Team Manager of fieldwork or "
@@ -801,20 +820,20 @@ async def test_co_working_extended_by_agreement_with_a_reason(
         ("tfst-tm", {}, "InvalidInput", "Say why in 'note' to extend a deadline"),
         ("tfst-tm", {"note": "x"}, "InvalidInput", "Give the new due date in 'until'"),
         # Mon 31 May 2027 is the Spring bank holiday.
-        ("tfst-tm", {"note": "x", "until": "2027-05-31"}, "InvalidInput",
-         "Monday 31 May 2027 is not a working day"),
+        ("tfst-tm", {"note": "x", "until": SPRING_BANK_HOLIDAY.isoformat()}, "InvalidInput",
+         f"{SPRING_BANK_HOLIDAY:%A %d %B %Y} is not a working day"),
     ]:
         refusal = await s.refused("extend-deadline", who, **extend, **body)
         assert refusal[0] == kind and words in refusal[1], refusal
     # "with the agreement of" both managers: the first offer waits for the other's.
-    view = await s.act("extend-deadline", "tfst-tm", deadline="co_working", until="2027-05-28",
+    view = await s.act("extend-deadline", "tfst-tm", deadline="co_working", until=EXTENDED_TO,
                        note="Assessment needs another fortnight")
     assert deadline(view, "co_working").due_at == CO_DUE
     view = await s.act("extend-deadline", "fieldwork-tm", deadline="co_working",
-                       until="2027-05-28", note="Fieldwork agrees")
+                       until=EXTENDED_TO, note="Fieldwork agrees")
     due = deadline(view, "co_working")
     assert (due.due_at, due.due_local, due.extended) == (
-        utc(2027, 5, 28, 16), "Fri 28 May 2027 17:00 BST", True)
+        SPRING.utc(2027, 5, 28, 16), SPRING.label("Fri 28 May 2027 17:00 BST"), True)
     trail = events(directory_engine, view.run_id)
     assert [e.kind for e in trail] == ["started", "deadline_extension_proposed",
                                        "deadline_extend"]
@@ -822,32 +841,34 @@ async def test_co_working_extended_by_agreement_with_a_reason(
     assert (extended.actor_id, extended.actor_role, extended.actor_team) == (
         "nottingham-fieldwork-tm", "team_manager", "fieldwork")
     assert extended.note_ref is not None
-    assert extended.summary == ("Co-working for up to three weeks: extended to Fri 28 May 2027 "
-                                "17:00 BST by nottingham-fieldwork-tm (Team Manager, fieldwork)")
-    assert minute(extended.at) == minute(local(2027, 5, 7, 10))
+    assert extended.summary == (
+        f"Co-working for up to three weeks: extended to {SPRING.label('Fri 28 May 2027 17:00 BST')}"
+        " by nottingham-fieldwork-tm (Team Manager, fieldwork)")
+    assert minute(extended.at) == minute(SPRING.local(2027, 5, 7, 10))
     proposed = "extension proposed: Co-working for up to three weeks"
-    expected = to(CO_START, "tfst-tm", STARTED) + to(local(2027, 5, 7, 10), "fieldwork-tm",
-                                                     proposed)
-    await skip_to(ts_env, utc(2027, 5, 28, 16) - timedelta(minutes=1))  # 10 May passed quietly
+    expected = to(CO_START, "tfst-tm", STARTED) + to(SPRING.local(2027, 5, 7, 10),
+                                                     "fieldwork-tm", proposed)
+    # 10 May passed quietly:
+    await skip_to(ts_env, SPRING.utc(2027, 5, 28, 16) - timedelta(minutes=1))
     await emails(mailbox, directory_engine, view, expected)
-    await skip_to(ts_env, utc(2027, 5, 28, 16) + timedelta(minutes=1))
-    expected += to(utc(2027, 5, 28, 16), "fieldwork-tm tfst-tm", missed(CO_WORKING))
+    await skip_to(ts_env, SPRING.utc(2027, 5, 28, 16) + timedelta(minutes=1))
+    expected += to(SPRING.utc(2027, 5, 28, 16), "fieldwork-tm tfst-tm", missed(CO_WORKING))
     await emails(mailbox, directory_engine, view, expected)
 
 
 async def test_co_working_extension_needs_both_managers(ts_env, worker):
     s, _ = await co_working(ts_env, worker, "fieldwork-to-tfst", [])
     view = await s.act("extend-deadline", "fieldwork-tm", deadline="co_working",
-                       until="2027-05-28", note="Fieldwork asks for two more weeks")
+                       until=EXTENDED_TO, note="Fieldwork asks for two more weeks")
     assert deadline(view, "co_working").due_at == CO_DUE  # waits for the TFST manager
     view = await s.act("extend-deadline", "tfst-tm", deadline="co_working",
-                       until="2027-05-28", note="TFST agrees")
-    assert deadline(view, "co_working").due_at == utc(2027, 5, 28, 16)
+                       until=EXTENDED_TO, note="TFST agrees")
+    assert deadline(view, "co_working").due_at == SPRING.utc(2027, 5, 28, 16)
 
 
 async def test_co_working_paused_and_resumed(ts_env, worker, directory_engine, mailbox):
     s, view = await co_working(ts_env, worker, "fieldwork-to-early-help", [])
-    await skip_to(ts_env, local(2027, 4, 27, 10))
+    await skip_to(ts_env, SPRING.local(2027, 4, 27, 10))
     assert await s.refused("pause-deadline", "fieldwork-tm", deadline="co_working") == (
         "InvalidInput", "Say why in 'note' to pause a deadline")
     refusal = await s.refused("pause-deadline", "early_help-sw", deadline="co_working",
@@ -857,24 +878,25 @@ async def test_co_working_paused_and_resumed(ts_env, worker, directory_engine, m
                        note="Family away for three days")
     assert deadline(view, "co_working").paused_at is not None and view.next_deadline is None
     # 72 hours (and a second, so the milliseconds an action takes cannot make it 16:59) later
-    await skip_to(ts_env, local(2027, 4, 30, 10) + timedelta(seconds=1))
+    await skip_to(ts_env, SPRING.local(2027, 4, 30, 10) + timedelta(seconds=1))
     assert (await s.refused("resume-deadline", "fieldwork-sw", deadline="co_working",
                             note="x"))[0] == "NotPermitted"
     view = await s.act("resume-deadline", "fieldwork-tm", deadline="co_working",
                        note="Family back home")
     due = deadline(view, "co_working")
     assert (minute(due.due_at), due.due_local, due.paused_at) == (
-        utc(2027, 5, 13, 16), "Thu 13 May 2027 17:00 BST", None)
+        SPRING.utc(2027, 5, 13, 16), SPRING.label("Thu 13 May 2027 17:00 BST"), None)
     trail = events(directory_engine, view.run_id)
     assert [(e.kind, e.actor_id) for e in trail] == [
         ("started", "nottingham-fieldwork-tm"), ("deadline_pause", "nottingham-early_help-tm"),
         ("deadline_resume", "nottingham-fieldwork-tm")]
-    assert "clock resumed after 3 days; now due Thu 13 May 2027 17:00 BST" in trail[-1].summary
+    assert f"clock resumed after 3 days; now due {SPRING.label('Thu 13 May 2027 17:00 BST')}" \
+        in trail[-1].summary
     expected = to(CO_START, "early_help-tm", STARTED)
     await skip_to(ts_env, CO_DUE + timedelta(minutes=1))  # the original due time: no breach
     await emails(mailbox, directory_engine, view, expected)
-    await skip_to(ts_env, utc(2027, 5, 13, 16) + timedelta(minutes=1))
-    expected += to(utc(2027, 5, 13, 16), "fieldwork-tm early_help-tm", missed(CO_WORKING))
+    await skip_to(ts_env, SPRING.utc(2027, 5, 13, 16) + timedelta(minutes=1))
+    expected += to(SPRING.utc(2027, 5, 13, 16), "fieldwork-tm early_help-tm", missed(CO_WORKING))
     await emails(mailbox, directory_engine, view, expected)
 
 
@@ -884,17 +906,17 @@ STEP_DOWN = ["cic-to-fieldwork", "cic-to-tfst"]
 SIX_WEEKS = "Children in Care social worker stays involved for 6 weeks"
 RESUME = "Concerns escalated, the Children in Care social worker resumes an active role"
 # Transferred Wed 21 Apr 2027 11:00 BST: 6 weeks end Wed 2 Jun, 12 weeks Wed 14 Jul, 17:00 BST.
-STEP_DOWN_AT, SIX_WEEKS_END, TWELVE_WEEKS_END = local(2027, 4, 21, 11), utc(2027, 6, 2, 16), \
-    utc(2027, 7, 14, 16)
+STEP_DOWN_AT, SIX_WEEKS_END, TWELVE_WEEKS_END = WEEKS.local(2027, 4, 21, 11), \
+    WEEKS.utc(2027, 6, 2, 16), WEEKS.utc(2027, 7, 14, 16)
 
 
 async def stepped_down(ts_env, worker, pathway) -> tuple[Scenario, TransferView, list[Email]]:
-    s, view = await opened(ts_env, worker, pathway, local(2027, 4, 12, 10))
+    s, view = await opened(ts_env, worker, pathway, WEEKS.local(2027, 4, 12, 10))
     team = s.pathway.receiving
     steps = STEPS[pathway]
-    for when, step in zip([local(2027, 4, 12, 10), local(2027, 4, 13, 10),
-                           local(2027, 4, 14, 10), local(2027, 4, 14, 14),
-                           local(2027, 4, 14, 15)], steps[:-1], strict=True):
+    for when, step in zip([WEEKS.local(2027, 4, 12, 10), WEEKS.local(2027, 4, 13, 10),
+                           WEEKS.local(2027, 4, 14, 10), WEEKS.local(2027, 4, 14, 14),
+                           WEEKS.local(2027, 4, 14, 15)], steps[:-1], strict=True):
         await act(ts_env, s, when, *step)
     assert await s.refused("concerns-escalated", f"{team}-sw") == (
         "WrongStage", "'concerns-escalated' applies only after the transfer (the transfer is "
@@ -903,9 +925,9 @@ async def stepped_down(ts_env, worker, pathway) -> tuple[Scenario, TransferView,
     assert (view.stage, view.responsible_team) == (Stage.transferred, team)
     periods = {d.id: (d.due_at, d.due_local) for d in view.deadlines if d.kind == "period"}
     assert periods == {
-        "cic_involvement": (SIX_WEEKS_END, "Wed 2 Jun 2027 17:00 BST"),
-        "concerns_window": (TWELVE_WEEKS_END, "Wed 14 Jul 2027 17:00 BST")}
-    return s, view, [*to(local(2027, 4, 12, 10), f"{team}-tm", STARTED),
+        "cic_involvement": (SIX_WEEKS_END, WEEKS.label("Wed 2 Jun 2027 17:00 BST")),
+        "concerns_window": (TWELVE_WEEKS_END, WEEKS.label("Wed 14 Jul 2027 17:00 BST"))}
+    return s, view, [*to(WEEKS.local(2027, 4, 12, 10), f"{team}-tm", STARTED),
                      *to(STEP_DOWN_AT, "cic-tm", "Receiving Team Manager's decision: accepted"),
                      *to(STEP_DOWN_AT, f"cic-tm {team}-tm", moved(team))]
 
@@ -915,14 +937,14 @@ async def test_cic_worker_resumes_when_concerns_escalate_within_12_weeks(
         ts_env, worker, directory_engine, mailbox, pathway):
     s, view, expected = await stepped_down(ts_env, worker, pathway)
     team = s.pathway.receiving
-    allocated = local(2027, 4, 22, 10)
+    allocated = WEEKS.local(2027, 4, 22, 10)
     view = await act(ts_env, s, allocated, "allocate", f"{team}-tm", worker_id="W1")
     expected += to(allocated, "cic-tm", ALLOCATED)
     await skip_to(ts_env, SIX_WEEKS_END + timedelta(minutes=1))
     expected += to(SIX_WEEKS_END, f"cic-sw cic-tm {team}-tm", f"ended: {SIX_WEEKS}")
     await emails(mailbox, directory_engine, view, expected)
     assert (await s.refused("concerns-escalated", "cic-tm"))[0] == "NotPermitted"
-    escalated = local(2027, 6, 21, 10)  # week 9: after the 6 weeks, before the 12
+    escalated = WEEKS.local(2027, 6, 21, 10)  # week 9: after the 6 weeks, before the 12
     view = await act(ts_env, s, escalated, "concerns-escalated", f"{team}-sw",
                      note="Police called to the home")
     expected += to(escalated, "cic-sw cic-tm", RESUME)
@@ -951,7 +973,7 @@ async def test_cic_worker_cannot_be_called_back_after_12_weeks(
     await emails(mailbox, directory_engine, view, expected)
     assert await s.refused("concerns-escalated", f"{team}-tm", note="x") == (
         "WrongStage", "Children in Care social worker on call for 12 weeks has ended "
-                      "(Wed 14 Jul 2027 17:00 BST)")
+                      f"({WEEKS.label('Wed 14 Jul 2027 17:00 BST')})")
     await emails(mailbox, directory_engine, view, expected)
 
 
@@ -959,28 +981,29 @@ async def test_cic_worker_cannot_be_called_back_after_12_weeks(
 
 async def test_adoption_transfer_and_matching_meeting_within_two_months(
         ts_env, worker, directory_engine, mailbox):
-    anchor = local(2027, 4, 27, 10)  # Care and Placement Orders made
+    anchor = ADOPTION.local(2027, 4, 27, 10)  # Care and Placement Orders made
     s, _ = await opened(ts_env, worker, "fieldwork-to-permanency-adoption", anchor)
     assert (await s.refused("record-joint-visit", "fieldwork-sw"))[0] == "NotPermitted"
     steps = STEPS["fieldwork-to-permanency-adoption"]
-    await walk(ts_env, s, local(2027, 4, 29, 10), steps[:-1])
-    accepted = local(2027, 5, 4, 10)  # the day after the May Day bank holiday
+    await walk(ts_env, s, ADOPTION.local(2027, 4, 29, 10), steps[:-1])
+    accepted = ADOPTION.local(2027, 5, 4, 10)  # the day after the May Day bank holiday
     view = await act(ts_env, s, accepted, *steps[-1])
     window = deadline(view, "matching_window")
     # Two calendar months after Tue 4 May 2027: Sun 4 Jul 2027, 17:00 BST.
-    assert (window.due_at, window.due_local) == (utc(2027, 7, 4, 16), "Sun 4 Jul 2027 17:00 BST")
-    view = await act(ts_env, s, local(2027, 5, 4, 14), "allocate", "permanency-tm",
+    assert (window.due_at, window.due_local) == (ADOPTION.utc(2027, 7, 4, 16),
+                                                 ADOPTION.label("Sun 4 Jul 2027 17:00 BST"))
+    view = await act(ts_env, s, ADOPTION.local(2027, 5, 4, 14), "allocate", "permanency-tm",
                      worker_id="W1")
-    found = local(2027, 6, 28, 10)
+    found = ADOPTION.local(2027, 6, 28, 10)
     view = await act(ts_env, s, found, "adoptive-family-found", "permanency-tm",
                      note="Matching panel booked")
-    await skip_to(ts_env, utc(2027, 7, 4, 16) + timedelta(minutes=1))
+    await skip_to(ts_env, ADOPTION.utc(2027, 7, 4, 16) + timedelta(minutes=1))
     assert s.handle is not None and (await s.handle.result()).stage is Stage.closed
     await emails(mailbox, directory_engine, view, [
         *to(anchor, "permanency-tm", STARTED),
         *to(accepted, "fieldwork-tm", "Permanency Team Manager's decision: accepted"),
         *to(accepted, "fieldwork-tm permanency-tm", moved("permanency")),
-        *to(local(2027, 5, 4, 14), "fieldwork-tm", ALLOCATED),
+        *to(ADOPTION.local(2027, 5, 4, 14), "fieldwork-tm", ALLOCATED),
         *to(found, "fieldwork-sw fieldwork-tm", "Adoptive family found, the Fieldwork social "
                                                 "worker to attend the matching meeting")])
 
