@@ -63,6 +63,7 @@ from temporal_setup import (
     register_weekly_meetings,
     weekly_meeting_id,
 )
+from tests.dates import Scene
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, Scenario
 from tests.transfers import start as start_gateshead
@@ -265,6 +266,14 @@ async def complete(s: Scenario, gate_id: str) -> None:
                 items=list(spec.items), attendees=list(spec.attendees))
 
 
+# The workflow's weeks, in scenes (tests.dates.Scene) at the first such week after today: a
+# Monday in summer time, and the Easter Monday whose papers move to Tuesday. The chair is the
+# rota's for the moved week's ISO number (`chair_of`, checked on its own above).
+EASTER_MONDAY = Scene("Easter Monday 2027", ((date(2027, 3, 28), date(2027, 3, 31)),),
+                      holidays=(date(2027, 3, 29),), clock_changes=(date(2027, 3, 28),))
+ORDINARY_MONDAY = Scene("Monday 5 April 2027", ((date(2027, 4, 4), date(2027, 4, 6)),))
+
+
 async def skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
     now = await env.get_current_time()
     assert moment > now, f"the test server's clock is already past {moment}"
@@ -371,28 +380,31 @@ async def run_meeting_week(env: WorkflowEnvironment, worker: Worker, mailbox: Ma
 async def test_easter_monday_meeting_takes_its_papers_on_tuesday(
         ts_env: WorkflowEnvironment, worker: Worker, mailbox: Mailbox,
         directory_engine: sqlalchemy.Engine) -> None:
+    monday = EASTER_MONDAY.day(2027, 3, 29)
     message = await run_meeting_week(
-        ts_env, worker, mailbox, directory_engine, date(2027, 3, 29),
-        due_utc=datetime(2027, 3, 30, 9, 0, tzinfo=UTC),  # Tue 10:00 BST
-        chair=chair_of(13))
+        ts_env, worker, mailbox, directory_engine, monday,
+        due_utc=EASTER_MONDAY.utc(2027, 3, 30, 9),  # Tue 10:00 BST
+        chair=chair_of(monday.isocalendar().week))  # (ISO week 13 in 2027)
     body = body_of(message)
-    assert "moved from Monday 2027-03-29" in body
+    assert f"moved from Monday {monday}" in body
 
 
 async def test_ordinary_monday_meeting_and_a_second_run_sends_nothing_more(
         ts_env: WorkflowEnvironment, worker: Worker, mailbox: Mailbox,
         directory_engine: sqlalchemy.Engine) -> None:
+    monday = ORDINARY_MONDAY.day(2027, 4, 5)
+    chair = chair_of(monday.isocalendar().week)  # (ISO week 14 in 2027)
     await run_meeting_week(
-        ts_env, worker, mailbox, directory_engine, date(2027, 4, 5),
-        due_utc=datetime(2027, 4, 5, 9, 0, tzinfo=UTC),  # Mon 10:00 BST
-        chair=chair_of(14))
+        ts_env, worker, mailbox, directory_engine, monday,
+        due_utc=ORDINARY_MONDAY.utc(2027, 4, 5, 9),  # Mon 10:00 BST
+        chair=chair)
     # A second run that week (a manual trigger, a catch-up): the papers are already due, so
     # it acts at once, finds the meeting's email in the outbox and sends nothing more.
     with ts_env.auto_time_skipping_disabled():
         again: Agenda = await ts_env.client.execute_workflow(
             WeeklyMeetingWorkflow.run,
             INPUT, id="weekly-meeting-st_helens-again", task_queue=worker.task_queue)
-    assert again.notification_key == f"meeting-st_helens-2027-04-05:1:{chair_of(14)}"
+    assert again.notification_key == f"meeting-st_helens-{monday}:1:{chair}"
     assert len(meeting_mail(mailbox)) == 1
 
 
