@@ -48,9 +48,19 @@ from models.protocol import (
 from models.transfer import Actor, DeadlineChange, DeadlineStatus, Recalculation, TransferView
 from ops.recalculate import Result, recalculate_all, run
 from temporal_setup import prepare_namespace
+from tests.dates import Scene
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, deadline, mail
-from tests.transfers import GATESHEAD, SGCP_TM, SGCP_TO_LAC, events, eventually, outbox, start
+from tests.transfers import (
+    GATESHEAD,
+    SGCP_TM,
+    SGCP_TO_LAC,
+    events,
+    eventually,
+    outbox,
+    skip_to,
+    start,
+)
 from worker import ACTIVITY_THREADS, build_worker
 from workflows.case_transfer import CaseTransferWorkflow
 
@@ -60,22 +70,28 @@ TEAM_MANAGERS = [mail("gateshead", "sgcp-tm"), mail("gateshead", "lac-tm")]
 RECALCULATED = "deadlines recalculated"
 
 # A TM discussion on the Friday before Christmas, its 10th working day after (bank holidays
-# skipped, worked out by hand), and the same when the Christmas Eve that follows is closed.
-CHRISTMAS = [
+# skipped, worked out by hand), and the same when the Christmas Eve that follows is closed;
+# each at the first Christmas after today that falls on the same day (tests.dates.Scene).
+FRIDAY = Scene("Christmas on a Friday (2026)", ((date(2026, 12, 18), date(2027, 1, 8)),),
+               holidays=(date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)))
+SATURDAY = Scene("Christmas on a Saturday (2027)", ((date(2027, 12, 17), date(2028, 1, 7)),),
+                 holidays=(date(2027, 12, 27), date(2027, 12, 28), date(2028, 1, 3)))
+CHRISTMAS = {
     # Fri 18 Dec 2026: skipping 25 Dec, 28 Dec (Boxing Day substitute) and 1 Jan 2027.
-    (datetime(2026, 12, 18, 10, 0, tzinfo=LONDON), date(2026, 12, 24),
-     datetime(2027, 1, 6, 17, 0, tzinfo=UTC), datetime(2027, 1, 7, 17, 0, tzinfo=UTC)),
+    "christmas-on-a-friday": (FRIDAY.local(2026, 12, 18, 10), FRIDAY.day(2026, 12, 24),
+                              FRIDAY.utc(2027, 1, 6, 17), FRIDAY.utc(2027, 1, 7, 17)),
     # Fri 17 Dec 2027: skipping 27 and 28 Dec (substitutes) and 3 Jan 2028 (substitute).
-    (datetime(2027, 12, 17, 10, 0, tzinfo=LONDON), date(2027, 12, 24),
-     datetime(2028, 1, 5, 17, 0, tzinfo=UTC), datetime(2028, 1, 6, 17, 0, tzinfo=UTC)),
-]
+    "christmas-on-a-saturday": (SATURDAY.local(2027, 12, 17, 10), SATURDAY.day(2027, 12, 24),
+                                SATURDAY.utc(2028, 1, 5, 17), SATURDAY.utc(2028, 1, 6, 17)),
+}
 
 
-async def christmas(env: WorkflowEnvironment) -> tuple[datetime, date, datetime, datetime]:
-    now = await env.get_current_time()
-    case = next((c for c in CHRISTMAS if c[0] > now), None)
-    if case is None:
-        pytest.fail("extend CHRISTMAS with a later year")
+async def christmas(env: WorkflowEnvironment, kind: str = "christmas-on-a-friday"
+                    ) -> tuple[datetime, date, datetime, datetime]:
+    """The case, with the server's clock moved to its TM discussion (a transfer starts when it
+    is recorded, not years ahead of its anchor: its calendar is frozen from that year)."""
+    case = CHRISTMAS[kind]
+    await skip_to(env, case[0])
     return case
 
 
@@ -118,9 +134,10 @@ async def recalculate(handle: Any, req: Recalculation) -> TransferView:
 # ----- the Update itself, on the time-skipping server ------------------------------------------
 
 
+@pytest.mark.parametrize("kind", list(CHRISTMAS))
 async def test_a_proclaimed_closure_day_moves_the_deadline_and_the_default_transfer_date(
-        ts_env, worker, directory_engine, mailbox: Mailbox):
-    anchor, closure, due, moved = await christmas(ts_env)
+        ts_env, worker, directory_engine, mailbox: Mailbox, kind):
+    anchor, closure, due, moved = await christmas(ts_env, kind)
     handle, view = await start(ts_env.client, worker, anchor)
     assert deadline(view, "transfer_by").due_at == due
     assert view.transfer_date == due
@@ -209,7 +226,7 @@ async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused
     (move,) = results[0].moves[:1]
     assert (move.deadline, move.before) == ("transfer_by", f"{due:%a} {due.day} {due:%b %Y} "
                                                            "17:00 GMT")
-    twelfth = datetime(due.year, due.month, due.day + 2, 17, 0, tzinfo=UTC)  # Wed → Fri
+    twelfth = due + timedelta(days=2)  # Wed → Fri
     view = await handle.query(CaseTransferWorkflow.view)
     assert deadline(view, "transfer_by").due_at == twelfth
     assert view.transfer_date == twelfth
