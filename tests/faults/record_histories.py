@@ -56,6 +56,7 @@ from models.protocol import GateKind, Pathway, Role, RoleRef, Side
 from models.tables import Notification, Transfer
 from models.transfer import FINAL_STAGES, DeadlineStatus, Stage, TransferView
 from ops.demo import AUTHORITY_ROLES, SERVICE_ROLES, TEAM_ROLES
+from tests.dates import Scene
 from tests.faults.invariants import check_store
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, staff
@@ -466,7 +467,10 @@ async def delivered(engine: sqlalchemy.Engine, seconds: float = 20) -> None:
 # Recording: every pathway's typical path, and a few variants.
 # ---------------------------------------------------------------------------------------
 
-ANCHOR = datetime(2027, 4, 13, 9, 0, tzinfo=LONDON)  # Tue 13 Apr 2027, after Easter
+# Tue 13 Apr 2027, after Easter: a Tuesday of a week in summer time without a bank holiday,
+# at the first such week after today (tests.dates.Scene), so recording works on any day.
+ORDINARY_WEEK = Scene("a week after Easter 2027", ((date(2027, 4, 12), date(2027, 4, 16)),))
+ANCHOR = ORDINARY_WEEK.local(2027, 4, 13, 9)
 PACE = timedelta(hours=2)  # one step every two hours, as managers would take them
 EVERY_PATHWAY = [(a, p) for a in sorted(PROTOCOLS) for p in PROTOCOLS[a].pathways]
 
@@ -574,10 +578,13 @@ async def meeting_postponed_then_qa_rejected(d: Driver, engine: sqlalchemy.Engin
     chair = _who(d, meeting.by)
     await _to_gate(d, engine, "case_transfer_meeting")
     today = london_today(await d.env.get_current_time())
-    day = today + timedelta(days=7)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    await d.must("postpone-transfer", chair, date=day)
+    for ahead in range(7, 30):  # a week later, or the first working day after
+        postponed = await d.act("postpone-transfer", chair, date=today + timedelta(days=ahead))
+        if postponed.done:
+            break
+        assert postponed.type == "InvalidInput", postponed
+    else:
+        raise EngineFault("no re-presentation date was accepted\n" + d.story())
     await d.jump(PACE)
     await _to_gate(d, engine, "case_transfer_meeting")
     await d.must("reject-qa-template", chair)

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,6 +54,7 @@ from database import make_engine, migrate
 from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
 from temporal_setup import register_search_attributes
+from tests import dates
 from tests.mail import Mailbox, free_port
 from tests.transfers import CHECKLIST
 from worker import ACTIVITY_THREADS, build_worker
@@ -137,6 +138,10 @@ class FuzzStack:
             test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"))
         self.stack.push_async_callback(env.shutdown)
         await register_search_attributes(env.client)
+        if await dates.start_at_chosen_today(env):  # CASEFLOW_TEST_TODAY, as ts_env does
+            patch = self.stack.enter_context(pytest.MonkeyPatch.context())
+            patch.setattr("api.routes.transfers.datetime", dates.ShiftedDatetime)
+            self.stack.callback(dates.set_clock_offset, timedelta(0))
         mailbox = Mailbox()
         controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
         controller.start()
@@ -158,7 +163,7 @@ class FuzzStack:
 
     async def _seed(self) -> None:
         assert self.client is not None
-        long_ago = (datetime.now(UTC) - timedelta(days=21)).isoformat()
+        long_ago = (dates.now() - timedelta(days=21)).isoformat()
         for case, stage in SEEDED.items():
             body = {"authority": "gateshead", "pathway": "sgcp-to-lac", "case_id": case}
             if stage == "transferred":

@@ -23,7 +23,7 @@ import contextlib
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,6 +37,7 @@ from temporalio.worker import Worker
 
 from database import make_engine
 from models.tables import ActionNote, Notification, Transfer
+from tests import dates
 from tests.faults.invariants import check_store
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS
@@ -228,7 +229,7 @@ async def test_concurrent_last_requirements_that_transfer_the_case_act_once(
         api: httpx.AsyncClient, directory_engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
     """One last requirement whose consequence (the transfer, with its emails) happens in the
     same call."""
-    three_weeks_ago = (datetime.now(UTC) - timedelta(days=21)).isoformat()
+    three_weeks_ago = (dates.now() - timedelta(days=21)).isoformat()
     view = await start(api, "C520", "gateshead-sgcp-tm", GATESHEAD_START,
                        anchor_at=three_weeks_ago)
     tid, run_id = view["transfer_id"], view["run_id"]
@@ -247,7 +248,7 @@ async def test_concurrent_last_requirements_that_transfer_the_case_act_once(
 async def gateshead_transferred(api: httpx.AsyncClient, case_id: str) -> tuple[str, str]:
     """A Gateshead transfer whose TM discussion was three weeks ago, every requirement met: it
     transfers at once (its agreed date has passed)."""
-    three_weeks_ago = (datetime.now(UTC) - timedelta(days=21)).isoformat()
+    three_weeks_ago = (dates.now() - timedelta(days=21)).isoformat()
     view = await start(api, case_id, "gateshead-sgcp-tm", GATESHEAD_START,
                        anchor_at=three_weeks_ago)
     tid = view["transfer_id"]
@@ -540,8 +541,8 @@ async def test_a_refused_request_does_not_spend_its_key(
         api: httpx.AsyncClient, directory_engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
     """A start the API refuses before it reaches the workflow (here: an agreed date on a
     Saturday) registers nothing: the corrected request, for another case, goes ahead."""
-    anchor = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    saturday = _next(datetime.now(UTC).date(), weekday=5)
+    anchor = (dates.now() - timedelta(days=1)).isoformat()
+    saturday = _next(dates.now().date(), weekday=5)
     refused = await api.post("/transfers", json={
         **GATESHEAD_START, "case_id": "C567", "anchor_at": anchor,
         "agreed_transfer_date": saturday}, headers=as_("gateshead-sgcp-tm", "K-saturday"))
