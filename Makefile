@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test test-faults lint check-protocols docs bench clean
+.PHONY: dev test test-faults test-awkward-days lint check-protocols docs bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: $(INSTALLED) lint
 # stopped and restarted; see docs/reliability/process-faults.md.
 test-faults: $(INSTALLED)
 	$(BIN)/pytest tests/faults
+
+# The time-skipping tests once per awkward "today" (the week before Christmas, Good Friday, the
+# Friday before a bank-holiday Monday, both clock changes, 31 December 23:30, 00:30 BST), each
+# with CASEFLOW_TEST_TODAY set: see docs/reliability/test-dates.md. ARGS="--list", "--only
+# good-friday-1" or "--at 2027-05-28T16:30 -- tests/test_api.py" narrow it (~30 min in all).
+test-awkward-days: $(INSTALLED)
+	$(BIN)/python -m tests.awkward_days $(ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ from api.deps import AppState
 from api.main import create_app
 from config import Settings
 from models.protocol_files import load_protocols
+from tests import dates
 from tests.transfers import CHECKLIST, events, eventually, skip_to
 
 TRANSFER = "/transfers/transfer-gateshead-C100234"
@@ -54,7 +55,8 @@ async def test_start_refuses_clearly(api: httpx.AsyncClient) -> None:
     assert "Only the Team Manager of sgcp" in wrong_role.json()["detail"]
     for change, words in [({"pathway": "sgcp-to-mars"}, "has no pathway 'sgcp-to-mars'"),
                           ({"authority": "gateshead", "case_id": "Jane Smith"}, "pattern"),
-                          ({"anchor_at": "2999-01-01T09:00:00Z"}, "cannot be in the future"),
+                          ({"anchor_at": (dates.now() + timedelta(days=1)).isoformat()},
+                           "cannot be in the future"),
                           ({"anchor_at": "2026-01-01T09:00:00"}, "timezone"),
                           # Fri 19 Dec 2025: the 10th working day after it is Wed 7 Jan 2026.
                           ({"anchor_at": "2025-12-19T10:00:00Z",

@@ -94,6 +94,9 @@ def _schema() -> dict[str, Any]:
 
 
 schema = schemathesis.openapi.from_dict(_schema())
+# Its stack runs on a time-skipping server of its own, moved to CASEFLOW_TEST_TODAY like ts_env:
+# `make test-awkward-days` fuzzes on each awkward day too.
+pytestmark = pytest.mark.time_skipping
 
 
 # ----- the app and its stack, on a loop of their own -------------------------------------
