@@ -261,5 +261,4 @@ def test_the_readme_shows_the_current_coverage_table() -> None:
     table = [line for line in coverage_markdown(registers, []).splitlines()
              if line.startswith("|")]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "\n".join(table) in readme, "README's coverage table is stale: paste it from " \
-                                       "`make docs` (it runs `make check-protocols ARGS=--markdown`)"
+    assert "\n".join(table) in readme, "README's coverage table is stale: run `make docs`"
