@@ -365,7 +365,9 @@ async def action_held_up_by_the_store(
     waited = asyncio.get_running_loop().time() - began
     assert answer.status_code == 504, answer.text
     assert "same Idempotency-Key" in answer.json()["detail"]
-    assert waited < api.actions.UPDATE_TIMEOUT.total_seconds() + 5, waited
+    # Answered once the API's own deadline passed, not held for as long as the store is
+    # down (generous: the machine may be busy; speed is for `make bench`).
+    assert waited < api.actions.UPDATE_TIMEOUT.total_seconds() + 20, waited
     store.proxy.restore()
     return handle, answer
 
