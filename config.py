@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     database_url: str = f"sqlite:///{ROOT / '.data' / 'caseflow.db'}"
     protocols_dir: Path = ROOT / "protocols"
+    # Where organisations outside the council (another authority, CAFCASS) are emailed.
+    external_addresses_file: Path = ROOT / "external-addresses.yaml"
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"

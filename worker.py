@@ -24,6 +24,7 @@ from activities.outbox import OutboxDispatcher, SmtpConfig
 from activities.weekly_meeting import WeeklyMeetingActivities
 from config import get_settings
 from database import make_engine
+from models.external_addresses import ExternalAddresses, load_external_addresses
 from models.protocol_files import load_protocols
 from temporal_setup import connect, prepare_namespace
 from workflows.case_transfer import CaseTransferWorkflow
@@ -33,8 +34,11 @@ ACTIVITY_THREADS = 20
 
 
 def build_worker(client: Client, *, task_queue: str, engine: Engine, smtp: SmtpConfig,
-                 executor: ThreadPoolExecutor) -> Worker:
-    store = CaseStoreActivities(engine)
+                 executor: ThreadPoolExecutor,
+                 addresses: ExternalAddresses | None = None) -> Worker:
+    if addresses is None:
+        addresses = load_external_addresses(get_settings().external_addresses_file)
+    store = CaseStoreActivities(engine, addresses)
     outbox = OutboxDispatcher(engine, smtp)
     meeting = WeeklyMeetingActivities(engine)
     return Worker(

@@ -26,9 +26,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import ColumnElement
 from temporalio import activity
 
+from models.external_addresses import ExternalAddresses
 from models.protocol import Side
 from models.tables import Notification, Staff, Transfer, TransferEvent
-from models.transfer import ChangeRecord, Notice
+from models.transfer import ChangeRecord, ExternalRecipient, Notice
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,10 @@ class _Statements:
 
 
 class CaseStoreActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, addresses: ExternalAddresses | None = None) -> None:
         self._engine = engine
         self._sql = _Statements(engine.dialect.name)
+        self._addresses = addresses or ExternalAddresses()
 
     @activity.defn(name="record_change")
     def record_change(self, change: ChangeRecord) -> None:
@@ -186,7 +188,8 @@ class CaseStoreActivities:
                 for member in found:
                     chosen.setdefault(member.id, (member, notice, role))
         return [
-            {
+            *self._outside(change, at),
+            *({
                 "key": f"{change.run_id}:{change.seq}:{member.id}",
                 "run_id": change.run_id,
                 "seq": change.seq,
@@ -202,5 +205,41 @@ class CaseStoreActivities:
                 "attempts": 0,
                 "last_error": None,
             }
-            for member, notice, role in chosen.values()
+            for member, notice, role in chosen.values()),
+        ]
+
+    def _outside(self, change: ChangeRecord, at: datetime) -> list[dict[str, Any]]:
+        """One email per organisation outside the council per change, at its configured
+        address; the first notice naming it wins."""
+        chosen: dict[str, tuple[ExternalRecipient, Notice, str]] = {}
+        for notice in change.notices:
+            for whom in notice.outside:
+                address = self._addresses.address(change.view.authority, whom.external,
+                                                  whom.organisation)
+                name = f"{whom.external}:{whom.organisation}" if whom.organisation \
+                    else whom.external
+                if address is None:
+                    log.warning("no address configured for external party %s of %s for "
+                                "transfer %s; notice not sent", name, change.view.authority,
+                                change.transfer_id)
+                    continue
+                chosen.setdefault(name, (whom, notice, address))
+        return [
+            {
+                "key": f"{change.run_id}:{change.seq}:external:{name}",
+                "run_id": change.run_id,
+                "seq": change.seq,
+                "transfer_id": change.transfer_id,
+                "recipient_id": f"external:{name}",
+                "recipient_role": whom.role.value,
+                "recipient_team": whom.external,
+                "email": address,
+                "subject": notice.subject,
+                "body": notice.body,
+                "created_at": at,
+                "sent_at": None,
+                "attempts": 0,
+                "last_error": None,
+            }
+            for name, (whom, notice, address) in chosen.items()
         ]

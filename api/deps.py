@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from api.store_queries import staff_by_token
 from config import Settings
+from models.external_addresses import ExternalAddresses
 from models.protocol import Protocol, Role
 from models.tables import Staff
 from models.transfer import Actor
@@ -25,6 +26,7 @@ class AppState:
     engine: Engine
     temporal: Client
     protocols: dict[str, Protocol]
+    addresses: ExternalAddresses = field(default_factory=ExternalAddresses)
 
 
 def get_state(request: Request) -> AppState:

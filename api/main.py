@@ -16,6 +16,7 @@ from api.errors import invalid_request
 from api.routes import notifications, transfers
 from config import get_settings
 from database import make_engine
+from models.external_addresses import load_external_addresses
 from models.protocol_files import load_protocols
 from temporal_setup import connect
 
@@ -33,8 +34,9 @@ def create_app(state: AppState | None = None) -> FastAPI:
         protocols = load_protocols(settings.protocols_dir)
         engine = make_engine(settings.database_url)
         client = await connect(settings)
+        addresses = load_external_addresses(settings.external_addresses_file)
         app.state.caseflow = AppState(settings=settings, engine=engine, temporal=client,
-                                      protocols=protocols)
+                                      protocols=protocols, addresses=addresses)
         yield
         engine.dispose()
 

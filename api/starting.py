@@ -11,7 +11,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from activities.working_days import due_at, non_working_dates
 from models import search_attributes as sa
 from models.days import is_working_day
-from models.protocol import Protocol
+from models.external_addresses import ExternalAddresses
+from models.protocol import Pathway, Protocol
 from models.transfer import Actor, Opened, Stage, TransferInput
 from workflows.case_transfer import CaseTransferWorkflow
 
@@ -45,9 +46,14 @@ def agreed_date_problem(protocol: Protocol, pathway_id: str, anchor_at: datetime
 
 
 def start_problem(protocol: Protocol, pathway_id: str, parties: dict[str, str],
-                  key_dates: dict[str, date]) -> str | None:
-    """Why the parties or key dates given at the start cannot be used, if they cannot."""
+                  key_dates: dict[str, date], externals: dict[str, str] | None = None,
+                  addresses: ExternalAddresses | None = None) -> str | None:
+    """Why the parties, key dates or organisations given at the start cannot be used."""
     pathway = protocol.pathways[pathway_id]
+    problem = _externals_problem(protocol, pathway_id, externals or {},
+                                 addresses or ExternalAddresses())
+    if problem:
+        return problem
     at_start = {n: p for n, p in pathway.parties.items() if p.named_at == "start"}
     unknown = [n for n in parties if n not in at_start]
     if unknown:
@@ -66,6 +72,33 @@ def start_problem(protocol: Protocol, pathway_id: str, parties: dict[str, str],
     return None
 
 
+def _externals_problem(protocol: Protocol, pathway_id: str, externals: dict[str, str],
+                       addresses: ExternalAddresses) -> str | None:
+    pathway = protocol.pathways[pathway_id]
+    chosen = {n: e for n, e in pathway.externals.items() if e.chosen_at_start
+              and n in (pathway.sending, pathway.receiving, *pathway_named_parties(pathway))}
+    unknown = [n for n in externals if n not in chosen]
+    if unknown:
+        return (f"Pathway {pathway_id} names no organisation '{unknown[0]}' at the start "
+                f"(its: {', '.join(chosen) or 'none'})")
+    for name, external in chosen.items():
+        organisation = externals.get(name)
+        known = addresses.organisations(protocol.authority, name)
+        if organisation is None:
+            return (f"Name the {external.title} in 'externals' ({name}: one of "
+                    f"{', '.join(known) or 'none configured'})")
+        if organisation not in known:
+            return (f"No address is configured for '{organisation}' as the {external.title} "
+                    f"of {protocol.authority} (known: {', '.join(known) or 'none'})")
+    return None
+
+
+def pathway_named_parties(pathway: Pathway) -> list[str]:
+    """The external parties a pathway's notices name, besides its sides."""
+    return [ref.party for _, ref in pathway.role_refs()
+            if ref.party is not None and ref.party in pathway.externals]
+
+
 def transfer_id_for(authority: str, case_id: str) -> str:
     """The business key: at most one open transfer per case."""
     return f"transfer-{authority}-{case_id}"
@@ -76,6 +109,7 @@ async def open_transfer(
     children: list[str], anchor_at: datetime, agreed_transfer_date: date | None,
     started_by: Actor, request_id: str, rpc_timeout: timedelta | None = None,
     parties: dict[str, str] | None = None, key_dates: dict[str, date] | None = None,
+    externals: dict[str, str] | None = None,
 ) -> Opened:
     """Start the transfer (or find the open one for this case) and wait for its plan."""
     pathway = protocol.pathways[pathway_id]
@@ -86,7 +120,7 @@ async def open_transfer(
         protocol_version=protocol.version, pathway_id=pathway_id, pathway=pathway,
         calendar=protocol.calendar, anchor_at=anchor_at,
         agreed_transfer_date=agreed_transfer_date, started_by=started_by, teams=protocol.teams,
-        parties=parties or {}, key_dates=key_dates or {},
+        parties=parties or {}, key_dates=key_dates or {}, externals=externals or {},
     )
     start = WithStartWorkflowOperation(
         CaseTransferWorkflow.run, inp, id=transfer_id, task_queue=task_queue,

@@ -114,6 +114,18 @@ class Party(Element):
     named_at: str = "start"  # "start" or the gate whose answer names it
 
 
+class External(Element):
+    """An organisation outside the council (another local authority, CAFCASS, Adult Services):
+    nobody in our directory acts for it; it is told by email, at the address the deployment
+    configures for it (external-addresses.yaml), with identifiers only. Our side records what
+    it does."""
+
+    title: str
+    # Which one (e.g. which local authority) is named at the start, by an identifier that
+    # the deployment's address list knows.
+    chosen_at_start: bool = False
+
+
 class Service(Element):
     """A group of teams under one Head of Service (or Service Manager): a manager whose
     directory team is the service holds their role for each of its teams."""
@@ -127,11 +139,13 @@ class Pathway(Element):
 
     title: str
     sending: str = Field(alias="from")
-    receiving: str = Field(alias="to")
+    receiving: str = Field(alias="to")  # a closure's is its own team (filled in at load)
+    # The case closes at the transfer point instead of moving: no receiving team, no allocation.
+    closes: bool = False
     anchor: Anchor
     gates: dict[str, Gate]
     transfer: TransferRule
-    allocation: Allocation
+    allocation: Allocation | None = None  # none when the case closes or leaves the council
     deadlines: dict[str, Deadline] = {}
     after_transfer: dict[str, Duty] = {}
     notify: Notices = Notices()
@@ -142,9 +156,32 @@ class Pathway(Element):
     raise_dispute: DisputeRule | None = None
     ladders: dict[str, Ladder] = {}  # filled in from the protocol's ladders at load
     services: dict[str, str] = {}  # team -> its service; filled in from the protocol at load
+    externals: dict[str, External] = {}  # filled in from the protocol's externals at load
+
+    @model_validator(mode="before")
+    @classmethod
+    def _closure_stays(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("closes") is True and "to" not in data:
+            return {**data, "to": data.get("from")}
+        return data
+
+    def external(self, ref: RoleRef) -> str | None:
+        """The external party a role reference names, if it names one."""
+        if ref.side is Side.party:
+            return ref.party if ref.party in self.externals else None
+        if ref.side in (Side.sending, Side.receiving):
+            team = self.sending if ref.side is Side.sending else self.receiving
+            return team if team in self.externals else None
+        return None
+
+    @property
+    def leaves(self) -> bool:
+        """The case leaves the council (to an external party): no allocation here."""
+        return self.receiving in self.externals
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Pathway:
+        self._check_sides()
         gates = set(self.gates)
         for name in [*self.gates, *self.parties, *self.key_dates]:
             if not re.match(IDENT, name):
@@ -174,6 +211,25 @@ class Pathway(Element):
         if doubled:
             raise ValueError(f"gates: two steps share the action name '{doubled[0]}'")
         return self
+
+    def _check_sides(self) -> None:
+        if self.closes and self.receiving != self.sending:
+            raise ValueError("to: a pathway that closes the case has no receiving team")
+        if self.sending in self.externals and self.receiving in self.externals:
+            raise ValueError("to: one side of a pathway must be a team of the council")
+        if self.closes or self.leaves:
+            if self.allocation is not None:
+                raise ValueError("allocation: the case is not allocated here when it "
+                                 + ("closes" if self.closes else "leaves the council"))
+        elif self.allocation is None:
+            raise ValueError("allocation.by is required: who allocates a worker once the case "
+                             "arrives")
+        for where, ref in self.role_refs():
+            name = self.external(ref)
+            if name and where.split("[")[0].endswith("by"):
+                raise ValueError(f"{where} names {self.externals[name].title}, which is outside "
+                                 "the council: nobody in the directory acts for it (a role of "
+                                 "ours records what it does)")
 
     def _check_gate(self, name: str, gate: Gate, gates: set[str]) -> None:
         for other in gate.after:
@@ -252,7 +308,7 @@ class Pathway(Element):
         """Every role reference the pathway makes, with where (to check the teams it names)."""
         found: list[tuple[str, RoleRefs]] = [
             ("start_by", self.start_by), ("withdraw_by", self.withdraw_by),
-            ("allocation.by", self.allocation.by),
+            *([("allocation.by", self.allocation.by)] if self.allocation else []),
             *((f"notify.{n}", getattr(self.notify, n))
               for n in ("started", "transferred", "allocated", "withdrawn"))]
         for name, gate in self.gates.items():
@@ -299,6 +355,7 @@ class Protocol(Strict):
     calendar: Calendar = Calendar()
     teams: dict[str, str] = Field(min_length=2)
     services: dict[str, Service] = {}
+    externals: dict[str, External] = {}
     ladders: dict[str, Ladder] = {}
     weekly_meeting: WeeklyMeeting | None = None
     pathways: dict[str, Pathway] = Field(min_length=1)
@@ -310,6 +367,7 @@ class Protocol(Strict):
         # running transfer keeps them.
         if isinstance(data, dict) and isinstance(data.get("pathways"), dict):
             ladders = data.get("ladders") or {}
+            externals = data.get("externals") or {}
             services = data.get("services") or {}
             of_team = {team: name for name, service in services.items()
                        if isinstance(service, dict)
@@ -317,12 +375,17 @@ class Protocol(Strict):
             for pathway in data["pathways"].values():
                 if isinstance(pathway, dict) and "ladders" not in pathway:
                     pathway["ladders"] = ladders
+                if isinstance(pathway, dict) and "externals" not in pathway and externals:
+                    pathway["externals"] = externals
                 if isinstance(pathway, dict) and "services" not in pathway and of_team:
                     pathway["services"] = of_team
         return data
 
     @model_validator(mode="after")
     def _teams_exist(self) -> Protocol:
+        for name in self.externals:
+            if name in self.teams:
+                raise ValueError(f"externals.{name} has the name of a team")
         for name, service in self.services.items():
             if name in self.teams:
                 raise ValueError(f"services.{name} has the name of a team")
@@ -333,13 +396,15 @@ class Protocol(Strict):
             if not re.match(PATHWAY_ID, name):
                 raise ValueError(f"pathways.{name} must be named in lower-kebab-case")
             for side, team in (("from", pathway.sending), ("to", pathway.receiving)):
-                if team not in self.teams:
+                if team not in self.teams and team not in self.externals:
                     raise ValueError(f"pathways.{name}.{side} names unknown team '{team}'")
             for ladder in pathway.disputes():
                 if ladder not in self.ladders:
                     raise ValueError(f"pathways.{name}.gates names unknown ladder '{ladder}'")
             for where, ref in pathway.role_refs():
-                if ref.party and ref.party not in pathway.parties and ref.party not in self.teams:
+                if ref.party and ref.party not in pathway.parties and ref.party not in self.teams \
+                        and ref.party not in self.externals:
                     raise ValueError(f"pathways.{name}.{where} must name a party of the "
-                                     f"pathway or a team of the authority, not '{ref.party}'")
+                                     f"pathway, a team of the authority or an external party, "
+                                     f"not '{ref.party}'")
         return self

@@ -32,7 +32,7 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return ".".join(parts).replace(".[", "[")
 
 
-def _problem(err: ErrorDetails) -> str:
+def field_problem(err: ErrorDetails) -> str:
     field = _field_path(err["loc"])
     kind = err["type"]
     if kind == "value_error":
@@ -66,7 +66,7 @@ def load_protocol(path: Path) -> Protocol:
     try:
         protocol = Protocol.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(_problem(err) for err in exc.errors())
+        problems = "; ".join(field_problem(err) for err in exc.errors())
         raise ProtocolFileError(f"{path}: {problems}") from exc
     if protocol.authority != path.stem:
         raise ProtocolFileError(

@@ -29,6 +29,7 @@ class Role(StrEnum):
     designated_administrator = "designated_administrator"
     business_support = "business_support"
     chair = "chair"  # chairs a panel or conference (e.g. a Case Transfer Meeting)
+    contact = "contact"  # an organisation outside the council, at its address (contact@cafcass)
 
 
 class Side(StrEnum):

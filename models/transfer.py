@@ -112,6 +112,9 @@ class TransferInput(BaseModel):
     teams: dict[str, str] = {}  # the authority's teams, for redirection after a dispute
     parties: dict[str, str] = {}  # a pathway's parties named at the start: party -> team
     key_dates: dict[str, date] = {}  # plain dates given at the start (e.g. turns 15½)
+    # External parties chosen at the start: external -> the organisation's identifier (e.g.
+    # other_authority -> newcastle), whose address the deployment's address list holds.
+    externals: dict[str, str] = {}
 
 
 class Agreement(BaseModel):
@@ -206,6 +209,7 @@ class TransferView(BaseModel):
     tasks: list[TaskView] = []
     parties: dict[str, str] = {}  # party -> the team named for it
     key_dates: dict[str, date] = {}
+    externals: dict[str, str] = {}  # external party -> the organisation chosen at the start
     waiting_for: list[str] = []
     seq: int = 0
 
@@ -295,11 +299,21 @@ class TeamRole(BaseModel):
     team: str
 
 
+class ExternalRecipient(BaseModel):
+    """An organisation outside the council, told at the address the deployment gives it."""
+
+    external: str  # the protocol's name for it (e.g. cafcass, other_authority)
+    organisation: str | None = None  # which one, when chosen at the start (e.g. newcastle)
+    role: Role  # whom there the protocol means (the address is the organisation's)
+
+
 class Notice(BaseModel):
-    """An email to every staff member holding `to` in the transfer's teams (and `also`)."""
+    """An email to every staff member holding `to` in the transfer's teams (and `also`), and
+    to the external parties named (`outside`)."""
 
     to: list[RoleRef]
     also: list[TeamRole] = []
+    outside: list[ExternalRecipient] = []
     services: dict[str, str] = {}  # team -> service: a service's managers hold the team's roles
     subject: str
     body: str

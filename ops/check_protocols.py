@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from config import get_settings
+from models.external_addresses import load_external_addresses
 from models.protocol import Protocol
 from models.protocol_files import ProtocolFileError, load_protocol
 from ops.coverage import check_registers, coverage_lines, coverage_markdown
@@ -48,6 +49,23 @@ def check(directory: Path) -> tuple[dict[Path, Protocol], dict[Path, str]]:
         except (OSError, UnicodeDecodeError) as exc:
             problems[path] = f"{path}: cannot be read: {exc}"
     return valid, problems
+
+
+def unaddressed(protocols: Sequence[Protocol], path: Path) -> list[str]:
+    """The external parties the deployment's address list does not reach (a warning: the
+    notice is logged and not sent; a start naming an unknown organisation is refused)."""
+    addresses = load_external_addresses(path)
+    lines = []
+    for protocol in protocols:
+        for name, external in protocol.externals.items():
+            if external.chosen_at_start:
+                if not addresses.organisations(protocol.authority, name):
+                    lines.append(f"ADDRESS {path}: {protocol.authority}.{name}: no organisation "
+                                 f"listed for {external.title}; no transfer can name one")
+            elif addresses.address(protocol.authority, name, None) is None:
+                lines.append(f"ADDRESS {path}: {protocol.authority}.{name}: no address for "
+                             f"{external.title}; its notices are not sent")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     registers, register_problems = check_registers(directory)
     protocols = list(valid.values())
+    for line in unaddressed(protocols, get_settings().external_addresses_file):
+        print(line, file=sys.stderr)
     print(coverage_markdown(registers, protocols) if args.markdown
           else "\n".join(coverage_lines(registers, protocols)))
     print()

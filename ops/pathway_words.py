@@ -18,6 +18,7 @@ from models.protocol import (
     Outcome,
     Pathway,
     Protocol,
+    Role,
     RoleRef,
     Side,
 )
@@ -34,6 +35,11 @@ NOTICE_WORDS = {"started": "when it is proposed", "transferred": "when the case 
 def person(ref: RoleRef, pathway: Pathway) -> str:
     """`Team Manager of sgcp`, or `Head of Service (any team)` for an authority-wide role."""
     role = ROLE_WORDS[ref.role.value]
+    outside = pathway.external(ref)
+    if outside is not None:
+        title = pathway.externals[outside].title
+        return (f"{title} (emailed at its address)" if ref.role is Role.contact
+                else f"{role} of {title} (emailed at its address)")
     if ref.side is Side.authority:
         return f"{role} (any team)"
     if ref.side is Side.party:
@@ -291,7 +297,8 @@ def describe_ladder(name: str, ladder: Ladder) -> list[str]:
 
 
 def describe_pathway(pathway_id: str, pathway: Pathway, protocol: Protocol) -> list[str]:
-    teams = protocol.teams
+    teams = {**protocol.teams, **{n: f"outside the council: {e.title}"
+                                  for n, e in protocol.externals.items()}}
     lines = [
         f"Pathway {pathway_id}: {pathway.title}",
         f"{INDENT}{pathway.sending} ({teams[pathway.sending]}) → "
@@ -317,9 +324,16 @@ def describe_pathway(pathway_id: str, pathway: Pathway, protocol: Protocol) -> l
     lines.append(f"{INDENT}gates:")
     for gate_id, gate in pathway.gates.items():
         lines += [INDENT * 2 + line for line in describe_gate(gate_id, gate, pathway, protocol)]
-    lines.append(f"{INDENT}the case transfers: {transfer_words(pathway)}")
-    lines.append(f"{INDENT}a worker is then allocated by "
-                 f"{people(pathway.allocation.by, pathway, 'or')}")
+    if pathway.closes:
+        lines.append(f"{INDENT}the case closes: {transfer_words(pathway)}")
+    else:
+        lines.append(f"{INDENT}the case transfers: {transfer_words(pathway)}")
+    if pathway.allocation is not None:
+        lines.append(f"{INDENT}a worker is then allocated by "
+                     f"{people(pathway.allocation.by, pathway, 'or')}")
+    elif pathway.leaves:
+        lines.append(f"{INDENT}the case leaves the council: "
+                     f"{pathway.externals[pathway.receiving].title} allocates it")
     if pathway.deadlines:
         lines.append(f"{INDENT}deadlines:")
         for name, deadline in pathway.deadlines.items():

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from activities.outbox import SmtpConfig
 from config import ROOT
 from database import make_engine, migrate
+from models.external_addresses import load_external_addresses
 from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
 from temporal_setup import register_search_attributes
@@ -55,6 +56,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # ---------------------------------------------------------------------------
 # The case store: a migrated, empty database on SQLite or PostgreSQL.
 # ---------------------------------------------------------------------------
+
+# The councils' external parties' addresses, and the engine tests' own (testshire).
+ADDRESSES = load_external_addresses(ROOT / "external-addresses.yaml").merged(
+    load_external_addresses(Path(__file__).parent / "external-addresses.yaml"))
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CASEFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -171,6 +176,7 @@ async def worker(ts_env: WorkflowEnvironment, directory_engine: sqlalchemy.Engin
                       starttls=False, mail_from="case-transfers@test.example")
     with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
         w = build_worker(ts_env.client, task_queue=f"tq-{uuid.uuid4()}",
-                         engine=directory_engine, smtp=smtp, executor=executor)
+                         engine=directory_engine, smtp=smtp, executor=executor,
+                         addresses=ADDRESSES)
         async with w:
             yield w

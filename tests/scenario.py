@@ -61,14 +61,15 @@ class Scenario:
     async def open(self, anchor_at: datetime, *, by: str | None = None, case_id: str = "C1",
                    children: list[str] | None = None, agreed: date | None = None,
                    parties: dict[str, str] | None = None,
-                   key_dates: dict[str, date] | None = None) -> TransferView:
+                   key_dates: dict[str, date] | None = None,
+                   externals: dict[str, str] | None = None) -> TransferView:
         starter = by or f"{self.pathway.sending}-tm"
         opened = await open_transfer(
             self.client, task_queue=self.worker.task_queue, protocol=self.protocol,
             pathway_id=self.pathway_id, case_id=case_id, children=children or [case_id],
             anchor_at=anchor_at, agreed_transfer_date=agreed,
             started_by=staff(self.authority, starter), request_id=str(uuid.uuid4()),
-            parties=parties or {}, key_dates=key_dates or {})
+            parties=parties or {}, key_dates=key_dates or {}, externals=externals or {})
         self.handle = self.client.get_workflow_handle_for(CaseTransferWorkflow.run,
                                                           opened.view.transfer_id)
         return opened.view

@@ -17,6 +17,7 @@ from api.main import create_app
 from config import Settings
 from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
+from tests.conftest import ADDRESSES
 from tests.test_engine_capabilities import TESTSHIRE, june_monday
 from tests.transfers import skip_to
 
@@ -34,7 +35,7 @@ async def api(ts_env: WorkflowEnvironment, worker: Worker, directory_engine: Any
     settings = Settings(temporal_task_queue=worker.task_queue)
     protocols = {**load_protocols(settings.protocols_dir), T: TESTSHIRE}
     app = create_app(AppState(settings=settings, engine=directory_engine,
-                              temporal=ts_env.client, protocols=protocols))
+                              temporal=ts_env.client, protocols=protocols, addresses=ADDRESSES))
     await skip_to(ts_env, june_monday(await ts_env.get_current_time()))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -116,3 +117,20 @@ async def test_key_dates_at_the_start_and_later(api: httpx.AsyncClient,
     wrong = await act(api, "set-key-date", "beta-sw", "k2", key_date="turns_15_and_half",
                       date=later.isoformat())
     assert wrong.status_code == 403
+
+
+async def test_another_council_is_named_at_the_start_by_its_identifier(api):
+    started = await start(api, "transfer-out", externals={"other_authority": "northshire"})
+    assert started.status_code == 201, started.text
+    assert started.json()["externals"] == {"other_authority": "northshire"}
+    assert started.json()["to_team"] == "other_authority"
+    for externals, status, message in [
+        ({}, 422, "Name the The other local authority in 'externals' (other_authority: one of "
+                  "northshire, southshire)"),
+        ({"other_authority": "westshire"}, 422, "No address is configured for 'westshire'"),
+        ({"other_authority": "Jane Smith"}, 422, "externals.other_authority"),
+    ]:
+        refused = await api.post("/transfers", json={
+            "authority": T, "pathway": "transfer-out", "case_id": "C8", "externals": externals},
+            headers=token("alpha-tm"))
+        assert refused.status_code == status and message in refused.text, refused.text

@@ -160,5 +160,11 @@ def test_every_capability_is_described_in_plain_words(
         "within 1 working day of the key date 'The young person turns 15½'",
         "2. the Head of Service of the sending team and the receiving team: 24 hours to "
         "resolve it; then told that it was not resolved within 48 hours",
+        "alpha (Alpha Team) → other_authority (outside the council: The other local authority)",
+        "the case leaves the council: The other local authority allocates it",
+        "when the case transfers, the Team Manager of alpha, the Team Manager of The other local "
+        "authority (emailed at its address) and the CAFCASS (emailed at its address)",
+        "the case closes: as soon as these are recorded: 'Closure summary completed' and "
+        "'Closure authorised by the Team Manager'",
     ]:
         assert words in out, words

@@ -82,13 +82,13 @@ MALFORMED = {
         f"{PW}.gates.summary_authorised.by[0].role: Input should be 'social_worker', "
         "'team_manager', 'service_manager', 'head_of_service', 'senior_assistant_director', "
         "'director', 'iro', 'senior_practitioner', 'advanced_practitioner', 'personal_advisor', "
-        "'legal_services', 'designated_administrator', 'business_support' or 'chair' "
-        "(got 'boss')",
+        "'legal_services', 'designated_administrator', 'business_support', 'chair' or "
+        "'contact' (got 'boss')",
     ),
     "unknown side": (
         _set("deadlines.transfer_by.on_breach.0.notify", "service_manager@elsewhere"),
-        f"{PW}.deadlines.transfer_by.on_breach[0].notify[0]: must name a party of the pathway "
-        "or a team of the authority, not 'elsewhere'",
+        f"{PW}.deadlines.transfer_by.on_breach[0].notify[0]: must name a party of the pathway, "
+        "a team of the authority or an external party, not 'elsewhere'",
     ),
     "role without side": (
         _set("gates.summary_authorised.by", "team_manager"),
@@ -110,7 +110,7 @@ MALFORMED = {
     ),
     "missing field": (
         lambda data: _pathway(data).pop("allocation"),
-        f"{PW}.allocation: required field is missing",
+        f"{PW}.allocation.by: is required: who allocates a worker once the case arrives",
     ),
     "unknown top-level field": (
         lambda data: data.update(owner="Children's Services"),

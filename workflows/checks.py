@@ -296,6 +296,10 @@ def check_transfer_date(s: TransferState, act: TransferDateAction) -> None:
 def check_allocation(s: TransferState, act: AllocateAction) -> None:
     check_opened(s)
     check_stage(s, (Stage.transferred,), "allocate a worker")
+    if s.pathway.allocation is None:
+        raise rejected("WrongStage", "No worker is allocated on this pathway: the case "
+                       + ("is closed" if s.pathway.closes else
+                          f"has left the council for {s.pathway.receiving}"))
     check_actor(s.pathway, s.pathway.allocation.by, act.actor, "allocate a worker",
                 s.parties)
     for d in s.deadlines.values():

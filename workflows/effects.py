@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         ChangeRecord,
         DeliveryRequest,
+        ExternalRecipient,
         Notice,
         PlanDate,
         PlanInstant,
@@ -82,13 +83,19 @@ class Effects:
     def _notice(self, to: list[RoleRef], headline: str, detail: str = "") -> Notice:
         message = notice(self._view(), to, headline, detail)
         # Roles in a named team (a party, or e.g. the adoption team) go by team; a side's
-        # roles may also be held at its service's level.
+        # roles may also be held at its service's level; an organisation outside the council
+        # goes by the address the deployment gives it.
         pathway = self.s.pathway
-        named = [ref for ref in to if ref.side is Side.party]
-        if named:
-            message.to = [ref for ref in to if ref.side is not Side.party]
+        outside = [ref for ref in to if pathway.external(ref)]
+        named = [ref for ref in to if ref.side is Side.party and ref not in outside]
+        if named or outside:
+            message.to = [ref for ref in to if ref.side is not Side.party and ref not in outside]
             message.also = [TeamRole(role=ref.role, team=team) for ref in named
                             for team in teams_for(ref, pathway, self.s.parties) or []]
+            message.outside = [
+                ExternalRecipient(external=name, organisation=self.s.inp.externals.get(name),
+                                  role=ref.role)
+                for ref in outside if (name := pathway.external(ref))]
         message.services = {team: service for team, service in pathway.services.items()
                              if team in (pathway.sending, pathway.receiving)}
         return message

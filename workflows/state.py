@@ -225,8 +225,9 @@ class TransferState:
             return []
         # After the transfer: the allocation, then whatever still runs (a deadline such as
         # tasks outstanding by an agreed date, post-transfer duties and periods).
-        items = [f"allocation of a worker ({self.who(self.pathway.allocation.by)})"
-                 ] if self.stage is Stage.transferred else []
+        allocation = self.pathway.allocation
+        items = [f"allocation of a worker ({self.who(allocation.by)})"
+                 ] if self.stage is Stage.transferred and allocation else []
         return items + [f"{d.title}, due {d.due_local}" for d in self.deadlines.values()
                         if d.kind != TRANSFER_DATE and d.status is DeadlineStatus.pending] \
             + [f"{t.title} (outstanding, no timescale)" for t in self.tasks.values()
@@ -267,5 +268,6 @@ class TransferState:
             deadlines=[d.model_copy() for d in self.deadlines.values()],
             tasks=[t.model_copy() for t in self.tasks.values()],
             parties=dict(self.parties), key_dates=dict(self.key_dates),
+            externals=dict(self.inp.externals),
             waiting_for=self.waiting_for(), seq=self.seq,
         )

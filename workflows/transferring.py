@@ -39,6 +39,13 @@ class Transferring(Disputes):
             s.stage = Stage.closed
             await self._record("closed", "Transfer complete: allocated, and every deadline and "
                                          "post-transfer duty met, missed, ended or done")
+        elif (s.stage is Stage.transferred and s.pathway.allocation is None
+              and s.all_clocks_ended()):
+            # Closed, or gone to another organisation: nobody here allocates a worker.
+            s.stage = Stage.closed
+            done = "Case closed" if s.pathway.closes else "Transfer out complete"
+            await self._record("closed", f"{done}: every deadline and duty after it met, "
+                                         "missed, ended or done")
 
     async def _transfer(self, by_action: bool, forced_by: str | None = None) -> None:
         s, now = self.s, workflow.now()
@@ -77,13 +84,24 @@ class Transferring(Disputes):
             # A manager's action let it go: the last requirement met, or a dispute resolved.
             how = (f"after the agreed date ({date_.due_local}), once the last thing holding "
                    "it back was done")
-        summary = f"Case transferred to {s.pathway.receiving} {how}"
+        if s.pathway.closes:
+            kind, headline = "case_closed", "case closed"
+            summary = f"Case closed by {s.pathway.sending} {how}"
+        else:
+            kind, headline = "transferred", f"case transferred to {self._receiver()}"
+            summary = f"Case transferred to {self._receiver()} {how}"
         if skipped:
-            summary += "; not recorded before the transfer: " + "; ".join(skipped)
-        await self._record("transferred", summary,
-                           notices=self._notices(s.pathway.notify.transferred,
-                                                 f"case transferred to {s.pathway.receiving}",
+            point = "closure" if s.pathway.closes else "transfer"
+            summary += f"; not recorded before the {point}: " + "; ".join(skipped)
+        await self._record(kind, summary,
+                           notices=self._notices(s.pathway.notify.transferred, headline,
                                                  summary))
+
+    def _receiver(self) -> str:
+        """The receiving team, or the organisation outside the council (by its identifier)."""
+        to = self.s.pathway.receiving
+        chosen = self.s.inp.externals.get(to)
+        return f"{to} ({chosen})" if chosen else to
 
     # ----- post-transfer duties ----------------------------------------------------------
 

@@ -26,6 +26,7 @@ ROLE_WORDS = {
     "designated_administrator": "Designated Administrator",
     "business_support": "Business Support",
     "chair": "Chair",
+    "contact": "contact address",
 }
 
 

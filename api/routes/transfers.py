@@ -17,6 +17,7 @@ from api.actions import UPDATE_TIMEOUT, ActionBody, note_text, send_action
 from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
 from api.errors import EVERY_ROUTE, error_responses, http_error
 from api.starting import agreed_date_problem, open_transfer, start_problem, transfer_id_for
+from models.external_addresses import ORGANISATION
 from models.protocol import Protocol
 from models.tables import Staff
 from models.transfer import (
@@ -54,6 +55,9 @@ class StartTransfer(BaseModel):
         default={}, description="Plain dates the pathway's clocks run from (e.g. the day the "
                                 "child turns 15½), computed where the date of birth is kept; "
                                 "never the date of birth itself")
+    externals: dict[str, Annotated[str, Field(pattern=ORGANISATION)]] = Field(
+        default={}, description="Organisations outside the council the pathway names at the "
+                                "start (e.g. other_authority: newcastle), by identifier")
 
 
 class TransferPage(BaseModel):
@@ -107,7 +111,8 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
         problem = agreed_date_problem(protocol, body.pathway, anchor_at, body.agreed_transfer_date)
         if problem:
             raise HTTPException(422, problem)
-    problem = start_problem(protocol, body.pathway, body.parties, body.key_dates)
+    problem = start_problem(protocol, body.pathway, body.parties, body.key_dates,
+                            body.externals, state.addresses)
     if problem:
         raise HTTPException(422, problem)
     request_id = idempotency_key or str(uuid.uuid4())
@@ -131,7 +136,7 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
             pathway_id=body.pathway, case_id=body.case_id, children=body.children,
             anchor_at=anchor_at, agreed_transfer_date=body.agreed_transfer_date,
             started_by=as_actor(staff), request_id=request_id, rpc_timeout=UPDATE_TIMEOUT,
-            parties=body.parties, key_dates=body.key_dates)
+            parties=body.parties, key_dates=body.key_dates, externals=body.externals)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         error = http_error(exc)
         if 400 <= error.status_code < 500:

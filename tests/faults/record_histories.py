@@ -377,7 +377,7 @@ class Driver:
                 return await self.settle(engine)
             raise EngineFault(f"stuck: {view.stage.value} with no step left and no date; "
                               f"waiting for {view.waiting_for}\n" + self.story())
-        if view.stage is Stage.transferred:
+        if view.stage is Stage.transferred and pathway.allocation is not None:
             who = holders(self.authority, pathway, pathway.allocation.by)[0]
             await self.must("allocate", who, worker_id="W1")
             return await self.settle(engine)
@@ -694,7 +694,8 @@ def test_roles_used_by_protocols_have_demo_staff() -> None:
     """Every role a protocol names is held by some demo staff member (else `holders` is [])."""
     for authority, protocol in PROTOCOLS.items():
         for pathway in protocol.pathways.values():
-            refs = [*pathway.start_by, *pathway.withdraw_by, *pathway.allocation.by]
+            refs = [*pathway.start_by, *pathway.withdraw_by,
+                    *(pathway.allocation.by if pathway.allocation else [])]
             for gate in pathway.gates.values():
                 refs += gate.by
             for spec in pathway.deadlines.values():

@@ -134,7 +134,8 @@ class Moves:
         for gate_id, gate in pathway.gates.items():
             for outcome in pathway.outcomes(gate_id).values():
                 self._add(outcome.action, gate.by)
-        self._add("allocate", pathway.allocation.by)
+        if pathway.allocation is not None:
+            self._add("allocate", pathway.allocation.by)
         if pathway.transfer.agreed_date is not None:
             self._add("set-transfer-date", pathway.transfer.agreed_date.set_by)
         extenders = [r for d in pathway.deadlines.values() for r in d.extend_by]
@@ -254,7 +255,7 @@ def allowed(d: Driver, act: Act, before: TransferView) -> bool:
     if found is not None:
         return any_of(pathway.gates[found[0]].by)
     if act.action == "allocate":
-        return any_of(pathway.allocation.by)
+        return any_of(pathway.allocation.by) if pathway.allocation else False
     if act.action == "withdraw":
         return any_of(pathway.withdraw_by)
     if act.action == "set-transfer-date":
