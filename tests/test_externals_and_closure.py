@@ -25,7 +25,7 @@ from ops.demo import seed_demo_directory
 from tests.conftest import ADDRESSES
 from tests.scenario import deadline, expect_mail, settled
 from tests.test_engine_capabilities import TESTSHIRE, at_17, opened
-from tests.transfers import events, eventually, outbox, skip_to
+from tests.transfers import events, eventually, keep_history, outbox, skip_to
 
 T = "testshire"
 NORTH = "front-door@northshire.example"
@@ -74,6 +74,7 @@ async def test_a_case_moves_out_and_the_other_council_is_told_at_once(ts_env, wo
     await eventually(lambda: headlines(mailbox, NORTH), [
         "case transferred to other_authority (northshire)",
         "transfer proposed to your team"].__eq__)
+    await keep_history(s.handle, "engine/transfer-out")
 
 
 async def test_a_move_out_not_made_in_time_escalates_here_and_tells_the_other_council(
@@ -122,6 +123,7 @@ async def test_a_case_arrives_once_its_documents_are_here(ts_env, worker, mailbo
     assert view.stage is Stage.transferred and view.responsible_team == "beta"
     view = await s.act("allocate", "beta-tm", worker_id="W9")
     assert view.stage is Stage.closed and view.allocated_worker == "W9"
+    await keep_history(s.handle, "engine/transfer-in")
     await eventually(lambda: headlines(mailbox, "front-door@southshire.example"),
                      ["transfer proposed to your team"].__eq__)
 
@@ -160,6 +162,7 @@ async def test_a_case_closes_and_business_support_audits_it(ts_env, worker, mail
     assert [e.summary for e in closed] == ["Case closed by alpha as every required step is done"]
     view = await s.act("record-audit", "bs")
     assert view.stage is Stage.closed
+    await keep_history(s.handle, "engine/closure")
     await expect_mail(mailbox, T, {"alpha-tm": ["case closed"], "bs": ["case closed"]},
                       protocol=TESTSHIRE)
 
