@@ -107,3 +107,16 @@ def may_day(now: datetime) -> date:
     day = first + timedelta(days=-first.weekday() % 7)
     assert day in closed_days(day, day)
     return day
+
+
+# - `october_clock_change`: the last Sunday of October next year, when the clocks go back at
+#   01:00 UTC; no bank holiday from 1 October to 30 November.
+
+def october_clock_change(now: datetime) -> date:
+    last = date(now.year + 1, 10, 31)
+    sunday = last - timedelta(days=(last.weekday() + 1) % 7)
+    assert sunday.weekday() == 6 and not closed_days(date(sunday.year, 10, 1),
+                                                     date(sunday.year, 11, 30))
+    assert at(sunday - timedelta(days=1), 12).utcoffset() == timedelta(hours=1)
+    assert at(sunday + timedelta(days=1), 12).utcoffset() == timedelta(0)
+    return sunday
