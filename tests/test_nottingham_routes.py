@@ -178,7 +178,8 @@ async def test_section_47_moves_the_case_at_once(ts_env, worker, mailbox, sendin
     assert all(t.done for t in view.tasks)
     taken = s.pathway.gates["section_47_taken"].title
     await mail(mailbox, {"fieldwork-tm": [STARTED, moved("fieldwork")],
-                         f"{sending}-tm": [taken, moved("fieldwork"), ALLOCATED]})
+                         f"{sending}-tm": [f"{taken}: taken", moved("fieldwork"),
+                                           ALLOCATED]})
 
 
 # ----- threshold not met: back to TFST / Early Help -----------------------------------------
