@@ -14,6 +14,8 @@ clock change, a quiet June. Due times are worked out by hand; emails are checked
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
+
 from models.transfer import DeadlineStatus, Stage
 from tests.scenario import deadline, settled, status
 from tests.seed_scenes import at, christmas_on_friday, easter_on_march_28, june_monday, utc
@@ -33,7 +35,7 @@ from workflows.weekly_meeting import WeeklyMeetingInput
 TO_CLA = "a-and-i-to-cla"
 INVITED_TO_MEETING = "CLA Team Manager invited to the transfer meeting: invited"
 INVITED = "CLA Team Manager invited to the meeting considering the transfer: invited"
-MEETING = {"attendees": ["a_and_i_team_manager", "cla_team_manager"]}
+MEETING: dict[str, Any] = {"attendees": ["a_and_i_team_manager", "cla_team_manager"]}
 
 
 def last_sunday_of_october(year: int) -> date:
