@@ -252,6 +252,19 @@ STEPS: dict[str, list[Step]] = {
                                 ("complete-checklist", "early_help-tm"),
                                 ("agree-transfer", "fieldwork-tm"),
                                 ("agree-transfer", "early_help-tm")],
+    # issue 9's internal routes (tests/test_nottingham_routes.py walks each in detail)
+    **{f"{team.replace('_', '-')}-to-duty": [
+        ("record-threshold-met", f"{team}-tm"), ("complete-checklist", f"{team}-tm"),
+        ("accept", "duty-tm")] for team in ("early_help", "tfst", "bit")},
+    **{f"tfst-to-{to}": [
+        ("record-case-not-from-social-care", "tfst-tm"), ("complete-checklist", "tfst-tm"),
+        ("agree-transfer", f"{team}-tm"), ("agree-transfer", "tfst-tm")]
+       for to, team in (("bit", "bit"), ("parenting", "parenting"))},
+    "tfst-to-fieldwork-section-47": [("take-section-47", "fieldwork-tm")],
+    "early-help-to-fieldwork-section-47": [("take-section-47", "fieldwork-tm")],
+    **{f"fieldwork-to-{to}-threshold-not-met": [
+        ("record-closure-summary", "fieldwork-sw"), ("complete-checklist", "fieldwork-sw"),
+        ("accept", f"{team}-tm")] for to, team in (("tfst", "tfst"), ("early-help", "early_help"))},
 }
 # Pathways whose transfer stays open after the allocation (periods or post-transfer tasks).
 WITH_PERIODS = {p for p, pathway in PATHWAYS.items() if pathway.after_transfer}
@@ -266,7 +279,10 @@ def test_every_pathway_of_the_seed_is_encoded() -> None:
         ("fieldwork", "early_help"), ("cic", "fieldwork"), ("cic", "tfst"),
         ("fieldwork", "permanency"), ("permanency", "cic"), ("cic", "leaving_care"),
         ("fieldwork", "leaving_care"), ("tfst", "early_help"), ("early_help", "tfst"),
-        ("tfst", "fieldwork"), ("early_help", "fieldwork")}
+        ("tfst", "fieldwork"), ("early_help", "fieldwork"),
+        # issue 9's internal routes
+        ("early_help", "duty"), ("tfst", "duty"), ("bit", "duty"), ("tfst", "bit"),
+        ("tfst", "parenting")}
     # Managers may disagree about every transfer: each pathway can start the 24 h + 24 h ladder,
     # from a receiving decision or raised by either side at any stage.
     assert all(set(p.disputes()) == {"dispute"} for p in PATHWAYS.values())
