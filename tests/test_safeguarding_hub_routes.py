@@ -24,8 +24,8 @@ import pytest
 from models.transfer import DeadlineStatus, Stage, TransferView
 from tests import scenario
 from tests.scenario import PROTOCOLS, Scenario, deadline, settled, status
-from tests.seed_scenes import at, christmas_on_friday, easter_on_march_28, utc
-from tests.transfers import skip_to
+from tests.seed_scenes import LONDON, at, christmas_on_friday, easter_on_march_28, utc
+from tests.transfers import api_on, skip_to
 
 A = "safeguarding_hub"
 PROTOCOL = PROTOCOLS[A]
@@ -166,6 +166,39 @@ async def test_without_recent_casework_the_request_is_not_sent_and_its_breach_is
     assert (view.stage, view.responsible_team) == (Stage.withdrawn, "hub")
     expected["c_and_f-tm"].append("transfer withdrawn")
     await expect_mail(mailbox, expected)
+
+
+async def test_a_section_7_request_starts_and_moves_through_the_api(
+        ts_env, worker, mailbox, directory_engine):
+    # Started now (the API refuses a contact received in the future): RAG rating due 24
+    # elapsed hours later; sent within 3 calendar days, at 17:00 London time that day.
+    now = await ts_env.get_current_time()
+    today = now.astimezone(LONDON).date()
+
+    def signed(who: str, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer demo-{A}-{who}", "Idempotency-Key": key}
+
+    path = "/transfers/transfer-safeguarding_hub-C1"
+    async with api_on(directory_engine, ts_env, worker) as api:
+        start = {"authority": A, "pathway": "hub-to-cwd-section-7", "case_id": "C1",
+                 "children": ["C1"], "anchor_at": now.isoformat()}
+        started = await api.post("/transfers", json=start, headers=signed("hub-sw", "s1"))
+        assert started.status_code == 201, started.text
+        due = {d["id"]: datetime.fromisoformat(d["due_at"])
+               for d in started.json()["deadlines"]}
+        assert abs(due["rag_by"] - (now + timedelta(hours=24))) < timedelta(seconds=1)
+        assert due["sent_by"] == at(today + timedelta(days=3), 17)
+        for action, who, code in (("record-rag-rating", "hub-sw", 200),
+                                  ("confirm-recent-casework", "cwd-tm", 403),
+                                  ("send-to-team", "hub-tm", 409),
+                                  ("confirm-recent-casework", "hub-tm", 200),
+                                  ("send-to-team", "hub-tm", 200)):
+            answer = await api.post(f"{path}/actions/{action}",
+                                    headers=signed(who, f"{action}-{who}-{code}"))
+            assert answer.status_code == code, answer.text
+        view = (await api.get(path, headers=signed("cwd-tm", "r1"))).json()
+        assert (view["stage"], view["responsible_team"]) == ("transferred", "cwd")
+    await expect_mail(mailbox, {"cwd-tm": [STARTED, moved("cwd")], "hub-tm": [moved("cwd")]})
 
 
 # ----- a foster carer's application: the joint viability visit ------------------------------
