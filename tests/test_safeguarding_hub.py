@@ -106,7 +106,7 @@ def test_records_never_hold_a_transfer_and_disputes_go_to_service_managers():
         (Role.team_manager, [Side.sending, Side.receiving], "2 working days"),
         (Role.service_manager, [Side.sending, Side.receiving], None)]
     team_to_team = [p for p in PROTOCOL.pathways.values() if p.sending != "hub"]
-    assert len(team_to_team) == 8
+    assert len(team_to_team) == 14  # 8, and issue 9's six routes between teams
     for pathway in team_to_team:
         assert "records" not in pathway.transfer.requires
         assert set(pathway.outcomes("records")) == {"complete", "outstanding"}
