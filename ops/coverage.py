@@ -159,6 +159,10 @@ def coverage_lines(registers: Iterable[Register], protocols: Iterable[Protocol])
     registered = {r.authority for r in registers}
     lines += [f"  {p.authority}: no register (protocols/{REGISTER_DIR}/{p.authority}.yaml)"
               for p in protocols if p.authority not in registered]
+    lines += ["", "Rules not yet encoded, and why:"]
+    left = [f"  {r.seed} {r.authority}: {rule.id}: {rule.missing}" for r in registers
+            for rule in r.rules if rule.status is RuleStatus.not_yet]
+    lines += left or ["  none: every operational rule of every seed is encoded"]
     lines += ["", "Local choices the council must confirm (where the seed is silent or unclear):"]
     choices = grouped_choices(protocols)
     lines += [f"  {authority}: {_places(paths)}: {text}" for authority, text, paths in choices]
@@ -168,13 +172,18 @@ def coverage_lines(registers: Iterable[Register], protocols: Iterable[Protocol])
 
 
 def coverage_markdown(registers: Iterable[Register], protocols: Iterable[Protocol]) -> str:
-    """The coverage table for the README, then the local choices as a list."""
-    rows = [coverage(r) for r in sorted(registers, key=lambda r: r.seed)]
+    """The coverage table for the README, then the rules left and the local choices."""
+    registers = sorted(registers, key=lambda r: r.seed)
+    rows = [coverage(r) for r in registers]
     lines = ["### Coverage of the seeds' rules", "",
              "| " + " | ".join(HEADINGS) + " |", "|---|---|---:|---:|---:|---:|---:|"]
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
     if rows:
         lines.append("| " + " | ".join(f"**{c}**" for c in _cells(total(rows))) + " |")
+    left = [f"- `{r.seed}` `{rule.id}`: {rule.missing}" for r in registers
+            for rule in r.rules if rule.status is RuleStatus.not_yet]
+    lines += ["", "### Rules not yet encoded, and why", ""]
+    lines += left or ["None: every operational rule of every seed is encoded."]
     choices = grouped_choices(protocols)
     lines += ["", "### Local choices the council must confirm", ""]
     lines += [f"- `{authority}` {_places(paths, '`')}: {text}"
