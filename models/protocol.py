@@ -142,6 +142,9 @@ class Pathway(Element):
     receiving: str = Field(alias="to")  # a closure's is its own team (filled in at load)
     # The case closes at the transfer point instead of moving: no receiving team, no allocation.
     closes: bool = False
+    # The case stays where it is: the steps and notices complete (e.g. another council told
+    # of a child placed or moving into its area) and responsibility does not move.
+    stays: bool = False
     anchor: Anchor
     gates: dict[str, Gate]
     transfer: TransferRule
@@ -177,7 +180,12 @@ class Pathway(Element):
     @property
     def leaves(self) -> bool:
         """The case leaves the council (to an external party): no allocation here."""
-        return self.receiving in self.externals
+        return self.receiving in self.externals and not self.stays
+
+    @property
+    def moves(self) -> bool:
+        """Responsibility moves at the transfer point (not a closure, not a notification)."""
+        return not (self.closes or self.stays)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Pathway:
@@ -217,10 +225,13 @@ class Pathway(Element):
             raise ValueError("to: a pathway that closes the case has no receiving team")
         if self.sending in self.externals and self.receiving in self.externals:
             raise ValueError("to: one side of a pathway must be a team of the council")
-        if self.closes or self.leaves:
+        if self.closes and self.stays:
+            raise ValueError("stays: a pathway that closes the case cannot also keep it")
+        if not self.moves or self.leaves:
             if self.allocation is not None:
-                raise ValueError("allocation: the case is not allocated here when it "
-                                 + ("closes" if self.closes else "leaves the council"))
+                why = ("closes" if self.closes else "stays where it is" if self.stays
+                       else "leaves the council")
+                raise ValueError(f"allocation: the case is not allocated here when it {why}")
         elif self.allocation is None:
             raise ValueError("allocation.by is required: who allocates a worker once the case "
                              "arrives")

@@ -326,6 +326,9 @@ def describe_pathway(pathway_id: str, pathway: Pathway, protocol: Protocol) -> l
         lines += [INDENT * 2 + line for line in describe_gate(gate_id, gate, pathway, protocol)]
     if pathway.closes:
         lines.append(f"{INDENT}the case closes: {transfer_words(pathway)}")
+    elif pathway.stays:
+        lines.append(f"{INDENT}it is complete (the case stays with {pathway.sending}): "
+                     f"{transfer_words(pathway)}")
     else:
         lines.append(f"{INDENT}the case transfers: {transfer_words(pathway)}")
     if pathway.allocation is not None:

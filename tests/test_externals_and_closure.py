@@ -179,6 +179,38 @@ async def test_a_closure_not_authorised_in_time_goes_to_the_service_manager(
         protocol=TESTSHIRE)
 
 
+# ----- a notice to another council: the case stays ---------------------------------------------
+
+async def test_a_placement_notice_completes_and_the_case_stays_here(ts_env, worker, mailbox,
+                                                                    directory_engine):
+    s, view = await opened(ts_env, worker, "placement-notice", by="alpha-sw",
+                           externals={"other_authority": "southshire"})
+    assert (await s.refused("allocate", "alpha-tm", worker_id="W1"))[0] == "WrongStage"
+    view = await s.act("letter-sent", "bs")
+    assert view.stage is Stage.closed and view.responsible_team == "alpha"
+    assert [e.summary for e in events(directory_engine, view.run_id) if e.kind == "completed"] \
+        == ["Complete as every required step is done; the case stays with alpha"]
+    done = "complete: Another council told of a child placed in its area; the case stays here"
+    await expect_mail(mailbox, T, {"bs": ["transfer proposed to your team"], "alpha-tm": [done]},
+                      protocol=TESTSHIRE)
+    await eventually(lambda: headlines(mailbox, "front-door@southshire.example"),
+                     [done].__eq__)
+    await keep_history(s.handle, "engine/placement-notice")
+
+
+async def test_a_placement_letter_not_sent_in_time_is_chased(ts_env, worker, mailbox):
+    s, view = await opened(ts_env, worker, "placement-notice", by="alpha-sw",
+                           externals={"other_authority": "southshire"})
+    due = at_17(view.anchor_at.date() + timedelta(days=7))
+    assert deadline(view, "letter_by").due_at == due
+    await skip_to(ts_env, due + timedelta(minutes=1))
+    await settled(s, lambda v: deadline(v, "letter_by").status is DeadlineStatus.missed)
+    missed = "deadline missed: Letter sent within 5 working days of the placement"
+    await expect_mail(mailbox, T, {"bs": sorted(["transfer proposed to your team", missed]),
+                                   "alpha-tm": [missed]}, protocol=TESTSHIRE)
+    assert mailbox.subjects("front-door@southshire.example") == []
+
+
 # ----- protocol files that cannot say it -------------------------------------------------------
 
 @pytest.mark.parametrize(("edit", "problem"), [
@@ -191,6 +223,9 @@ async def test_a_closure_not_authorised_in_time_goes_to_the_service_manager(
      "pathways.transfer-in.allocation.by: is required"),
     (("    from: alpha\n    closes: true", "    from: alpha\n    closes: true\n    to: beta"),
      "pathways.closure: to: a pathway that closes the case has no receiving team"),
+    (("    to: other_authority\n    stays: true", "    to: other_authority\n    stays: true\n"
+      "    allocation: {by: team_manager@from}"),
+     "pathways.placement-notice: allocation: the case is not allocated here when it stays"),
     (("  cafcass: {title: CAFCASS}", "  cafcass: {title: CAFCASS}\n  delta: {title: Delta}"),
      "externals.delta: has the name of a team"),
 ])

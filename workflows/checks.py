@@ -299,6 +299,7 @@ def check_allocation(s: TransferState, act: AllocateAction) -> None:
     if s.pathway.allocation is None:
         raise rejected("WrongStage", "No worker is allocated on this pathway: the case "
                        + ("is closed" if s.pathway.closes else
+                          f"stays with {s.pathway.sending}" if s.pathway.stays else
                           f"has left the council for {s.pathway.receiving}"))
     check_actor(s.pathway, s.pathway.allocation.by, act.actor, "allocate a worker",
                 s.parties)

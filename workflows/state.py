@@ -251,7 +251,8 @@ class TransferState:
 
     def view(self, transfer_id: str, run_id: str) -> TransferView:
         responsible = (self.pathway.receiving
-                       if self.transferred_at is not None else self.pathway.sending)
+                       if self.transferred_at is not None and not self.pathway.stays
+                       else self.pathway.sending)
         date_ = self.deadlines.get(TRANSFER_DATE)
         return TransferView(
             transfer_id=transfer_id, run_id=run_id, case_id=self.inp.case_id,

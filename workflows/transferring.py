@@ -43,7 +43,8 @@ class Transferring(Disputes):
               and s.all_clocks_ended()):
             # Closed, or gone to another organisation: nobody here allocates a worker.
             s.stage = Stage.closed
-            done = "Case closed" if s.pathway.closes else "Transfer out complete"
+            done = ("Case closed" if s.pathway.closes else "Complete" if s.pathway.stays
+                    else "Transfer out complete")
             await self._record("closed", f"{done}: every deadline and duty after it met, "
                                          "missed, ended or done")
 
@@ -87,11 +88,15 @@ class Transferring(Disputes):
         if s.pathway.closes:
             kind, headline = "case_closed", "case closed"
             summary = f"Case closed by {s.pathway.sending} {how}"
+        elif s.pathway.stays:
+            kind, headline = "completed", f"complete: {s.pathway.title}"
+            summary = f"Complete {how}; the case stays with {s.pathway.sending}"
         else:
             kind, headline = "transferred", f"case transferred to {self._receiver()}"
             summary = f"Case transferred to {self._receiver()} {how}"
         if skipped:
-            point = "closure" if s.pathway.closes else "transfer"
+            point = ("closure" if s.pathway.closes else "end" if s.pathway.stays
+                     else "transfer")
             summary += f"; not recorded before the {point}: " + "; ".join(skipped)
         await self._record(kind, summary,
                            notices=self._notices(s.pathway.notify.transferred, headline,
