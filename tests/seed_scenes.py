@@ -107,3 +107,29 @@ def may_day(now: datetime) -> date:
     day = first + timedelta(days=-first.weekday() % 7)
     assert day in closed_days(day, day)
     return day
+
+
+# ----- the clock changes (seed 001's routes) -----------------------------------------------------
+# - `clocks_go_back`: the last Sunday of October next year (BST ends at 01:00 UTC), with no
+#   bank holiday within a week either side;
+# - `clocks_go_forward`: the last Sunday of March next year (BST starts at 01:00 UTC).
+
+
+def _last_sunday(year: int, month: int) -> date:
+    last = date(year, month + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+def clocks_go_back(now: datetime) -> date:
+    sunday = _last_sunday(now.year + 1, 10)
+    assert at(sunday - timedelta(days=1), 12).utcoffset() == timedelta(hours=1)
+    assert at(sunday, 12).utcoffset() == timedelta(0)
+    assert closed_days(sunday - timedelta(days=7), sunday + timedelta(days=7)) == set()
+    return sunday
+
+
+def clocks_go_forward(now: datetime) -> date:
+    sunday = _last_sunday(now.year + 1, 3)
+    assert at(sunday - timedelta(days=1), 12).utcoffset() == timedelta(0)
+    assert at(sunday, 12).utcoffset() == timedelta(hours=1)
+    return sunday
