@@ -109,14 +109,34 @@ def may_day(now: datetime) -> date:
     return day
 
 
-# - `october_clock_change`: the last Sunday of October next year, when the clocks go back at
-#   01:00 UTC; no bank holiday from 1 October to 30 November.
+# ----- the clock changes --------------------------------------------------------------------------
+# - `clocks_go_back`: the last Sunday of October next year (BST ends at 01:00 UTC), with no
+#   bank holiday within a week either side; `october_clock_change`: the same Sunday, checked
+#   to have no bank holiday from 1 October to 30 November;
+# - `clocks_go_forward`: the last Sunday of March next year (BST starts at 01:00 UTC).
+
+
+def _last_sunday(year: int, month: int) -> date:
+    last = date(year, month + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+def clocks_go_back(now: datetime) -> date:
+    sunday = _last_sunday(now.year + 1, 10)
+    assert at(sunday - timedelta(days=1), 12).utcoffset() == timedelta(hours=1)
+    assert at(sunday, 12).utcoffset() == timedelta(0)
+    assert closed_days(sunday - timedelta(days=7), sunday + timedelta(days=7)) == set()
+    return sunday
+
 
 def october_clock_change(now: datetime) -> date:
-    last = date(now.year + 1, 10, 31)
-    sunday = last - timedelta(days=(last.weekday() + 1) % 7)
-    assert sunday.weekday() == 6 and not closed_days(date(sunday.year, 10, 1),
-                                                     date(sunday.year, 11, 30))
-    assert at(sunday - timedelta(days=1), 12).utcoffset() == timedelta(hours=1)
-    assert at(sunday + timedelta(days=1), 12).utcoffset() == timedelta(0)
+    sunday = clocks_go_back(now)
+    assert not closed_days(date(sunday.year, 10, 1), date(sunday.year, 11, 30))
+    return sunday
+
+
+def clocks_go_forward(now: datetime) -> date:
+    sunday = _last_sunday(now.year + 1, 3)
+    assert at(sunday - timedelta(days=1), 12).utcoffset() == timedelta(0)
+    assert at(sunday, 12).utcoffset() == timedelta(hours=1)
     return sunday

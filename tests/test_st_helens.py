@@ -56,7 +56,8 @@ QA_FILED = "Case transfer QA template completed and filed by the transferring Te
 # The Head of Service of each team's service ("the relevant Heads of Service").
 HOS = {"duty": "duty_teams-hos", "assessment": "assessment_teams-hos",
        "permanence": "permanence_service-hos", "cwd": "cwd_service-hos",
-       "early_help": "early_help_service-hos"}
+       "early_help": "early_help_service-hos", "mash": "front_door_service-hos",
+       "adoption": "fostering_and_adoption_service-hos"}
 
 
 # The scenes: each from its first summary to the last time a test moves the clock to.
@@ -261,7 +262,17 @@ def test_weekly_meeting_block_and_its_gate_in_every_pathway():
             meeting.agenda_gate) == ("Case Transfer Meeting", "monday", "10:00",
                                      Role.head_of_service, "case_transfer_meeting")
     assert len(PROTOCOL.pathways) >= 4
-    for pathway in PROTOCOL.pathways.values():
+    # Contacts and referrals (issue 9's Front Door, Early Help step-up and relinquished-baby
+    # routes) do not go to the meeting; every other pathway does.
+    referrals = {"mash-to-duty", "mash-to-early-help", "mash-to-cwd", "mash-to-assessment",
+                 "mash-to-adoption", "early-help-to-duty-via-mash", "early-help-to-duty",
+                 "duty-to-adoption-relinquished-baby"}
+    assert {p for p, pw in PROTOCOL.pathways.items()
+            if meeting.agenda_gate not in pw.gates} == referrals
+    for name, pathway in PROTOCOL.pathways.items():
+        assert pathway.deadlines["allocated_by"].late_reason_required
+        if name in referrals:
+            continue
         gate = pathway.gates[meeting.agenda_gate]
         assert [str(r) for r in gate.by] == ["head_of_service@authority"]
         assert gate.after == ["qa_template"]
