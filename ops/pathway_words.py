@@ -37,9 +37,10 @@ def person(ref: RoleRef, pathway: Pathway) -> str:
     role = ROLE_WORDS[ref.role.value]
     outside = pathway.external(ref)
     if outside is not None:
-        title = pathway.externals[outside].title
+        # Written after "the": "the other local authority", "the CAFCASS".
+        title = pathway.externals[outside].title.removeprefix("The ").removeprefix("the ")
         return (f"{title} (emailed at its address)" if ref.role is Role.contact
-                else f"{role} of {title} (emailed at its address)")
+                else f"{role} of the {title} (emailed at its address)")
     if ref.side is Side.authority:
         return f"{role} (any team)"
     if ref.side is Side.party:

@@ -162,7 +162,7 @@ def test_every_capability_is_described_in_plain_words(
         "resolve it; then told that it was not resolved within 48 hours",
         "alpha (Alpha Team) → other_authority (outside the council: The other local authority)",
         "the case leaves the council: The other local authority allocates it",
-        "when the case transfers, the Team Manager of alpha, the Team Manager of The other local "
+        "when the case transfers, the Team Manager of alpha, the Team Manager of the other local "
         "authority (emailed at its address) and the CAFCASS (emailed at its address)",
         "the case closes: as soon as these are recorded: 'Closure summary completed' and "
         "'Closure authorised by the Team Manager'",

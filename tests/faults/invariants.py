@@ -38,6 +38,9 @@ def read_store(engine: sqlalchemy.Engine) -> StoreState:
     return StoreState(transfers, events, notifications)
 
 
+POINTS = {"transferred", "case_closed", "completed"}
+
+
 def responsible_team(stage: str, from_team: str, to_team: str) -> str:
     """Exactly one team at every instant: the sending team until the transfer, then the
     receiving team."""
@@ -61,10 +64,12 @@ def check_store(engine: sqlalchemy.Engine, *, mailbox: Mailbox | None = None,
         assert trail and trail[0].kind == "started", f"{row.transfer_id}: no 'started' event"
         assert row.seq == seqs[-1], f"{row.transfer_id}: current row lags its events"
         view = TransferView.model_validate(row.view)
-        assert view.responsible_team == responsible_team(view.stage, view.from_team,
-                                                         view.to_team), row.transfer_id
-        transferred = [e for e in trail if e.kind == "transferred"]
+        # The transfer point: the case moved, closed, or (a notification) its steps completed.
+        transferred = [e for e in trail if e.kind in POINTS]
         assert len(transferred) <= 1, f"{row.transfer_id}: transferred twice"
+        stays = [e.kind for e in transferred] == ["completed"]  # responsibility never moved
+        assert view.responsible_team == (view.from_team if stays else responsible_team(
+            view.stage, view.from_team, view.to_team)), row.transfer_id
         # Before the transfer instant every change left the sending team responsible.
         cut = transferred[0].seq if transferred else len(trail) + 1
         early = {Stage(e.stage) for e in trail if e.seq < cut}

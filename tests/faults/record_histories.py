@@ -56,6 +56,7 @@ from models.protocol import GateKind, Pathway, Role, RoleRef, Side
 from models.tables import Notification, Transfer
 from models.transfer import FINAL_STAGES, DeadlineStatus, Stage, TransferView
 from ops.demo import AUTHORITY_ROLES, SERVICE_ROLES, TEAM_ROLES
+from tests.conftest import ADDRESSES
 from tests.dates import Scene
 from tests.faults.invariants import check_store
 from tests.mail import Mailbox
@@ -152,7 +153,12 @@ class Driver:
             anchor_at=anchor_at, agreed_transfer_date=None,
             started_by=staff(self.authority, holders(self.authority, self.pathway,
                                                      self.pathway.start_by)[0]),
-            request_id=str(uuid.uuid4()), rpc_timeout=UPDATE_TIMEOUT)
+            request_id=str(uuid.uuid4()), rpc_timeout=UPDATE_TIMEOUT,
+            # Another council chosen at the start: the first the address list names.
+            externals={name: ADDRESSES.organisations(self.authority, name)[0]
+                       for name, external in self.pathway.externals.items()
+                       if external.chosen_at_start
+                       and name in (self.pathway.sending, self.pathway.receiving)})
         self.handle = self.env.client.get_workflow_handle_for(CaseTransferWorkflow.run,
                                                               opened.view.transfer_id)
         self.log.append(f"opened {self.authority}/{self.pathway_id} at {anchor_at:%a %d %b %H:%M}")
@@ -381,7 +387,10 @@ class Driver:
             who = holders(self.authority, pathway, pathway.allocation.by)[0]
             await self.must("allocate", who, worker_id="W1")
             return await self.settle(engine)
-        if view.stage is Stage.allocated:
+        # Allocated, or (a closure, a case gone to another council) past the point with nobody
+        # here to allocate: the duties after it.
+        if view.stage is Stage.allocated or (view.stage is Stage.transferred
+                                             and pathway.allocation is None):
             for task in view.tasks:  # untimed post-transfer tasks
                 if not task.done:
                     await self.must(task.action, holders(self.authority, pathway,
