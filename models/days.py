@@ -61,6 +61,33 @@ def london_offset(moment: datetime) -> timedelta:
     return timedelta(hours=1) if starts <= utc < ends else timedelta(0)
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def london_instant(day: date, at: time) -> datetime:
+    """The UTC instant of a London wall-clock time (not one in the hour the clocks change)."""
+    guess = datetime.combine(day, at, tzinfo=UTC)
+    return guess - london_offset(guess)
+
+
+def weekly_instants(now: datetime, weekday: str, at: time,
+                    closed: frozenset[date]) -> tuple[datetime, datetime]:
+    """A weekly time (e.g. papers due Monday 10:00, on the next working day when that day is
+    closed): its latest instant at or before `now`, and its next one after."""
+    today = london_date(now)
+    monday = today - timedelta(days=today.weekday())
+
+    def of_week(first: date) -> datetime:
+        day = first + timedelta(days=WEEKDAYS.index(weekday))
+        while not is_working_day(day, closed):
+            day += timedelta(days=1)
+        return london_instant(day, at)
+
+    weeks = [of_week(monday + timedelta(weeks=n)) for n in (-1, 0, 1)]
+    latest = max(w for w in weeks if w <= now)
+    return latest, min(w for w in weeks if w > now)
+
+
 def london_date(moment: datetime) -> date:
     """The date in London at `moment` (between 00:00 and 01:00 BST it is a day ahead of UTC)."""
     return (moment.astimezone(UTC) + london_offset(moment)).date()

@@ -134,6 +134,19 @@ class Service(Element):
     teams: list[str] = Field(min_length=1)
 
 
+class WeeklyMeeting(Element):
+    """A standing meeting (e.g. St Helens' Case Transfer Meeting), run as a Temporal Schedule."""
+
+    title: str
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
+    papers_due: time  # local time on that day; moved to the nearest working day if closed
+    chair: Role  # the chair rotates weekly among the authority's staff in this role
+    agenda_gate: str  # transfers waiting on this gate are on the agenda
+    # Papers (the gates before the agenda gate) filed after a week's papers-due time are held
+    # over: the meeting gate cannot be recorded for the case until the next week's meeting.
+    late_papers_held_over: bool = False
+
+
 class Pathway(Element):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -160,6 +173,9 @@ class Pathway(Element):
     ladders: dict[str, Ladder] = {}  # filled in from the protocol's ladders at load
     services: dict[str, str] = {}  # team -> its service; filled in from the protocol at load
     externals: dict[str, External] = {}  # filled in from the protocol's externals at load
+    # The weekly meeting whose cut-off holds late papers over (filled in at load, for the
+    # pathways that go through it).
+    meeting: WeeklyMeeting | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -348,16 +364,6 @@ class Pathway(Element):
         return [(f"{where}[{i}]", ref) for where, refs in found for i, ref in enumerate(refs)]
 
 
-class WeeklyMeeting(Element):
-    """A standing meeting (e.g. St Helens' Case Transfer Meeting), run as a Temporal Schedule."""
-
-    title: str
-    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
-    papers_due: time  # local time on that day; moved to the nearest working day if closed
-    chair: Role  # the chair rotates weekly among the authority's staff in this role
-    agenda_gate: str  # transfers waiting on this gate are on the agenda
-
-
 class Protocol(Strict):
     authority: str = Field(pattern=IDENT)
     title: str
@@ -388,6 +394,11 @@ class Protocol(Strict):
                     pathway["ladders"] = ladders
                 if isinstance(pathway, dict) and "externals" not in pathway and externals:
                     pathway["externals"] = externals
+                meeting = data.get("weekly_meeting")
+                if (isinstance(pathway, dict) and isinstance(meeting, dict)
+                        and meeting.get("late_papers_held_over")
+                        and meeting.get("agenda_gate") in (pathway.get("gates") or {})):
+                    pathway.setdefault("meeting", meeting)
                 if isinstance(pathway, dict) and "services" not in pathway and of_team:
                     pathway["services"] = of_team
         return data

@@ -382,7 +382,9 @@ def describe(protocol: Protocol) -> list[str]:
                   f"{meeting.weekday.capitalize()}; papers due by {meeting.papers_due:%H:%M} "
                   "(on the nearest working day when that day is not one); chaired in turn by "
                   f"the authority's {plural(ROLE_WORDS[meeting.chair.value])}; on its agenda: "
-                  f"transfers waiting for {quoted(agenda)}"]
+                  f"transfers waiting for {quoted(agenda)}"
+                  + ("; papers filed after that time are held over to the next week's meeting"
+                     if meeting.late_papers_held_over else "")]
     return lines
 
 

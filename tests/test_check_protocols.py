@@ -166,5 +166,6 @@ def test_every_capability_is_described_in_plain_words(
         "authority (emailed at its address) and the CAFCASS (emailed at its address)",
         "the case closes: as soon as these are recorded: 'Closure summary completed' and "
         "'Closure authorised by the Team Manager'",
+        "papers filed after that time are held over to the next week's meeting",
     ]:
         assert words in out, words
