@@ -63,7 +63,8 @@ def check_store(engine: sqlalchemy.Engine, *, mailbox: Mailbox | None = None,
         view = TransferView.model_validate(row.view)
         assert view.responsible_team == responsible_team(view.stage, view.from_team,
                                                          view.to_team), row.transfer_id
-        transferred = [e for e in trail if e.kind == "transferred"]
+        # The transfer point: the case moved, or (closes: true) it closed.
+        transferred = [e for e in trail if e.kind in ("transferred", "case_closed")]
         assert len(transferred) <= 1, f"{row.transfer_id}: transferred twice"
         # Before the transfer instant every change left the sending team responsible.
         cut = transferred[0].seq if transferred else len(trail) + 1
