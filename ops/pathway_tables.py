@@ -48,7 +48,9 @@ def markdown(protocol: Protocol) -> str:
     for pathway_id, pathway in protocol.pathways.items():
         lines.append("| " + " | ".join(cell(text) for text in (
             f"`{pathway_id}`: {pathway.title}",
-            f"{pathway.sending} → {pathway.receiving}",
+            f"{pathway.sending} (closes)" if pathway.closes else
+            f"{pathway.sending} → {pathway.receiving}"
+            + (" (notified; the case stays)" if pathway.stays else ""),
             trigger_cell(pathway),
             timescales_cell(pathway, protocol),
         )) + " |")

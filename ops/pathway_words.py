@@ -86,7 +86,7 @@ def start_words(pathway: Pathway, start: str) -> str:
     if start == "anchor":
         return f"the {pathway.anchor.title}"
     if start == "transferred":
-        return "the transfer"
+        return point_words(pathway)[0]
     if start == "allocated":
         return "the allocation of a worker"
     if start in pathway.key_dates:
@@ -97,10 +97,19 @@ def start_words(pathway: Pathway, start: str) -> str:
     return f"'{gate_title(pathway, start)}' being recorded"
 
 
+def point_words(pathway: Pathway) -> tuple[str, str, str]:
+    """The transfer point's words: as a start, as what meets a clock, as a notice's moment."""
+    if pathway.closes:
+        return "the closure", "the case must close", "when the case closes"
+    if pathway.stays:
+        return "its completion", "it must be complete", "when it is complete"
+    return "the transfer", "the case must transfer", "when the case transfers"
+
+
 def met_words(pathway: Pathway, met_when: str) -> str:
     """What meets a deadline: the transfer, the allocation, a gate, or any answer at a gate."""
     if met_when == "transferred":
-        return "the case must transfer"
+        return point_words(pathway)[1]
     if met_when == "allocated":
         return "a worker must be allocated"
     gate_id, _, how = met_when.partition(":")
@@ -336,8 +345,8 @@ def describe_pathway(pathway_id: str, pathway: Pathway, protocol: Protocol) -> l
         lines.append(f"{INDENT}a worker is then allocated by "
                      f"{people(pathway.allocation.by, pathway, 'or')}")
     elif pathway.leaves:
-        lines.append(f"{INDENT}the case leaves the council: "
-                     f"{pathway.externals[pathway.receiving].title} allocates it")
+        lines.append(f"{INDENT}the case leaves the council for "
+                     f"{pathway.externals[pathway.receiving].title}: nobody here allocates it")
     if pathway.deadlines:
         lines.append(f"{INDENT}deadlines:")
         for name, deadline in pathway.deadlines.items():
@@ -345,14 +354,15 @@ def describe_pathway(pathway_id: str, pathway: Pathway, protocol: Protocol) -> l
     else:
         lines.append(f"{INDENT}deadlines: none")
     if pathway.after_transfer:
-        lines.append(f"{INDENT}after the transfer:")
+        lines.append(f"{INDENT}after {point_words(pathway)[0]}:")
         for name, duty in pathway.after_transfer.items():
             lines += [INDENT * 2 + line for line in describe_duty(name, duty, pathway)]
     notices = [(event, refs) for event, refs in pathway.notify
                if event in NOTICE_WORDS and refs]  # not its local_choice
     if notices:
         lines.append(f"{INDENT}emails: " + "; ".join(
-            f"{NOTICE_WORDS[event]}, {people(refs, pathway)}" for event, refs in notices))
+            f"{point_words(pathway)[2] if event == 'transferred' else NOTICE_WORDS[event]}, "
+            f"{people(refs, pathway)}" for event, refs in notices))
     return lines
 
 

@@ -88,7 +88,10 @@ def test_markdown_prints_one_table_per_authority(capsys: pytest.CaptureFixture[s
     for protocol in protocols.values():
         for pathway_id, pathway in protocol.pathways.items():
             row = next(line for line in out.splitlines() if line.startswith(f"| `{pathway_id}`"))
-            assert f"| {pathway.sending} → {pathway.receiving} |" in row
+            sides = (f"{pathway.sending} (closes)" if pathway.closes else
+                     f"{pathway.sending} → {pathway.receiving}"
+                     + (" (notified; the case stays)" if pathway.stays else ""))
+            assert f"| {sides} |" in row
             assert row.count(" | ") == 3  # four cells, no stray pipe
     gateshead = next(line for line in out.splitlines() if line.startswith("| `sgcp-to-lac`"))
     assert "on the agreed date" in gateshead
@@ -161,7 +164,7 @@ def test_every_capability_is_described_in_plain_words(
         "2. the Head of Service of the sending team and the receiving team: 24 hours to "
         "resolve it; then told that it was not resolved within 48 hours",
         "alpha (Alpha Team) → other_authority (outside the council: The other local authority)",
-        "the case leaves the council: The other local authority allocates it",
+        "the case leaves the council for The other local authority: nobody here allocates it",
         "when the case transfers, the Team Manager of alpha, the Team Manager of the other local "
         "authority (emailed at its address) and the CAFCASS (emailed at its address)",
         "the case closes: as soon as these are recorded: 'Closure summary completed' and "
