@@ -187,26 +187,9 @@ class CaseStoreActivities:
                     )
                 for member in found:
                     chosen.setdefault(member.id, (member, notice, role))
-        return [
-            *self._outside(change, at),
-            *({
-                "key": f"{change.run_id}:{change.seq}:{member.id}",
-                "run_id": change.run_id,
-                "seq": change.seq,
-                "transfer_id": change.transfer_id,
-                "recipient_id": member.id,
-                "recipient_role": role,
-                "recipient_team": member.team,
-                "email": member.email,
-                "subject": notice.subject,
-                "body": notice.body,
-                "created_at": at,
-                "sent_at": None,
-                "attempts": 0,
-                "last_error": None,
-            }
-            for member, notice, role in chosen.values()),
-        ]
+        return [*self._outside(change, at),
+                *(_email(change, at, notice, member.id, role, member.team, member.email)
+                  for member, notice, role in chosen.values())]
 
     def _outside(self, change: ChangeRecord, at: datetime) -> list[dict[str, Any]]:
         """One email per organisation outside the council per change, at its configured
@@ -224,22 +207,26 @@ class CaseStoreActivities:
                                 change.transfer_id)
                     continue
                 chosen.setdefault(name, (whom, notice, address))
-        return [
-            {
-                "key": f"{change.run_id}:{change.seq}:external:{name}",
-                "run_id": change.run_id,
-                "seq": change.seq,
-                "transfer_id": change.transfer_id,
-                "recipient_id": f"external:{name}",
-                "recipient_role": whom.role.value,
-                "recipient_team": whom.external,
-                "email": address,
-                "subject": notice.subject,
-                "body": notice.body,
-                "created_at": at,
-                "sent_at": None,
-                "attempts": 0,
-                "last_error": None,
-            }
-            for name, (whom, notice, address) in chosen.items()
-        ]
+        return [_email(change, at, notice, f"external:{name}", whom.role.value, whom.external,
+                       address) for name, (whom, notice, address) in chosen.items()]
+
+
+def _email(change: ChangeRecord, at: datetime, notice: Notice, recipient_id: str, role: str,
+           team: str, address: str) -> dict[str, Any]:
+    """One outbox row: keyed by change and recipient, so a retried write adds nothing."""
+    return {
+        "key": f"{change.run_id}:{change.seq}:{recipient_id}",
+        "run_id": change.run_id,
+        "seq": change.seq,
+        "transfer_id": change.transfer_id,
+        "recipient_id": recipient_id,
+        "recipient_role": role,
+        "recipient_team": team,
+        "email": address,
+        "subject": notice.subject,
+        "body": notice.body,
+        "created_at": at,
+        "sent_at": None,
+        "attempts": 0,
+        "last_error": None,
+    }
