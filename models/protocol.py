@@ -6,8 +6,9 @@ they run out (breach actions), and which duties follow the transfer. The
 workflow interprets it; nothing about any one authority lives in Python.
 
 The vocabulary (roles, sides, durations) is in `protocol_terms`, the gates in
-`protocol_steps`, the clocks and ladders in `protocol_clocks`; every name is
-importable from here.
+`protocol_steps`, the clocks and ladders in `protocol_clocks`, the parties,
+services, organisations outside the council and the weekly meeting in
+`protocol_parties`; every name is importable from here.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ from models.protocol_clocks import (
 from models.protocol_clocks import (
     Warning as Warning,
 )
+from models.protocol_parties import External as External
+from models.protocol_parties import Party as Party
+from models.protocol_parties import Service as Service
+from models.protocol_parties import WeeklyMeeting as WeeklyMeeting
 from models.protocol_steps import Gate as Gate
 from models.protocol_steps import GateKind as GateKind
 from models.protocol_steps import Outcome as Outcome
@@ -104,47 +109,6 @@ class Notices(Element):
 class Anchor(Strict):
     name: str = Field(pattern=IDENT)
     title: str
-
-
-class Party(Element):
-    """A team beyond the two the case moves between (e.g. the team that made the original
-    decision), named when the transfer starts or by a gate's action (`names_party`)."""
-
-    title: str
-    named_at: str = "start"  # "start" or the gate whose answer names it
-
-
-class External(Element):
-    """An organisation outside the council (another local authority, CAFCASS, Adult Services):
-    nobody in our directory acts for it; it is told by email, at the address the deployment
-    configures for it (external-addresses.yaml), with identifiers only. Our side records what
-    it does."""
-
-    title: str
-    # Which one (e.g. which local authority) is named at the start, by an identifier that
-    # the deployment's address list knows.
-    chosen_at_start: bool = False
-
-
-class Service(Element):
-    """A group of teams under one Head of Service (or Service Manager): a manager whose
-    directory team is the service holds their role for each of its teams."""
-
-    title: str
-    teams: list[str] = Field(min_length=1)
-
-
-class WeeklyMeeting(Element):
-    """A standing meeting (e.g. St Helens' Case Transfer Meeting), run as a Temporal Schedule."""
-
-    title: str
-    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
-    papers_due: time  # local time on that day; moved to the nearest working day if closed
-    chair: Role  # the chair rotates weekly among the authority's staff in this role
-    agenda_gate: str  # transfers waiting on this gate are on the agenda
-    # Papers (the gates before the agenda gate) filed after a week's papers-due time are held
-    # over: the meeting gate cannot be recorded for the case until the next week's meeting.
-    late_papers_held_over: bool = False
 
 
 class Pathway(Element):

@@ -8,9 +8,9 @@ leaves no trace in history) and again in its handler, under the lock.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from models.days import add_working_days, london_date, london_offset, weekly_instants
+from models.days import add_working_days, london_date
 from models.protocol import DurationUnit, DutyKind, GateKind, Outcome
 from models.transfer import (
     AllocateAction,
@@ -26,6 +26,7 @@ from models.transfer import (
     TransferDateAction,
     WithdrawAction,
 )
+from workflows.cut_off import check_papers_in_time
 from workflows.rules import check_actor, joint_parties, levels_of, rejected
 from workflows.state import AFTER_TRANSFER, OPEN_STAGES, TransferState
 from workflows.wording import actor_words
@@ -88,43 +89,6 @@ def check_gate(s: TransferState, act: GateAction, now: datetime) -> tuple[str, s
         raise rejected("InvalidInput", f"{spec.title} counts only with "
                                        f"{', '.join(absent)} attending")
     return gate_id, outcome_name
-
-
-def papers_for(s: TransferState, gate_id: str) -> list[str]:
-    """The gates recorded before `gate_id`, directly or in turn (the meeting's papers)."""
-    found: list[str] = []
-    todo = list(s.pathway.gates[gate_id].after)
-    while todo:
-        gate = todo.pop()
-        if gate not in found:
-            found.append(gate)
-            todo += s.pathway.gates[gate].after
-    return found
-
-
-def check_papers_in_time(s: TransferState, gate_id: str, now: datetime) -> None:
-    """Papers filed after a week's cut-off go to the next week's meeting, not this one."""
-    meeting = s.pathway.meeting
-    if meeting is None or gate_id != meeting.agenda_gate:
-        return
-    filed = max((at for g in papers_for(s, gate_id) if (at := s.gates[g].done_at)),
-                default=None)
-    if filed is None:
-        return
-    cut_off, following = weekly_instants(now, meeting.weekday, meeting.papers_due,
-                                         s.closed_days())
-    if filed > cut_off:
-        raise rejected("WrongStage", f"Held over: the papers were filed at {local(filed)}, "
-                                     f"after the cut-off for this week's {meeting.title} "
-                                     f"({local(cut_off)}); the case goes to the next one, "
-                                     f"papers due {local(following)}")
-
-
-def local(moment: datetime) -> str:
-    """`Mon 7 Jun 2027 10:00 BST`: London wall-clock time, without the tz database."""
-    offset = london_offset(moment)
-    wall = moment.astimezone(UTC) + offset
-    return f"{wall:%a} {wall.day} {wall:%b %Y %H:%M} {'BST' if offset else 'GMT'}"
 
 
 def check_order(s: TransferState, gate_id: str) -> None:
