@@ -1,5 +1,5 @@
-"""Regenerate what the protocols and registers generate: docs/PATHWAYS.md and the README's
-coverage table (`make docs`); `tests/test_register.py` fails when the README's is stale."""
+"""Regenerate what the protocols and registers generate: docs/PATHWAYS.md, and the README's
+coverage table and list of every pathway (`make docs`); tests fail when the README's are stale."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import contextlib
 import io
 
 from config import ROOT
+from models.protocol import Protocol
+from models.protocol_files import load_protocols
 from ops.check_protocols import main as check_protocols
 
 PATHWAYS = ROOT / "docs" / "PATHWAYS.md"
@@ -22,10 +24,20 @@ def coverage_rows(markdown: str) -> list[str]:
             if line.startswith("|")]
 
 
-def with_table(readme: str, rows: list[str]) -> str:
-    """The README with its coverage table (the one headed `| seed | authority |`) replaced."""
+EVERY_PATHWAY = "| authority | every pathway (steps and clocks: docs/PATHWAYS.md) |"
+
+
+def pathway_rows(protocols: dict[str, Protocol]) -> list[str]:
+    """One row per authority naming every pathway, in the protocol file's order."""
+    return [EVERY_PATHWAY, "|---|---|", *(
+        f"| `{name}` ({len(p.pathways)}) | " + ", ".join(f"`{pid}`" for pid in p.pathways) + " |"
+        for name, p in sorted(protocols.items()))]
+
+
+def with_table(readme: str, rows: list[str], heading: str = "| seed | authority |") -> str:
+    """The README with the table whose header starts with `heading` replaced by `rows`."""
     lines = readme.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| seed | authority |"))
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
     end = start
     while end < len(lines) and lines[end].startswith("|"):
         end += 1
@@ -41,9 +53,10 @@ def main() -> int:
         return status
     markdown = out.getvalue()
     PATHWAYS.write_text(HEADER + markdown.rstrip() + "\n", encoding="utf-8")
-    README.write_text(with_table(README.read_text(encoding="utf-8"), coverage_rows(markdown)),
-                      encoding="utf-8")
-    print(f"wrote {PATHWAYS.relative_to(ROOT)} and the coverage table in "
+    readme = with_table(README.read_text(encoding="utf-8"), coverage_rows(markdown))
+    readme = with_table(readme, pathway_rows(load_protocols(ROOT / "protocols")), EVERY_PATHWAY)
+    README.write_text(readme, encoding="utf-8")
+    print(f"wrote {PATHWAYS.relative_to(ROOT)}, and the coverage table and every pathway in "
           f"{README.relative_to(ROOT)}")
     return 0
 

@@ -32,6 +32,7 @@ from ops.coverage import (
     local_choices,
     total,
 )
+from ops.write_docs import pathway_rows
 
 PROTOCOLS = ROOT / "protocols"
 GATESHEAD = yaml.safe_load((PROTOCOLS / "gateshead.yaml").read_text(encoding="utf-8"))
@@ -262,3 +263,11 @@ def test_the_readme_shows_the_current_coverage_table() -> None:
              if line.startswith("|")]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "\n".join(table) in readme, "README's coverage table is stale: run `make docs`"
+
+
+def test_the_readme_names_every_pathway() -> None:
+    table = pathway_rows(load_protocols(PROTOCOLS))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "\n".join(table) in readme, "README's list of pathways is stale: run `make docs`"
+    assert sum(row.count("`, `") + 1 for row in table[2:]) == sum(
+        len(p.pathways) for p in load_protocols(PROTOCOLS).values())
