@@ -264,12 +264,18 @@ def test_weekly_meeting_block_and_its_gate_in_every_pathway():
     assert len(PROTOCOL.pathways) >= 4
     # Contacts and referrals (issue 9's Front Door, Early Help step-up and relinquished-baby
     # routes) do not go to the meeting; every other pathway does.
+    # Nor does a transfer in from another authority (its conference is the transfer point),
+    # and the alerts and notices that keep the case where it is (stays: true) allocate nothing.
     referrals = {"mash-to-duty", "mash-to-early-help", "mash-to-cwd", "mash-to-assessment",
                  "mash-to-adoption", "early-help-to-duty-via-mash", "early-help-to-duty",
-                 "duty-to-adoption-relinquished-baby"}
+                 "duty-to-adoption-relinquished-baby", "other-authority-cp-transfer-in"}
+    stays = {p for p, pw in PROTOCOL.pathways.items() if pw.stays}
     assert {p for p, pw in PROTOCOL.pathways.items()
-            if meeting.agenda_gate not in pw.gates} == referrals
+            if meeting.agenda_gate not in pw.gates} == referrals | stays
     for name, pathway in PROTOCOL.pathways.items():
+        if name in stays:
+            assert pathway.allocation is None and "allocated_by" not in pathway.deadlines
+            continue
         assert pathway.deadlines["allocated_by"].late_reason_required
         if name in referrals:
             continue
