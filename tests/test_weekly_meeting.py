@@ -269,9 +269,13 @@ async def complete(s: Scenario, gate_id: str) -> None:
 # The workflow's weeks, in scenes (tests.dates.Scene) at the first such week after today: a
 # Monday in summer time, and the Easter Monday whose papers move to Tuesday. The chair is the
 # rota's for the moved week's ISO number (`chair_of`, checked on its own above).
-EASTER_MONDAY = Scene("Easter Monday 2027", ((date(2027, 3, 28), date(2027, 3, 31)),),
-                      holidays=(date(2027, 3, 29),), clock_changes=(date(2027, 3, 28),))
-ORDINARY_MONDAY = Scene("Monday 5 April 2027", ((date(2027, 4, 4), date(2027, 4, 6)),))
+# Each scene reaches back to the Sunday before last, when the transfer considered at last
+# week's meeting filed its papers (the days before are ordinary working days).
+EASTER_MONDAY = Scene("Easter Monday 2027", ((date(2027, 3, 21), date(2027, 3, 31)),),
+                      holidays=(date(2027, 3, 26), date(2027, 3, 29)),
+                      clock_changes=(date(2027, 3, 28),))
+ORDINARY_MONDAY = Scene("Monday 5 April 2027", ((date(2027, 3, 28), date(2027, 4, 6)),),
+                        holidays=(date(2027, 3, 29),), clock_changes=(date(2027, 3, 28),))
 
 
 async def skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
@@ -280,20 +284,31 @@ async def skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
     await env.sleep(moment - now)
 
 
-async def open_transfers(env: WorkflowEnvironment, worker: Worker) -> dict[str, str]:
-    """Four St Helens transfers and a Gateshead one; returns case id -> what became of it."""
-    client, now = env.client, await env.get_current_time()
+async def open_transfers(env: WorkflowEnvironment, worker: Worker,
+                         monday: date) -> dict[str, str]:
+    """Four St Helens transfers and a Gateshead one; returns case id -> what became of it.
+    The one whose meeting was held filed its papers the Sunday before last and was considered
+    at last week's meeting (papers filed after a week's cut-off wait for the next one); the
+    others start on the Sunday before this week's meeting."""
+    client = env.client
     papers = papers_before(PATHWAY, GATE)
-    fates = {}
+    held = Scenario(client, worker, "st_helens", PATHWAY_ID)
+    await skip_to(env, at(monday - timedelta(days=8), 12))
+    await held.open(await env.get_current_time(), case_id="C103")
+    for gate_id in papers:
+        await complete(held, gate_id)
+    await skip_to(env, at(monday - timedelta(days=5), 12))  # after last week's cut-off
+    await complete(held, GATE)
+    await skip_to(env, at(monday - timedelta(days=1), 12))
+    now = await env.get_current_time()
+    fates = {"C103": "meeting held"}
     for case_id, fate in [("C101", "papers filed"), ("C102", "just proposed"),
-                          ("C103", "meeting held"), ("C104", "withdrawn")]:
+                          ("C104", "withdrawn")]:
         s = Scenario(client, worker, "st_helens", PATHWAY_ID)
         await s.open(now, case_id=case_id)
-        if fate in ("papers filed", "meeting held"):
+        if fate == "papers filed":
             for gate_id in papers:
                 await complete(s, gate_id)
-        if fate == "meeting held":
-            await complete(s, GATE)
         if fate == "withdrawn":
             await s.act("withdraw", who_for(PATHWAY, PATHWAY.withdraw_by[0]))
         fates[case_id] = fate
@@ -333,8 +348,7 @@ async def run_meeting_week(env: WorkflowEnvironment, worker: Worker, mailbox: Ma
                            engine: sqlalchemy.Engine, monday: date, due_utc: datetime,
                            chair: str) -> Message:
     """Transfers on Sunday; the run starts at 00:05 on Monday, as the schedule would."""
-    await skip_to(env, at(monday - timedelta(days=1), 12))
-    await open_transfers(env, worker)
+    await open_transfers(env, worker, monday)
     await skip_to(env, at(monday, 0, 5))
     handle = await env.client.start_workflow(
         WeeklyMeetingWorkflow.run,

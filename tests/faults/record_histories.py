@@ -50,8 +50,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.working_days import non_working_dates
 from api.actions import ActionBody, update_for
 from api.starting import open_transfer
+from models.days import weekly_instants
 from models.protocol import GateKind, Pathway, Role, RoleRef, Side
 from models.tables import Notification, Transfer
 from models.transfer import FINAL_STAGES, DeadlineStatus, Stage, TransferView
@@ -296,6 +298,7 @@ class Driver:
     async def complete(self, gate_id: str) -> TransferView:
         action, needs_date, event_date = self._forward_outcome(gate_id)
         gate = self.pathway.gates[gate_id]
+        await self.wait_for_the_meeting(gate_id)
         who = holders(self.authority, self.pathway, gate.by)[0]
         body = self._gate_body(gate_id)
         if event_date:  # it happened today
@@ -319,6 +322,23 @@ class Driver:
             if outcome.type != "InvalidInput":
                 break
         raise EngineFault(f"no date was accepted for {action}\n" + self.story())
+
+    async def wait_for_the_meeting(self, gate_id: str) -> None:
+        """A weekly meeting considers the case once its papers were in by a week's cut-off:
+        move the clock past the next cut-off when they came in after the last one."""
+        meeting = self.pathway.meeting
+        if meeting is None or gate_id != meeting.agenda_gate:
+            return
+        view = await self.view()
+        papers = {g.id: g.done_at for g in view.gates if g.done_at is not None}
+        filed = max(papers.values(), default=None)
+        now = await self.env.get_current_time()
+        calendar = PROTOCOLS[self.authority].calendar
+        closed = frozenset(non_working_dates(calendar, range(now.year - 1, now.year + 2)))
+        latest, following = weekly_instants(now, meeting.weekday, meeting.papers_due, closed)
+        if filed is not None and filed > latest:
+            await skip_to(self.env, following + timedelta(minutes=1))
+            self.log.append(f"clock to the next meeting's cut-off {following:%a %d %b %H:%M}")
 
     def _open_gates(self, view: TransferView, after_transfer: bool) -> list[str]:
         # Done, or not needed after an earlier answer (a conditional step): clear.

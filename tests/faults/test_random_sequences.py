@@ -436,6 +436,7 @@ async def test_a_clock_started_by_a_step_is_in_the_store_row(ts_env, worker, dir
     await d.open(await ts_env.get_current_time())
     await d.must("file-qa-template", "duty-tm",
                  items=list(d.pathway.gates["qa_template"].items))
+    await d.wait_for_the_meeting("case_transfer_meeting")  # papers in by a Monday's cut-off
     await d.must("agree-transfer", "hos-1",
                  attendees=list(d.pathway.gates["case_transfer_meeting"].attendees))
     view = await d.settle(directory_engine)
