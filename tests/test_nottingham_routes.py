@@ -164,8 +164,9 @@ async def test_section_47_moves_the_case_at_once(ts_env, worker, mailbox, sendin
     s, view = await opened(ts_env, worker, f"{sending.replace('_', '-')}-to-fieldwork-section-47",
                            local(monday + timedelta(days=2), 16))
     assert view.deadlines == []
-    assert {g.id for g in view.gates} == {"section_47_taken", "checklist"}  # no co-working,
-    # joint visit or joint decision to wait for
+    assert {g.id for g in view.gates} == {"section_47_taken", "checklist",
+                                         "checklist_difficulties"}  # no co-working, joint
+    # visit or joint decision to wait for (the checklist's difficulties never hold it up)
     assert (await s.refused("take-section-47", f"{sending}-tm"))[0] == "NotPermitted"
     assert (await s.refused("take-section-47", "fieldwork-sw"))[0] == "NotPermitted"
     view = await s.act("take-section-47", "fieldwork-tm")
