@@ -92,12 +92,17 @@ async def file_qa(ts_env: Any, s: Scenario, moment: datetime) -> TransferView:
     return await s.act("file-qa-template", f"{s.pathway.sending}-tm", items=QA_ITEMS)
 
 
+SCHEDULED_TASKS = ["tasks_and_actions_listed", "current_or_new_worker_named_for_each"]
+
+
 async def meet(ts_env: Any, s: Scenario, moment: datetime, action: str = "agree-transfer",
                chair: str = "hos-1", **body: Any) -> TransferView:
     await skip_to(ts_env, moment)
-    if action == "agree-transfer":
-        body = {**MEETING, **body}
-    return await s.act(action, chair, **body)
+    if action != "agree-transfer":
+        return await s.act(action, chair, **body)
+    await s.act(action, chair, **{**MEETING, **body})
+    # The meeting names the case's scheduled tasks and who does each, recorded at once.
+    return await s.act("record-scheduled-tasks", chair, items=SCHEDULED_TASKS)
 
 
 # ----- the pathways: one timetable each, from the summary to allocation -----------------
@@ -186,6 +191,7 @@ TIMETABLES = [
         steps=(("record-final-cin-meeting", "assessment-tm",
                 {"attendees": ["lead_professional", "family", "assessment_social_worker"]}),
                ("record-front-door-referral", "assessment-sw", {}),
+               ("allocate-referral", "early_help-ap", {}),  # on receiving the contact
                ("record-family-consent", "assessment-sw", {"items": CONSENT})),
         allocated_by=XMAS.utc(2026, 12, 30, 17), allocator="early_help-tm"),
 ]
@@ -229,8 +235,10 @@ async def to_transfer(ts_env: Any, s: Scenario, t: Timetable) -> TransferView:
     assert {d.id: d.status for d in view.deadlines
             if d.id not in ("allocated_by", "personal_advisor_allocated")} == {
         "meeting_by": DeadlineStatus.met, "transfer_after_meeting": DeadlineStatus.met,
-        "transfer_by": DeadlineStatus.met,
-        **({"transfer_date": DeadlineStatus.met} if t.agreed else {})}
+        "transfer_by": DeadlineStatus.met, "tasks_listed_by": DeadlineStatus.met,
+        **({"transfer_date": DeadlineStatus.met} if t.agreed else {}),
+        **({"referral_allocated_by": DeadlineStatus.met}
+           if "referral_allocated_by" in PROTOCOL.pathways[t.pathway].deadlines else {})}
     return view
 
 
@@ -361,7 +369,7 @@ async def test_not_transferred_within_two_weeks_of_the_meeting(ts_env, worker, m
     assert view.stage is Stage.transferred
     assert {d.id: d.status for d in view.deadlines if d.id != "allocated_by"} == {
         "meeting_by": DeadlineStatus.met, "transfer_after_meeting": DeadlineStatus.met_late,
-        "transfer_by": DeadlineStatus.met}
+        "transfer_by": DeadlineStatus.met, "tasks_listed_by": DeadlineStatus.met}
     assert deadline(view, "allocated_by").due_at == XMAS.utc(2026, 12, 30, 17)
 
 

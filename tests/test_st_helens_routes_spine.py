@@ -23,6 +23,7 @@ from tests.test_st_helens_seed_rules import (
     QA,
     QA_FILED,
     READY,
+    SCHEDULED_TASKS,
     STARTED,
     TWO_WEEKS,
     agreed_at_the_meeting,
@@ -168,6 +169,7 @@ async def test_permanence_step_down_without_consent_does_not_move_over_christmas
     kind, _ = await s.refused("record-family-consent", "early_help-tm", items=CONSENT)
     assert kind == "NotPermitted"  # the stepping-down side records the family's consent
     await s.act("record-front-door-referral", "permanence-tm")
+    await s.act("allocate-referral", "early_help-ap")  # on receiving the contact
     # The default date is the end of the two weeks, Mon 28 Dec 17:00; without the signed
     # consent the case stays with Permanence and both Team Managers are told.
     await skip_to(ts_env, at_17(christmas + timedelta(days=3)) + MINUTE)
@@ -190,6 +192,7 @@ async def test_placement_order_case_moves_to_adoption_once_co_allocated(ts_env, 
     await s.act("file-qa-template", "assessment-tm", items=QA)  # in proceedings: Legal told
     await skip_to(ts_env, at(meeting, 14))
     await s.act("agree-transfer", "hos-2", attendees=[*EXPECTED, "adoption_manager"])
+    await s.act("record-scheduled-tasks", "hos-2", items=SCHEDULED_TASKS)
     await s.act("agree-transfer-both-sides", "assessment-tm")
     await s.act("agree-transfer-both-sides", "adoption-tm")
     await s.act("record-joint-visit", "adoption-sw", attendees=FAMILY_VISIT)

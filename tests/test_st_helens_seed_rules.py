@@ -65,6 +65,11 @@ async def opened(ts_env: Any, worker: Any, pathway: str, anchor: Any) -> Scenari
     return s
 
 
+# "Provide details of scheduled case management tasks and actions and specify who is best
+# placed to complete the work": recorded at the meeting.
+SCHEDULED_TASKS = ["tasks_and_actions_listed", "current_or_new_worker_named_for_each"]
+
+
 async def agreed_at_the_meeting(ts_env: Any, s: Scenario, monday: date) -> TransferView:
     """QA template filed by 09:30, the meeting at 14:00 agrees it ready, both sides agree."""
     sending, receiving = s.pathway.sending, s.pathway.receiving
@@ -72,6 +77,7 @@ async def agreed_at_the_meeting(ts_env: Any, s: Scenario, monday: date) -> Trans
     await s.act("file-qa-template", f"{sending}-tm", items=QA)
     await skip_to(ts_env, at(monday, 14))
     await s.act("agree-transfer", "hos-1", attendees=EXPECTED)
+    await s.act("record-scheduled-tasks", "hos-1", items=SCHEDULED_TASKS)
     await s.act("agree-transfer-both-sides", f"{sending}-tm")
     return await s.act("agree-transfer-both-sides", f"{receiving}-tm")
 
@@ -102,6 +108,7 @@ async def test_both_team_managers_agree_the_transfer_at_a_meeting_with_its_atten
     assert kind == "InvalidInput" and "counts only with advanced_practitioner attending" in words
     view = await s.act("agree-transfer", "hos-1", attendees=[*EXPECTED, "legal_representative"])
     assert gate(view, "case_transfer_meeting").done
+    await s.act("record-scheduled-tasks", "duty-tm", items=SCHEDULED_TASKS)
     # No decision is unilateral: the sending Team Manager's agreement alone moves nothing.
     kind, _ = await s.refused("agree-transfer-both-sides", "duty-sw")
     assert kind == "NotPermitted"
@@ -299,6 +306,7 @@ async def test_step_down_date_missed_lead_professional_required_ap_allocates(
     await agreed_at_the_meeting(ts_env, s, meeting)
     await s.act("record-family-consent", "assessment-sw", items=CONSENT)
     await s.act("record-front-door-referral", "assessment-sw")
+    await s.act("allocate-referral", "early_help-tm")  # on receiving the contact
     wednesday = meeting + timedelta(days=2)
     view = await s.act("agree-full-transfer-date", "assessment-tm", date=wednesday)
     assert deadline(view, "final_cin_meeting:date_agreed").due_at == at_17(wednesday)
