@@ -35,6 +35,7 @@ from database import make_engine
 from models.tables import Notification, Transfer, TransferEvent
 from ops.demo import demo_token
 from ops.stack import Stack
+from tests.faults.invariants import caseflow_key
 from tests.mail import Mailbox, free_port
 
 T = TypeVar("T")
@@ -63,7 +64,7 @@ class TimedMailbox(Mailbox):
         return "250 Message accepted for delivery"
 
     def keys(self) -> Counter[str]:
-        return Counter(str(m["X-Caseflow-Key"]) for _, m in self.messages)
+        return Counter(caseflow_key(m) for _, m in self.messages)
 
     def first_copies(self) -> Mailbox:
         """What a recipient's mail system that drops repeated Message-IDs shows: the first

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -60,7 +59,7 @@ from models.transfer import FINAL_STAGES, DeadlineStatus, Stage, TransferView
 from ops.demo import AUTHORITY_ROLES, SERVICE_ROLES, TEAM_ROLES
 from tests.conftest import ADDRESSES
 from tests.dates import Scene
-from tests.faults.invariants import check_store
+from tests.faults.invariants import caseflow_key, check_store
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, staff
 from tests.transfers import HISTORIES, skip_to
@@ -456,7 +455,7 @@ class Driver:
 def emails_once(engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
     """`check_store(mailbox=...)`'s check, unfolding the key header first: the SMTP server
     receives a long `X-Caseflow-Key` folded over two lines (RFC 5322 §2.2.3)."""
-    accepted = Counter(re.sub(r"\s+", "", str(m["X-Caseflow-Key"])) for _, m in mailbox.messages)
+    accepted = Counter(caseflow_key(m) for _, m in mailbox.messages)
     with Session(engine) as session:
         for n in session.exec(select(Notification)):
             if n.sent_at is not None:

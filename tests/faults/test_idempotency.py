@@ -38,7 +38,7 @@ from temporalio.worker import Worker
 from database import make_engine
 from models.tables import ActionNote, Notification, Transfer
 from tests import dates
-from tests.faults.invariants import check_store
+from tests.faults.invariants import caseflow_key, check_store
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS
 from tests.transfers import CHECKLIST, api_on, events, eventually
@@ -182,7 +182,7 @@ def one_change(engine: sqlalchemy.Engine, mailbox: Mailbox, run_id: str, kind: s
     sent = emails_for(engine, run_id, event.seq)
     recipients = Counter(n.recipient_id for n in sent)
     assert all(c == 1 for c in recipients.values()), recipients
-    accepted = Counter(str(m["X-Caseflow-Key"]) for _, m in mailbox.messages)
+    accepted = Counter(caseflow_key(m) for _, m in mailbox.messages)
     assert all(accepted[n.key] == 1 for n in sent), accepted
 
 

@@ -47,7 +47,7 @@ from tests.faults.conftest import (
     stages,
     until,
 )
-from tests.faults.invariants import check_store
+from tests.faults.invariants import caseflow_key, check_store
 
 
 async def history_counts(client: Client, transfer_ids: list[str]) -> Counter[str]:
@@ -95,7 +95,7 @@ def repeated_emails(box: TimedMailbox, cut_off: set[tuple[str, int]]) -> list[st
     delivery the kill cut off."""
     repeated = [key for key, n in box.keys().items() if n > 1]
     for key in repeated:
-        copies = [m for _, m in box.messages if str(m["X-Caseflow-Key"]) == key]
+        copies = [m for _, m in box.messages if caseflow_key(m) == key]
         assert len(copies) == 2, f"{key} accepted {len(copies)} times"
         assert len({str(m["Message-ID"]) for m in copies}) == 1, key
         run_id, seq, _ = key.rsplit(":", 2)
