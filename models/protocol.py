@@ -387,6 +387,14 @@ class Protocol(Strict):
             for ladder in pathway.disputes():
                 if ladder not in self.ladders:
                     raise ValueError(f"pathways.{name}.gates names unknown ladder '{ladder}'")
+                outside = [side.value for level in self.ladders[ladder].levels
+                           for side in level.of
+                           if (pathway.sending if side.value == "from" else pathway.receiving)
+                           in self.externals and side.value in ("from", "to")]
+                if outside:
+                    raise ValueError(f"pathways.{name}: its dispute ladder '{ladder}' has a "
+                                     f"level on the '{outside[0]}' side, which is outside the "
+                                     "council (a dispute ladder runs between our own managers)")
             for where, ref in pathway.role_refs():
                 if ref.party and ref.party not in pathway.parties and ref.party not in self.teams \
                         and ref.party not in self.externals:

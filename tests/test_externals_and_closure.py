@@ -226,6 +226,11 @@ async def test_a_placement_letter_not_sent_in_time_is_chased(ts_env, worker, mai
     (("    to: other_authority\n    stays: true", "    to: other_authority\n    stays: true\n"
       "    allocation: {by: team_manager@from}"),
      "pathways.placement-notice: allocation: the case is not allocated here when it stays"),
+    (("    gates:\n      referral_sent:",
+      "    raise_dispute: {by: team_manager@from, ladder: two_days}\n    gates:\n"
+      "      referral_sent:"),
+     "pathways.transfer-out: its dispute ladder 'two_days' has a level on the 'to' side, which "
+     "is outside the council"),
     (("  cafcass: {title: CAFCASS}", "  cafcass: {title: CAFCASS}\n  delta: {title: Delta}"),
      "externals.delta: has the name of a team"),
 ])
