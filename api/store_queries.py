@@ -117,10 +117,14 @@ def transfer_events(session: Session, run_id: str) -> list[TransferEvent]:
 
 
 def notifications(
-    session: Session, *, recipient: str | None, transfer_id: str | None, limit: int
+    session: Session, *, authority: str, recipient: str | None, transfer_id: str | None,
+    limit: int
 ) -> list[Notification]:
-    """Outbox rows, newest first."""
-    query = select(Notification)
+    """One authority's outbox rows (its transfers' and weekly meetings'), newest first: chosen
+    in SQL, so another authority's rows never use up the limit."""
+    query = select(Notification).where(or_(
+        col(Notification.transfer_id).startswith(f"transfer-{authority}-", autoescape=True),
+        col(Notification.transfer_id).startswith(f"meeting-{authority}-", autoescape=True)))
     if recipient is not None:
         query = query.where(Notification.recipient_id == recipient)
     if transfer_id is not None:
@@ -137,22 +141,19 @@ def staff_by_token(session: Session, token: str) -> Staff | None:
 
 def save_note(
     session: Session, *, ref: str, transfer_id: str, staff_id: str, text: str, now: datetime
-) -> None:
-    """Keep (and commit) a note under its ref; saving the same ref again changes nothing."""
-    if session.get(ActionNote, ref) is None:
-        session.add(
-            ActionNote(
-                ref=ref,
-                transfer_id=transfer_id,
-                staff_id=staff_id,
-                text=text,
-                created_at=aware(now),
-            )
-        )
-        try:
-            session.commit()
-        except IntegrityError:  # a concurrent copy of the same request saved it first
-            session.rollback()
+) -> bool:
+    """Keep (and commit) a note under its ref; saving the same ref again changes nothing.
+    True only when this call stored it (so only this request may take it back)."""
+    if session.get(ActionNote, ref) is not None:
+        return False
+    session.add(ActionNote(ref=ref, transfer_id=transfer_id, staff_id=staff_id, text=text,
+                           created_at=aware(now)))
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent copy of the same request saved it first
+        session.rollback()
+        return False
+    return True
 
 
 def delete_note(session: Session, ref: str) -> None:

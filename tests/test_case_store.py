@@ -555,23 +555,34 @@ def test_latest_transfer_and_events(engine: sqlalchemy.Engine, store: CaseStoreA
         assert q.transfer_events(session, "nope") == []
 
 
-def test_notifications_newest_first(
+def test_notifications_newest_first_of_one_authority(
     engine: sqlalchemy.Engine, store: CaseStoreActivities, staff: dict[str, Staff]
 ) -> None:
-    store.record_change(change(1, notices=started_notices()))
-    store.record_change(change(2, notices=started_notices()))
-    store.record_change(
-        change(
-            1, run_id="r-x", transfer_id="X", notices=started_notices(), at=T0 + timedelta(days=1)
-        )
-    )
-    with Session(engine) as session:
-        mine = q.notifications(session, recipient="tm-lac", transfer_id=None, limit=10)
-        assert [n.key for n in mine] == ["r-x:1:tm-lac", "run-1:2:tm-lac", "run-1:1:tm-lac"]
-        tr1 = q.notifications(session, recipient=None, transfer_id="TR-1", limit=10)
-        assert [n.seq for n in tr1] == [2, 2, 1, 1]
-        assert len(q.notifications(session, recipient=None, transfer_id=None, limit=3)) == 3
-        assert q.notifications(session, recipient="tm-sgcp", transfer_id=None, limit=10) == []
+    one, other = "transfer-gateshead-TR-1", "transfer-gateshead-X"
+    store.record_change(change(1, transfer_id=one, notices=started_notices()))
+    store.record_change(change(2, transfer_id=one, notices=started_notices()))
+    store.record_change(change(1, run_id="r-x", transfer_id=other, notices=started_notices(),
+                               at=T0 + timedelta(days=1)))
+    # Newest of all: another authority's. Chosen in SQL, it never uses up the limit.
+    store.record_change(change(1, run_id="r-n", transfer_id="transfer-newcastle-Y",
+                               authority="newcastle", notices=started_notices(),
+                               at=T0 + timedelta(days=2)))
+
+    def notes(recipient: str | None = None, transfer_id: str | None = None,
+              limit: int = 10, authority: str = "gateshead") -> list[Notification]:
+        with Session(engine) as session:
+            return q.notifications(session, authority=authority, recipient=recipient,
+                                   transfer_id=transfer_id, limit=limit)
+
+    assert [n.key for n in notes("tm-lac")] == ["r-x:1:tm-lac", "run-1:2:tm-lac",
+                                                "run-1:1:tm-lac"]
+    assert [n.seq for n in notes(transfer_id=one)] == [2, 2, 1, 1]
+    assert {n.transfer_id for n in notes(limit=1)} == {other}
+    assert len(notes(limit=3)) == 3
+    assert notes("tm-sgcp") == []
+    assert [n.recipient_id for n in notes(authority="newcastle")] == ["tm-lac-ncl"]
+    # An authority's name is matched exactly: '_' is not a wildcard.
+    assert notes(authority="gat_shead") == []
 
 
 def test_staff_by_token(engine: sqlalchemy.Engine, staff: dict[str, Staff]) -> None:

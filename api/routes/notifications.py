@@ -38,11 +38,11 @@ def list_notifications(
 ) -> list[NotificationOut]:
     """Emails about your authority's transfers and weekly meetings, newest first
     (`sent_at` empty: not yet delivered)."""
-    rows = q.notifications(session, recipient=recipient, transfer_id=transfer_id, limit=limit)
-    mine = (f"transfer-{staff.authority}-", f"meeting-{staff.authority}-")
+    rows = q.notifications(session, authority=staff.authority, recipient=recipient,
+                           transfer_id=transfer_id, limit=limit)
     return [NotificationOut(
         key=r.key, transfer_id=r.transfer_id, recipient_id=r.recipient_id,
         recipient_role=r.recipient_role, recipient_team=r.recipient_team, email=r.email,
         subject=r.subject, body=r.body, created_at=q.aware(r.created_at),
         sent_at=q.aware(r.sent_at) if r.sent_at else None, attempts=r.attempts,
-    ) for r in rows if r.transfer_id.startswith(mine)]
+    ) for r in rows]

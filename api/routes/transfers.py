@@ -230,9 +230,10 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
     key = idempotency_key or str(uuid.uuid4())
     text = note_text(body)
     note_ref = f"{transfer_id}:{action}:{key}" if text else None
+    stored = False  # whether THIS request stored the note (a retry finds the first's)
     if note_ref and text:
         note = text
-        await run_in_threadpool(_with_session, state, lambda s: q.save_note(
+        stored = await run_in_threadpool(_with_session, state, lambda s: q.save_note(
             s, ref=note_ref, transfer_id=transfer_id, staff_id=staff.id, text=note,
             now=datetime.now(UTC)))
     handle: WorkflowHandle[Any, Any] = state.temporal.get_workflow_handle(
@@ -244,9 +245,10 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
         return await send_action(handle, action, body, actor, pathway, note_ref, key)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         error = exc if isinstance(exc, HTTPException) else http_error(exc)
-        # Drop the note only when the action was surely not taken (a refusal); after a
-        # timeout the update may still complete, and its note must be there.
-        if note_ref and 400 <= error.status_code < 500:
+        # Drop the note only when the action was surely not taken (a refusal) and this
+        # request stored it: after a timeout the update may still complete, and a retry's
+        # refusal (the transfer has since closed) must not take the first request's note.
+        if note_ref and stored and 400 <= error.status_code < 500:
             await run_in_threadpool(_with_session, state, lambda s: q.delete_note(s, note_ref))
         raise error from exc
 

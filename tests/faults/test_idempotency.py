@@ -556,3 +556,29 @@ async def test_a_refused_request_does_not_spend_its_key(
 
 def _next(day: date, *, weekday: int) -> str:
     return (day + timedelta(days=(weekday - day.weekday()) % 7 or 7)).isoformat()
+
+
+async def test_a_refused_retry_keeps_the_note_the_first_request_stored(
+        api: httpx.AsyncClient, directory_engine: sqlalchemy.Engine, mailbox: Mailbox) -> None:
+    """The allocation (with its note) ends the transfer, and the case's next transfer starts;
+    the same request sent again now reaches the new transfer, which refuses it (not at that
+    stage) -- and must not take the first request's note with it (a note's ref is the
+    transfer id, the action and the key). Until this change a 4xx on a retry deleted it."""
+    view = await start(api, "C590", "gateshead-irt-tm",
+                       {"authority": "gateshead", "pathway": "s7-s37-closed-case-to-a-and-i"})
+    tid, run_id = view["transfer_id"], view["run_id"]
+    await ok(api, tid, "record-previous-involvement", "gateshead-irt-tm")
+
+    def allocate() -> Any:
+        return act(api, tid, "allocate", "gateshead-a_and_i-tm", "alloc-C590", worker_id="W9",
+                   note="Allocated to W9, who knew the family")
+
+    first = await allocate()
+    assert first.status_code == 200 and first.json()["stage"] == "closed", first.text
+    await settled(directory_engine, mailbox)
+    allocated = next(e for e in events(directory_engine, run_id) if e.kind == "allocated")
+    await start(api, "C590", "gateshead-irt-tm",
+                {"authority": "gateshead", "pathway": "s7-s37-closed-case-to-a-and-i"})
+    again = await allocate()
+    assert again.status_code == 409, again.text
+    assert_one_note(directory_engine, allocated.note_ref, "Allocated to W9, who knew the family")
