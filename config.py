@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "case-transfers@council.example"
+    # Requests with a larger body are refused (413) before it is read or the token checked.
+    max_body_bytes: int = 64 * 1024
 
     @model_validator(mode="after")
     def _production_is_configured(self) -> Settings:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.deps import AppState
 from api.errors import invalid_request
+from api.hygiene import RequestHygiene
 from api.routes import notifications, transfers
 from config import get_settings
 from database import make_engine
@@ -47,6 +48,8 @@ def create_app(state: AppState | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    limit = (state.settings if state is not None else get_settings()).max_body_bytes
+    app.add_middleware(RequestHygiene, max_body_bytes=limit)
     app.include_router(transfers.router)
     app.include_router(notifications.router)
 

@@ -179,3 +179,38 @@ async def test_reads_need_a_token_and_stay_in_the_authority(api: httpx.AsyncClie
     missing = await api.get("/transfers/transfer-gateshead-C999", headers=token("lac-tm"))
     assert missing.status_code == 404
     assert (await api.get("/notifications")).status_code == 401
+
+
+# ----- request hygiene (issue 10: limits and headers) ------------------------------------------
+
+async def test_an_oversized_body_is_refused_before_it_is_read_or_the_token_checked(
+        api: httpx.AsyncClient) -> None:
+    limit = Settings().max_body_bytes
+    big = b'{"note": "' + b"x" * limit + b'"}'
+    for headers in ({}, token("sgcp-tm")):  # not signed in, or signed in: the same refusal
+        refused = await api.post(f"{TRANSFER}/actions/authorise-summary", content=big,
+                                 headers={**headers, "Content-Type": "application/json"})
+        assert refused.status_code == 413
+        assert refused.json() == {
+            "detail": f"The request is too large: at most {limit} bytes are accepted"}
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(limit // 1024 + 2):
+            yield b"x" * 1024
+
+    streamed = await api.post("/transfers", content=chunks(),
+                              headers={**token("sgcp-tm"), "Content-Type": "application/json"})
+    assert streamed.status_code == 413
+
+
+async def test_every_answer_carries_the_security_headers(api: httpx.AsyncClient) -> None:
+    for response in (await api.get("/transfers"),  # 401
+                     await api.get("/transfers", headers=token("sgcp-tm"))):  # 200
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["content-security-policy"] == \
+            "default-src 'none'; frame-ancestors 'none'"
+    docs = await api.get("/docs")
+    assert docs.status_code == 200 and "content-security-policy" not in docs.headers
