@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.working_days import local_label, non_working_dates
-from models.days import is_working_day
+from models.days import WEEKDAYS, first_working_day_on_or_after
 from models.tables import Notification, Staff, Transfer
 from models.transfer import Stage
 from workflows.weekly_meeting import (
@@ -38,7 +38,6 @@ from workflows.weekly_meeting import (
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Transfers still before their meeting: gates in progress, or all done and waiting for a date.
 AGENDA_STAGES = (Stage.proposed.value, Stage.ready.value)
 SEQ = 1  # one email per meeting: the outbox row's `seq`
@@ -57,9 +56,7 @@ def plan_week(request: MeetingWeekRequest) -> MeetingWeek:
     # meeting day itself, so the working day before it has already gone; and the meeting
     # cannot sit on a closed day, so it meets (and takes its papers) on the next one, e.g.
     # Easter Monday 29 March 2027 -> Tuesday 30 March 2027, 10:00.
-    day = nominal
-    while not is_working_day(day, closed):
-        day += timedelta(days=1)
+    day = first_working_day_on_or_after(nominal, closed)
     due = datetime.combine(day, meeting.papers_due, tzinfo=local)
     return MeetingWeek(
         nominal_date=nominal, meeting_date=day, moved=day != nominal,

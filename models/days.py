@@ -29,6 +29,12 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def first_working_day_on_or_after(day: date, closed: frozenset[date]) -> date:
+    while not is_working_day(day, closed):
+        day += timedelta(days=1)
+    return day
+
+
 def last_working_day_on_or_before(day: date, closed: frozenset[date]) -> date:
     while not is_working_day(day, closed):
         day -= timedelta(days=1)
@@ -78,14 +84,20 @@ def weekly_instants(now: datetime, weekday: str, at: time,
     monday = today - timedelta(days=today.weekday())
 
     def of_week(first: date) -> datetime:
-        day = first + timedelta(days=WEEKDAYS.index(weekday))
-        while not is_working_day(day, closed):
-            day += timedelta(days=1)
-        return london_instant(day, at)
+        nominal = first + timedelta(days=WEEKDAYS.index(weekday))
+        return london_instant(first_working_day_on_or_after(nominal, closed), at)
 
     weeks = [of_week(monday + timedelta(weeks=n)) for n in (-1, 0, 1)]
     latest = max(w for w in weeks if w <= now)
     return latest, min(w for w in weeks if w > now)
+
+
+def london_label(moment: datetime) -> str:
+    """`Mon 7 Jun 2027 10:00 BST`: London wall-clock time, without the tz database (the
+    planner's `local_label` says the same with it)."""
+    offset = london_offset(moment)
+    wall = moment.astimezone(UTC) + offset
+    return f"{wall:%a} {wall.day} {wall:%b %Y %H:%M} {'BST' if offset else 'GMT'}"
 
 
 def london_date(moment: datetime) -> date:

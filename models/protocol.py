@@ -143,7 +143,7 @@ class Pathway(Element):
 
     @model_validator(mode="before")
     @classmethod
-    def _closure_stays(cls, data: object) -> object:
+    def _closure_keeps_its_team(cls, data: object) -> object:
         if isinstance(data, dict) and data.get("closes") is True and "to" not in data:
             return {**data, "to": data.get("from")}
         return data

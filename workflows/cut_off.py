@@ -7,23 +7,12 @@ database) and the transfer's own frozen calendar.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from models.days import london_offset, weekly_instants
+from models.days import london_label, weekly_instants
 from workflows.rules import rejected
 from workflows.state import TransferState
-
-
-def papers_for(s: TransferState, gate_id: str) -> list[str]:
-    """The gates recorded before `gate_id`, directly or in turn (the meeting's papers)."""
-    found: list[str] = []
-    todo = list(s.pathway.gates[gate_id].after)
-    while todo:
-        gate = todo.pop()
-        if gate not in found:
-            found.append(gate)
-            todo += s.pathway.gates[gate].after
-    return found
+from workflows.weekly_meeting import papers_before
 
 
 def check_papers_in_time(s: TransferState, gate_id: str, now: datetime) -> None:
@@ -31,21 +20,15 @@ def check_papers_in_time(s: TransferState, gate_id: str, now: datetime) -> None:
     meeting = s.pathway.meeting
     if meeting is None or gate_id != meeting.agenda_gate:
         return
-    filed = max((at for g in papers_for(s, gate_id) if (at := s.gates[g].done_at)),
+    filed = max((at for g in papers_before(s.pathway, gate_id) if (at := s.gates[g].done_at)),
                 default=None)
     if filed is None:
         return
     cut_off, following = weekly_instants(now, meeting.weekday, meeting.papers_due,
                                          s.closed_days())
     if filed > cut_off:
-        raise rejected("WrongStage", f"Held over: the papers were filed at {local(filed)}, "
+        raise rejected("WrongStage", f"Held over: the papers were filed at {london_label(filed)}, "
                                      f"after the cut-off for this week's {meeting.title} "
-                                     f"({local(cut_off)}); the case goes to the next one, "
-                                     f"papers due {local(following)}")
+                                     f"({london_label(cut_off)}); the case goes to the next one, "
+                                     f"papers due {london_label(following)}")
 
-
-def local(moment: datetime) -> str:
-    """`Mon 7 Jun 2027 10:00 BST`: London wall-clock time, without the tz database."""
-    offset = london_offset(moment)
-    wall = moment.astimezone(UTC) + offset
-    return f"{wall:%a} {wall.day} {wall:%b %Y %H:%M} {'BST' if offset else 'GMT'}"
