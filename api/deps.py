@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -12,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.store_queries import staff_by_token
+from api.store_queries import aware, token_holder
 from config import Settings
 from models.external_addresses import ExternalAddresses
 from models.protocol import Protocol, Role
@@ -57,11 +58,28 @@ def current_staff(
     # A short session of its own: holding a pooled connection for the whole request would
     # let as many concurrent actions as the pool holds starve each other.
     with Session(state.engine, expire_on_commit=False) as session:
-        staff = staff_by_token(session, credentials.credentials)
-    if staff is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "That token is not recognised",
-                            headers={"WWW-Authenticate": "Bearer"})
+        found = token_holder(session, credentials.credentials)
+    if found is None:
+        raise _unauthorised("That token is not recognised")
+    token, staff = found
+    if token.revoked_at is not None:
+        raise _unauthorised("That token has been revoked; ask for a new one")
+    if token.expires_at is not None and aware(token.expires_at) <= datetime.now(UTC):
+        raise _unauthorised("That token has expired; ask for a new one")
+    return signed_in(staff)
+
+
+def signed_in(staff: Staff) -> Staff:
+    """The staff member, if they may still act: a leaver is refused at once."""
+    if not staff.active:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"{staff.id} has been deactivated in the staff directory")
     return staff
+
+
+def _unauthorised(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message,
+                         headers={"WWW-Authenticate": "Bearer"})
 
 
 StaffDep = Annotated[Staff, Depends(current_staff)]

@@ -13,7 +13,15 @@ from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models.tables import ActionNote, Notification, Staff, StartKey, Transfer, TransferEvent
+from models.tables import (
+    ActionNote,
+    ApiToken,
+    Notification,
+    Staff,
+    StartKey,
+    Transfer,
+    TransferEvent,
+)
 
 
 def aware(value: datetime) -> datetime:
@@ -133,10 +141,25 @@ def notifications(
     return list(session.exec(query.limit(limit)).all())
 
 
-def staff_by_token(session: Session, token: str) -> Staff | None:
-    """The staff member a bearer token belongs to (only its SHA-256 is stored)."""
+def token_holder(session: Session, token: str) -> tuple[ApiToken, Staff] | None:
+    """The API token (only its SHA-256 is stored) and the staff member it was issued to,
+    whether or not it is still good: the caller says why one is refused."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    return session.exec(select(Staff).where(Staff.token_sha256 == digest)).first()
+    found = session.exec(select(ApiToken, Staff).join(
+        Staff, col(Staff.id) == col(ApiToken.staff_id)).where(ApiToken.sha256 == digest)).first()
+    return None if found is None else (found[0], found[1])
+
+
+def staff_by_token(session: Session, token: str, now: datetime) -> Staff | None:
+    """The staff member a good token belongs to: not revoked, not expired (None else)."""
+    found = token_holder(session, token)
+    if found is None:
+        return None
+    held, staff = found
+    if held.revoked_at is not None or (held.expires_at is not None
+                                       and aware(held.expires_at) <= aware(now)):
+        return None
+    return staff
 
 
 def save_note(

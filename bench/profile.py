@@ -44,7 +44,7 @@ API_GROUPS: list[tuple[str, str]] = [
     ("POST .../actions/{action}", "act (api/routes/transfers.py"),
     ("POST /transfers", "start_transfer (api/routes/transfers.py"),
     ("Temporal client calls", "temporalio/client/"),
-    ("token lookup (staff_by_token)", "staff_by_token"),
+    ("token lookup (token_holder)", "token_holder"),
     ("current row read (_load)", "_load (api/routes/transfers.py"),
     ("FastAPI dependency solving", "solve_dependencies"),
     ("response serialisation", "serialize_response"),

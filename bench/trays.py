@@ -248,7 +248,7 @@ TRAY_GROUPS: list[tuple[str, str]] = [
     ("  the store query (count + page, SQLAlchemy)", "list_transfers (api/store_queries.py"),
     ("    JSON parsing of the view column", "loads (json/__init__.py"),
     ("response serialisation", "serialize_response"),
-    ("token lookup (staff_by_token)", "staff_by_token"),
+    ("token lookup (token_holder)", "token_holder"),
 ]
 
 

@@ -15,7 +15,15 @@ def _aware(nullable: bool = False, index: bool = False) -> Any:
 
 
 class Staff(SQLModel, table=True):
-    """The directory: who works in which team, in which role, and how they sign in."""
+    """The directory: who works in which team, in which role, and how they sign in.
+
+    A person signs in through the council's identity provider (`idp_subject` is the `sub`
+    of their access tokens); a system (the case management system) with an API token.
+    A deactivated row keeps its history but is refused at once. `demo` rows come from
+    ops/demo.py: the API and the worker refuse to start in production while one exists.
+    """
+
+    __table_args__ = (UniqueConstraint("idp_subject", name="uq_staff_idp_subject"),)
 
     id: str = Field(primary_key=True)
     authority: str = Field(index=True)
@@ -23,7 +31,22 @@ class Staff(SQLModel, table=True):
     role: str
     display_name: str
     email: str
-    token_sha256: str = Field(unique=True)
+    idp_subject: str | None = None
+    kind: str = "person"  # or "service": a system, signing in with API tokens only
+    active: bool = True
+    demo: bool = False
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token: shown once when issued, kept only as its SHA-256."""
+
+    id: str = Field(primary_key=True)  # a public handle, to list and revoke it by
+    staff_id: str = Field(index=True)
+    sha256: str = Field(unique=True)
+    label: str
+    created_at: datetime = _aware()
+    expires_at: datetime | None = _aware(nullable=True)  # None: demo tokens (development)
+    revoked_at: datetime | None = _aware(nullable=True)
 
 
 class Transfer(SQLModel, table=True):

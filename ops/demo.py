@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from models.protocol import Protocol
-from models.tables import Staff
+from models.tables import ApiToken, Staff
 
 TEAM_ROLES = [("tm", "team_manager", "Team Manager"), ("sw", "social_worker", "Social Worker"),
               ("sm", "service_manager", "Service Manager"),
@@ -82,13 +83,19 @@ def demo_staff(protocol: Protocol) -> list[DemoStaff]:
 
 
 def seed_demo_directory(engine: Engine, protocols: dict[str, Protocol]) -> list[Staff]:
-    """Insert or refresh the demo staff of every authority; safe to run on every start."""
+    """Insert or refresh the demo staff of every authority, each with its demo token and
+    signing in through the local identity provider as `sub` = its id; safe to run on
+    every start. Development only: production refuses to start while a demo row exists."""
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
     with Session(engine) as session:
         for protocol in protocols.values():
             for person in demo_staff(protocol):
                 session.merge(Staff(
                     id=person.id, authority=person.authority, team=person.team,
                     role=person.role, display_name=person.display_name, email=person.email,
-                    token_sha256=sha256(person.token)))
+                    idp_subject=person.id, demo=True))
+                session.merge(ApiToken(id=f"demo-{person.id}", staff_id=person.id,
+                                       sha256=sha256(person.token), label="demo token",
+                                       created_at=epoch))
         session.commit()
         return list(session.exec(select(Staff)))

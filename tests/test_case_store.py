@@ -26,7 +26,7 @@ import models.tables  # noqa: F401
 from activities.case_store import CaseStoreActivities
 from api import store_queries as q
 from models.protocol import Role, RoleRef, Side
-from models.tables import ActionNote, Notification, Staff, Transfer, TransferEvent
+from models.tables import ActionNote, ApiToken, Notification, Staff, Transfer, TransferEvent
 from models.transfer import (
     Actor,
     ChangeRecord,
@@ -67,12 +67,14 @@ def staff(engine: sqlalchemy.Engine) -> dict[str, Staff]:
             role=role,
             display_name=f"Person {sid}",
             email=f"{sid}@council.example",
-            token_sha256=sha(f"token-{sid}"),
+            idp_subject=f"subject-{sid}",
         )
         for sid, authority, team, role in STAFF
     }
     with Session(engine) as session:
         session.add_all(rows.values())
+        session.add_all(ApiToken(id=f"t-{sid}", staff_id=sid, sha256=sha(f"token-{sid}"),
+                                 label="test", created_at=NOW) for sid in rows)
         session.commit()
     return rows
 
@@ -587,11 +589,23 @@ def test_notifications_newest_first_of_one_authority(
 
 def test_staff_by_token(engine: sqlalchemy.Engine, staff: dict[str, Staff]) -> None:
     with Session(engine) as session:
-        found = q.staff_by_token(session, "token-tm-lac")
+        found = q.staff_by_token(session, "token-tm-lac", NOW)
         assert found is not None and found.id == "tm-lac"
-        assert q.staff_by_token(session, sha("token-tm-lac")) is None  # the hash is no token
-        assert q.staff_by_token(session, "wrong") is None
-        assert q.staff_by_token(session, "") is None
+        # the hash is no token
+        assert q.staff_by_token(session, sha("token-tm-lac"), NOW) is None
+        assert q.staff_by_token(session, "wrong", NOW) is None
+        assert q.staff_by_token(session, "", NOW) is None
+        token = session.get(ApiToken, "t-tm-lac")
+        assert token is not None
+        token.expires_at = (NOW + timedelta(days=1)).astimezone(UTC)  # stored in UTC
+        session.add(token)
+        session.commit()
+        assert q.staff_by_token(session, "token-tm-lac", NOW + timedelta(hours=23)) is not None
+        assert q.staff_by_token(session, "token-tm-lac", NOW + timedelta(days=1)) is None
+        token.revoked_at = NOW
+        session.add(token)
+        session.commit()
+        assert q.staff_by_token(session, "token-tm-lac", NOW) is None
 
 
 def test_notes(engine: sqlalchemy.Engine) -> None:
