@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import get_settings
@@ -33,6 +33,8 @@ class Checked:
     runs: int = 0
     events: int = 0
     breaks: list[Break] = field(default_factory=list)
+    # PostgreSQL: what the signed-in role could do to the trail beyond reading and adding
+    trail_privileges: list[str] = field(default_factory=list)
 
 
 def _events(conn: Connection, transfer_id: str | None) -> Iterator[Any]:
@@ -46,6 +48,11 @@ def verify(engine: Engine, transfer_id: str | None = None) -> Checked:
     """Check every run's chain (or one transfer's runs)."""
     checked = Checked()
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            checked.trail_privileges = [
+                p for p in ("UPDATE", "DELETE", "TRUNCATE") if conn.execute(
+                    text("SELECT has_table_privilege(current_user, 'transferevent', :p)"),
+                    {"p": p}).scalar()]
         recorded_query = select(CURRENT.c.run_id, CURRENT.c.seq)
         if transfer_id is not None:
             recorded_query = recorded_query.where(CURRENT.c.transfer_id == transfer_id)
@@ -98,6 +105,9 @@ def run(argv: Sequence[str] | None = None, engine: Engine | None = None) -> int:
           f"{checked.events} event(s)")
     if args.transfer and not checked.runs:
         print(f"no events or current row found for {args.transfer}")
+    if checked.trail_privileges:
+        print(f"note: the role signed in may {', '.join(checked.trail_privileges)} the trail: "
+              "run the app as APP_DATABASE_ROLE, not as the schema's owner")
     for found in checked.breaks:
         print(f"BROKEN {found}")
     if checked.breaks:

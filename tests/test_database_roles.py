@@ -127,7 +127,12 @@ def test_the_app_writes_transfers_but_cannot_change_or_delete_the_trail(
         conn.execute(text("UPDATE transferevent SET summary = 'nothing happened' "
                           "WHERE seq = 1"))
     assert audit.run(["verify"], app_engine) == 1
-    assert "TR-1 (run run-1) seq 1: its content was changed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "TR-1 (run run-1) seq 1: its content was changed" in out
+    assert "may UPDATE" not in out
+    assert audit.run(["verify"], owner_engine) == 1
+    assert "the role signed in may UPDATE, DELETE, TRUNCATE the trail" in (
+        capsys.readouterr().out)
 
 
 def test_the_app_takes_back_what_a_refused_request_stored(
