@@ -145,3 +145,16 @@ def test_events_written_before_the_chain_are_chained_by_the_migration(tmp_path) 
         assert rows(engine, "run-2")[0]["prev_hash"] is None
     finally:
         engine.dispose()
+
+
+def test_changes_written_at_once_never_fork_the_chain(engine: sqlalchemy.Engine,
+                                                      store: CaseStoreActivities) -> None:
+    # Each change of one run waits for the one before to be chained and committed.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda seq: store.record_change(change(seq)), range(1, 25)))
+    written = rows(engine)
+    assert sorted(int(str(r["seq"])) for r in written) == list(range(1, 25))
+    assert len({r["prev_hash"] for r in written}) == 24
+    assert audit.verify(engine).breaks == []
