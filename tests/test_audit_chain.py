@@ -6,6 +6,8 @@ SQL as the schema's owner, as someone with direct database access would.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy
 from sqlalchemy import text
@@ -125,26 +127,22 @@ def test_an_unknown_transfer_is_said_so(engine: sqlalchemy.Engine,
     assert "no events or current row found for TR-404" in capsys.readouterr().out
 
 
-def test_events_written_before_the_chain_are_chained_by_the_migration(tmp_path) -> None:
+def test_events_written_before_the_chain_are_chained_by_the_migration(
+        store_url: str, engine: sqlalchemy.Engine) -> None:
     from alembic import command
 
     from database import alembic_config
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    command.upgrade(alembic_config(url), "0003")
-    engine = sqlalchemy.create_engine(url)
-    try:
-        for seq, run in ((1, "run-1"), (2, "run-1"), (1, "run-2")):
-            sql(engine, "INSERT INTO transferevent (run_id, transfer_id, seq, at, kind, "
-                        "summary, stage) VALUES (:r, 'TR-1', :s, '2027-06-07 09:00:00.000000', "
-                        "'started', 'a change', 'proposed')", r=run, s=seq)
-        command.upgrade(alembic_config(url), "head")
-        assert audit.verify(engine).breaks == []
-        first, second = rows(engine)
-        assert first["prev_hash"] is None and second["prev_hash"] == first["hash"]
-        assert rows(engine, "run-2")[0]["prev_hash"] is None
-    finally:
-        engine.dispose()
+    command.downgrade(alembic_config(store_url), "0003")
+    for seq, run in ((1, "run-1"), (2, "run-1"), (1, "run-2")):
+        sql(engine, "INSERT INTO transferevent (run_id, transfer_id, seq, at, kind, summary, "
+                    "stage) VALUES (:r, 'TR-1', :s, :at, 'started', 'a change', 'proposed')",
+            r=run, s=seq, at=datetime(2027, 6, 7, 9, 0, 0, 123456, tzinfo=UTC))
+    command.upgrade(alembic_config(store_url), "head")
+    assert audit.verify(engine).breaks == []
+    first, second = rows(engine)
+    assert first["prev_hash"] is None and second["prev_hash"] == first["hash"]
+    assert rows(engine, "run-2")[0]["prev_hash"] is None
 
 
 def test_changes_written_at_once_never_fork_the_chain(engine: sqlalchemy.Engine,
