@@ -3,7 +3,9 @@
 A change is written with a few SQLAlchemy Core statements, prepared once per store:
 
 1. (only if the change has notices) the staff who hold the notices' roles, in one query;
-2. the event, `INSERT ... ON CONFLICT (run_id, seq) DO NOTHING`: if it inserts nothing the
+2. the event, chained to the run's previous event (models/audit_chain: the run is locked
+   first, so two changes of one run never both follow the same event), then
+   `INSERT ... ON CONFLICT (run_id, seq) DO NOTHING`: if it inserts nothing the
    change is already recorded and nothing else is written. A concurrent copy of the same
    change waits on the unique index (PostgreSQL) or on the write lock (SQLite), so running
    the activity twice, even at once (a retry, a local activity run again), adds nothing;
@@ -21,11 +23,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Row, Table, Text, bindparam, cast, select
+from sqlalchemy import JSON, Connection, Engine, Row, Table, Text, bindparam, cast, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import ColumnElement
 from temporalio import activity
 
+from models.audit_chain import event_hash
 from models.external_addresses import ExternalAddresses
 from models.protocol import Side
 from models.tables import Notification, Staff, Transfer, TransferEvent
@@ -89,6 +92,27 @@ class _Statements:
         )
 
 
+_LAST_HASH = (select(EVENTS.c.hash).where(EVENTS.c.run_id == bindparam("run_id"))
+              .order_by(EVENTS.c.id.desc()).limit(1))
+_RUN_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:run_id, 0))")
+
+
+def chain_event(conn: Connection, event: dict[str, Any]) -> dict[str, Any]:
+    """`event` with its place in its run's hash chain (prev_hash, hash).
+
+    Call it inside the transaction that inserts the event. The run stays locked until that
+    transaction ends, so the last hash read here is still the last when the event goes in:
+    on PostgreSQL by a transaction-scoped advisory lock on the run, on SQLite by taking the
+    database's write lock now (a SELECT alone would run outside the transaction).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(_RUN_LOCK, {"run_id": event["run_id"]})
+    elif not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    prev = conn.execute(_LAST_HASH, {"run_id": event["run_id"]}).scalar()
+    return event | {"prev_hash": prev, "hash": event_hash(event, prev)}
+
+
 class CaseStoreActivities:
     def __init__(self, engine: Engine, addresses: ExternalAddresses | None = None) -> None:
         self._engine = engine
@@ -104,7 +128,8 @@ class CaseStoreActivities:
             staff = (conn.execute(self._sql.staff, self._staff_params(change)).all()
                      if change.notices else ())
             at = _utc(change.at)
-            if conn.execute(self._sql.event, self._event_row(change, at)).first() is None:
+            event = chain_event(conn, self._event_row(change, at))
+            if conn.execute(self._sql.event, event).first() is None:
                 log.info("change %s:%s already recorded", change.run_id, change.seq)
                 return
             conn.execute(self._sql.current, self._current_row(change, at))

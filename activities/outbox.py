@@ -52,7 +52,8 @@ OUTBOX: Table = Notification.__table__  # type: ignore[attr-defined]
 _ROW = (OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.transfer_id, OUTBOX.c.recipient_role,
         OUTBOX.c.recipient_team, OUTBOX.c.email, OUTBOX.c.subject, OUTBOX.c.body,
         OUTBOX.c.attempts)
-_UNSENT = OUTBOX.c.sent_at.is_(None)
+# A body the retention schedule removed is never sent (blank), even if it never was.
+_UNSENT = OUTBOX.c.sent_at.is_(None) & OUTBOX.c.body_purged_at.is_(None)
 _CHANGE_UNSENT = (select(*_ROW)
                   .where(OUTBOX.c.run_id == bindparam("run_id"), OUTBOX.c.seq == bindparam("seq"),
                          _UNSENT)

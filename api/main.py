@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from api.deps import AppState
 from api.errors import invalid_request
 from api.hygiene import RequestHygiene
-from api.routes import notifications, transfers
+from api.routes import notifications, subject_access, transfers
 from config import get_settings
 from database import make_engine
 from models.external_addresses import load_external_addresses
@@ -52,6 +52,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app.add_middleware(RequestHygiene, max_body_bytes=limit)
     app.include_router(transfers.router)
     app.include_router(notifications.router)
+    app.include_router(subject_access.router)
 
     async def _store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "The case store is unavailable; try again shortly"},

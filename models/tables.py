@@ -98,6 +98,10 @@ class TransferEvent(SQLModel, table=True):
     actor_team: str | None = None
     note_ref: str | None = None
     stage: str
+    # The hash chain (models/audit_chain): the previous event's hash in this run (none for
+    # the first) and this event's own, so an edit or a deletion shows.
+    prev_hash: str | None = None
+    hash: str
 
 
 class Notification(SQLModel, table=True):
@@ -118,6 +122,9 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = _aware(nullable=True)
     attempts: int = 0
     last_error: str | None = None
+    # Set when the retention schedule removed the body (ops/retention): the row stays, so
+    # what was sent to whom, and when, is still known.
+    body_purged_at: datetime | None = _aware(nullable=True)
 
 
 class ActionNote(SQLModel, table=True):
@@ -146,3 +153,17 @@ class StartKey(SQLModel, table=True):
     transfer_id: str
     staff_id: str
     created_at: datetime = _aware()
+
+
+class SubjectAccessExport(SQLModel, table=True):
+    """Each subject access export: who asked, about whom, when, in which form, how much."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _aware()
+    staff_id: str
+    authority: str
+    subject_id: str = Field(index=True)
+    format: str
+    transfers: int
+    events: int
+    notifications: int

@@ -35,10 +35,11 @@ The README's tour takes it from there. Ctrl-C stops everything; transfers are ke
 def main() -> None:
     settings = get_settings()
     protocols = load_protocols(settings.protocols_dir)  # refuse to start on a malformed file
-    migrate(settings.database_url)
+    # As the schema's owner: the app's own role may not change the schema (or the trail).
+    migrate(settings.owner_database_url, settings.app_database_role)
     if settings.environment != "development":
         return
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.owner_database_url)
     seed_demo_directory(engine, protocols)
     engine.dispose()
     tour = protocols.get("gateshead")
