@@ -166,7 +166,7 @@ def test_migrating_again_grants_exactly_the_listed_privileges(
     for table, privilege in granted:
         tables.setdefault(table, set()).add(privilege)
     assert tables == {
-        "staff": {"SELECT"},
+        "staff": {"SELECT"}, "apitoken": {"SELECT"},
         "transfer": {"SELECT", "INSERT", "UPDATE"},
         "transferevent": {"SELECT", "INSERT"},
         "notification": {"SELECT", "INSERT"},
