@@ -27,7 +27,7 @@ from database import APP_PRIVILEGES, make_engine, migrate
 from models.tables import Staff
 from ops import audit
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.test_case_store import change, sha, started_notices
+from tests.test_case_store import change, started_notices
 
 
 @dataclass
@@ -77,8 +77,7 @@ def owner_engine(roles: Roles) -> Iterator[sqlalchemy.Engine]:
     engine = make_engine(roles.owner_url)
     with Session(engine) as session:  # the directory is the owner's to write
         session.add_all(Staff(id=sid, authority="gateshead", team=team, role=role,
-                              display_name=sid, email=f"{sid}@council.example",
-                              token_sha256=sha(sid))
+                              display_name=sid, email=f"{sid}@council.example")
                         for sid, team, role in (("sm-sgcp", "sgcp", "service_manager"),
                                                 ("tm-lac", "lac", "team_manager")))
         session.commit()

@@ -15,7 +15,7 @@ from models.tables import ActionNote, Notification, Staff, StartKey, TransferEve
 from models.transfer import Stage
 from ops import audit, retention
 from ops.retention import Schedule
-from tests.test_case_store import STAFF, change, sha, started_notices
+from tests.test_case_store import STAFF, change, started_notices
 
 NOW = datetime(2031, 3, 3, 12, tzinfo=UTC)
 SCHEDULE = Schedule(notes_days=365, emails_days=90, start_keys_days=30)
@@ -53,7 +53,7 @@ def note(session: Session, ref: str, created: datetime, transfer_id: str = "TR-x
 def history(engine: sqlalchemy.Engine) -> sqlalchemy.Engine:
     with Session(engine) as session:
         session.add_all(Staff(id=sid, authority=a, team=t, role=r, display_name=sid,
-                              email=f"{sid}@council.example", token_sha256=sha(sid))
+                              email=f"{sid}@council.example")
                         for sid, a, t, r in STAFF)
         session.commit()
     closed_run(engine, "old", OLD)
