@@ -25,6 +25,7 @@ from models.protocol_files import load_protocols
 from models.tables import ApiToken, Staff
 from ops.demo import demo_token, seed_demo_directory
 from ops.staff.cli import app
+from ops.staff.rows import Refused, read_rows
 
 HEADER = "id,name,email,authority,team,role,idp_subject\n"
 GOOD = [
@@ -295,3 +296,16 @@ def test_an_unmigrated_or_unreachable_store_is_said_plainly(
         assert "s3cret" not in result.output and "Traceback" not in result.output
     finally:
         get_settings.cache_clear()
+
+
+def test_files_that_are_not_comma_separated_csv_are_said_plainly() -> None:
+    protocols = load_protocols(ROOT / "protocols")
+    with pytest.raises(Refused) as semicolons:
+        read_rows(HEADER.replace(",", ";") + "a;b;c;d;e;f;g\n", protocols, "s.csv")
+    assert "s.csv: the values must be separated by commas, not semicolons" in \
+        semicolons.value.problems
+    huge = HEADER + GOOD[0] + "gateshead-x," + "y" * 200_000 + ",z,gateshead,sgcp,iro,\n"
+    with pytest.raises(Refused) as unreadable:
+        read_rows(huge, protocols, "h.csv")
+    assert unreadable.value.problems == [
+        "h.csv, line 3: not readable as CSV (field larger than field limit (131072))"]

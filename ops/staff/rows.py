@@ -24,6 +24,7 @@ EMAIL = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 SUBJECT = re.compile(r"^[!-~]{1,255}$")  # printable ASCII, no spaces: what IdPs issue
 MAX_NAME = 200
 MAX_PROBLEMS = 50
+EXTRA = "\0more"  # where the reader puts values beyond the header's columns
 
 
 class Refused(Exception):
@@ -61,20 +62,31 @@ def team_choices(protocol: Protocol) -> list[str]:
 
 def read_rows(text: str, protocols: dict[str, Protocol], source: str) -> list[StaffRow]:
     """Every row of the file, or `Refused` naming each bad line and column."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0extra")
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA)
+    try:
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise Refused([f"{source}, line 1: not readable as CSV ({exc})"]) from exc
     problems = _header_problems(header, source)
     if problems:
         raise Refused(problems)
     reader.fieldnames = header
     rows: list[StaffRow] = []
     first_line: dict[tuple[str, str], int] = {}
-    for raw in reader:
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # The reader cannot go on past a malformed record: report what came before too.
+            problems.append(f"line {reader.reader.line_num}: not readable as CSV ({exc})")
+            break
         line = reader.line_num
         if all(not (value or "").strip() for key, value in raw.items() if key in COLUMNS):
             continue  # a blank line (a spreadsheet often leaves some at the end)
         found: list[str] = []
-        if "\0extra" in raw:
+        if EXTRA in raw:
             found.append(f"line {line}: more values than the {len(header)} columns")
         if any(raw.get(name) is None for name in header):
             found.append(f"line {line}: fewer values than the {len(header)} columns")
@@ -128,6 +140,8 @@ def _header_problems(header: list[str], source: str) -> list[str]:
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         problems.append(f"{source}, line 1: column(s) named twice: {', '.join(repeated)}")
+    if problems and len(header) == 1 and ";" in header[0]:
+        problems.append(f"{source}: the values must be separated by commas, not semicolons")
     return problems
 
 
