@@ -2,6 +2,7 @@
 #   docker run IMAGE                            uvicorn api.main:app on :8000
 #   docker run IMAGE python worker.py           the Temporal worker
 #   docker run IMAGE python -m ops.prepare      migrations (+ demo directory in development)
+#   docker run IMAGE python -m ops.staff ...    the staff directory and API tokens (README)
 #
 # The code runs from /app rather than being pip-installed into site-packages:
 # config.ROOT is the folder config.py sits in, and alembic.ini, migrations/ and

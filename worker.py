@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from config import get_settings
 from database import make_engine
 from models.external_addresses import ExternalAddresses, load_external_addresses
 from models.protocol_files import load_protocols
+from ops.staff.guard import DemoStaffInProduction, refuse_demo_staff
 from temporal_setup import connect, prepare_namespace
 from workflows.case_transfer import CaseTransferWorkflow
 from workflows.weekly_meeting import WeeklyMeetingWorkflow
@@ -56,9 +58,14 @@ def build_worker(client: Client, *, task_queue: str, engine: Engine, smtp: SmtpC
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        refuse_demo_staff(settings, engine)
+    except DemoStaffInProduction:
+        engine.dispose()
+        raise
     client = await connect(settings)
     await prepare_namespace(client, settings, load_protocols(settings.protocols_dir))
-    engine = make_engine(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -74,4 +81,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except DemoStaffInProduction as exc:
+        sys.exit(str(exc))  # a sentence for the operator, not a traceback

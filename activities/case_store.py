@@ -87,7 +87,9 @@ class _Statements:
         self.staff = (
             select(STAFF.c.id, STAFF.c.team, STAFF.c.role, STAFF.c.email)
             .where(STAFF.c.authority == bindparam("authority"),
-                   STAFF.c.role.in_(bindparam("roles", expanding=True)))
+                   STAFF.c.role.in_(bindparam("roles", expanding=True)),
+                   # Leavers are not told about children's cases; systems are not emailed.
+                   STAFF.c.active.is_(True), STAFF.c.kind == "person")
             .order_by(STAFF.c.id)
         )
 

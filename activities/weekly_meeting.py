@@ -149,6 +149,7 @@ class WeeklyMeetingActivities:
                 select(Staff)
                 .where(Staff.authority == request.authority)
                 .where(Staff.role == meeting.chair.value)
+                .where(col(Staff.active).is_(True), Staff.kind == "person")
             ).all())
             if not chairs:
                 log.warning("no staff hold role %s in %s; agenda for %s not sent",

@@ -62,11 +62,12 @@ def current_staff(
     if found is None:
         raise _unauthorised("That token is not recognised")
     token, staff = found
+    signed_in(staff)  # a leaver's tokens are revoked too: say why they are refused
     if token.revoked_at is not None:
         raise _unauthorised("That token has been revoked; ask for a new one")
     if token.expires_at is not None and aware(token.expires_at) <= datetime.now(UTC):
         raise _unauthorised("That token has expired; ask for a new one")
-    return signed_in(staff)
+    return staff
 
 
 def signed_in(staff: Staff) -> Staff:

@@ -19,6 +19,7 @@ from config import get_settings
 from database import make_engine
 from models.external_addresses import load_external_addresses
 from models.protocol_files import load_protocols
+from ops.staff.guard import refuse_demo_staff
 from temporal_setup import connect
 
 
@@ -34,6 +35,11 @@ def create_app(state: AppState | None = None) -> FastAPI:
         settings = get_settings()
         protocols = load_protocols(settings.protocols_dir)
         engine = make_engine(settings.database_url)
+        try:
+            refuse_demo_staff(settings, engine)
+        except Exception:
+            engine.dispose()
+            raise
         client = await connect(settings)
         addresses = load_external_addresses(settings.external_addresses_file)
         app.state.caseflow = AppState(settings=settings, engine=engine, temporal=client,

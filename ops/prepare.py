@@ -1,4 +1,5 @@
-"""Prepare the case store before the system starts: migrate, seed the demo directory, say how.
+"""Prepare the case store before the system starts: migrate, seed the demo directory (or, in
+production, warn of demo rows left in it), say how.
 
 `python -m ops.prepare` (run by `make dev` before the processes start, and by
 the `migrate` service in docker-compose).
@@ -6,10 +7,11 @@ the `migrate` service in docker-compose).
 
 from __future__ import annotations
 
-from config import get_settings
+from config import Settings, get_settings
 from database import make_engine, migrate
 from models.protocol_files import load_protocols
 from ops.demo import demo_staff, seed_demo_directory
+from ops.staff.guard import DemoStaffInProduction, refuse_demo_staff
 
 BANNER = """
 Case transfers: development system
@@ -38,6 +40,7 @@ def main() -> None:
     # As the schema's owner: the app's own role may not change the schema (or the trail).
     migrate(settings.owner_database_url, settings.app_database_role)
     if settings.environment != "development":
+        _check_production(settings)
         return
     engine = make_engine(settings.owner_database_url)
     seed_demo_directory(engine, protocols)
@@ -49,6 +52,17 @@ def main() -> None:
                                                     "service_manager")]
     staff = "\n".join(f"  {p.token:<30} {p.display_name}" for p in shown)
     print(BANNER.format(staff=staff, authorities=", ".join(sorted(protocols))))
+
+
+def _check_production(settings: Settings) -> None:
+    """Say now what would stop the API and the worker from starting, and how to fix it."""
+    engine = make_engine(settings.database_url)
+    try:
+        refuse_demo_staff(settings, engine)
+    except DemoStaffInProduction as exc:
+        print(exc)
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+from ops.staff.cli import main
+
+main()
