@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     def _production_is_configured(self) -> Settings:
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("production needs DATABASE_URL pointing at PostgreSQL")
+        if self.oidc_issuer and urlparse(self.oidc_issuer).scheme not in ("http", "https"):
+            raise ValueError("OIDC_ISSUER must be an https:// address (http:// in development)")
         if self.oidc_issuer and not self.oidc_audience:
             raise ValueError("OIDC_ISSUER is set without OIDC_AUDIENCE: the audience this "
                              "API's access tokens are issued for (e.g. api://<client id>)")

@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from config import ROOT, get_settings
 from models.protocol_files import load_protocols
@@ -41,26 +41,35 @@ DEV_CONFIG = ROOT / ".data" / "oidc" / "provider.json"
 TOKEN_TTL_SECONDS = 3600
 
 
-def new_signing_key() -> dict[str, Any]:
-    """A private RSA key as a JWK, with a key id of its own."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk: dict[str, Any] = RSAAlgorithm.to_jwk(key, as_dict=True)
-    return {**jwk, "kid": secrets.token_hex(8), "alg": "RS256", "use": "sig"}
+def new_signing_key(alg: str = "RS256") -> dict[str, Any]:
+    """A private key as a JWK (RSA for RS256, P-256 for ES256), with a key id of its own."""
+    jwk: dict[str, Any]
+    if alg == "ES256":
+        jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True)
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = RSAAlgorithm.to_jwk(key, as_dict=True)
+    return {**jwk, "kid": secrets.token_hex(8), "alg": alg, "use": "sig"}
 
 
-def write_config(path: Path, *, port: int, audiences: list[str], subjects: Iterable[str],
+def write_config(path: Path, *, port: int, audiences: dict[str, str], subjects: Iterable[str],
                  rotate: bool = False) -> dict[str, Any]:
-    """Write (or refresh) the provider's file: keep the keys and secrets it already holds,
-    add a client for every new subject; `rotate` puts a new signing key first (the old one
-    stays published, as a provider does while tokens it signed are still in use)."""
+    """Write (or refresh) the provider's file: `audiences` maps each audience (resource) it
+    issues tokens for to the algorithm they are signed with (RS256 or ES256). Keep the keys
+    and secrets it already holds, add a client for every new subject; `rotate` puts a new
+    RSA key first (the old one stays published, as a provider does while tokens it signed
+    are still in use)."""
     old: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    keys: list[dict[str, Any]] = old.get("keys") or [new_signing_key()]
+    keys: list[dict[str, Any]] = old.get("keys") or []
     if rotate:
         keys = [new_signing_key(), *keys]
+    keys += [new_signing_key(alg) for alg in sorted(set(audiences.values()))
+             if not any(k["alg"] == alg for k in keys)]
     secrets_by_id = {c["client_id"]: c["client_secret"] for c in old.get("clients", [])}
     clients = [{"client_id": s, "client_secret": secrets_by_id.get(s) or secrets.token_urlsafe(24)}
                for s in dict.fromkeys(subjects)]
-    config = {"issuer": f"http://127.0.0.1:{port}", "port": port, "audiences": audiences,
+    config = {"issuer": f"http://127.0.0.1:{port}", "port": port,
+              "resources": [{"audience": aud, "alg": alg} for aud, alg in audiences.items()],
               "token_ttl_seconds": TOKEN_TTL_SECONDS, "keys": keys, "clients": clients}
     path.parent.mkdir(parents=True, exist_ok=True)
     # Private keys and client secrets: readable by this user only.
@@ -114,7 +123,8 @@ def main() -> None:
         raise SystemExit("the local identity provider is for development only")
     subjects = [person.id for protocol in load_protocols(settings.protocols_dir).values()
                 for person in demo_staff(protocol)]
-    write_config(DEV_CONFIG, port=DEV_PORT, audiences=[DEV_AUDIENCE], subjects=subjects)
+    write_config(DEV_CONFIG, port=DEV_PORT, audiences={DEV_AUDIENCE: "RS256"},
+                 subjects=subjects)
     args = command(DEV_CONFIG)
     os.execv(args[0], args)
 

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 1
     try:
-        print(fetch_token(config["issuer"], argv[0], secret, config["audiences"][0]))
+        print(fetch_token(config["issuer"], argv[0], secret, config["resources"][0]["audience"]))
     except (urllib.error.URLError, OSError) as exc:
         print(f"the local identity provider at {config['issuer']} did not answer ({exc}): "
               "is `make dev` running?", file=sys.stderr)

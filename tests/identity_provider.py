@@ -20,7 +20,9 @@ READY_SECONDS = 30.0
 
 
 class LocalProvider:
-    def __init__(self, workdir: Path, subjects: Iterable[str], audiences: list[str]) -> None:
+    def __init__(self, workdir: Path, subjects: Iterable[str], audiences: dict[str, str]
+                 ) -> None:
+        """`audiences`: each audience the provider issues tokens for, and their algorithm."""
         self.workdir = workdir
         self.config_path = workdir / "provider.json"
         self.log = workdir / "provider.log"
@@ -67,12 +69,12 @@ class LocalProvider:
 
     def token(self, subject: str, resource: str | None = None) -> str:
         secret = {c["client_id"]: c["client_secret"] for c in self.config["clients"]}[subject]
-        return fetch_token(self.issuer, subject, secret, resource or self.audiences[0])
+        return fetch_token(self.issuer, subject, secret, resource or next(iter(self.audiences)))
 
     @property
     def signing_key(self) -> dict[str, Any]:
-        """The private JWK the provider signs with now (for tests that forge claims)."""
-        key: dict[str, Any] = self.config["keys"][0]
+        """The private RSA JWK the provider signs with now (for tests that forge claims)."""
+        key: dict[str, Any] = next(k for k in self.config["keys"] if k["alg"] == "RS256")
         return key
 
     def jwks_fetches(self) -> int:

@@ -34,6 +34,7 @@ from tests.mail import free_port
 
 AUDIENCE = "api://caseflow-test"
 OTHER_AUDIENCE = "api://another-service"
+EC_AUDIENCE = "api://caseflow-ec"  # its tokens are signed with ES256
 PROTOCOLS = load_protocols(ROOT / "protocols")
 STRANGER = "someone-not-in-the-directory"
 SUBJECTS = [p.id for protocol in PROTOCOLS.values() for p in demo_staff(protocol)] + [STRANGER]
@@ -41,7 +42,8 @@ SUBJECTS = [p.id for protocol in PROTOCOLS.values() for p in demo_staff(protocol
 
 @pytest.fixture(scope="session")
 def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvider]:
-    provider = LocalProvider(tmp_path_factory.mktemp("idp"), SUBJECTS, [AUDIENCE, OTHER_AUDIENCE])
+    provider = LocalProvider(tmp_path_factory.mktemp("idp"), SUBJECTS, {
+        AUDIENCE: "RS256", OTHER_AUDIENCE: "RS256", EC_AUDIENCE: "ES256"})
     provider.start()
     yield provider
     provider.stop()
@@ -188,6 +190,21 @@ async def test_the_subject_claim_is_a_setting(idp: LocalProvider,
                 ).json()["id"] == "gateshead-lac-tm"
 
 
+async def test_the_accepted_algorithms_are_a_setting(idp: LocalProvider,
+                                                     directory_engine: sqlalchemy.Engine) -> None:
+    token = idp.token("gateshead-sgcp-tm", EC_AUDIENCE)
+    assert jwt.get_unverified_header(token)["alg"] == "ES256"
+    async with make_api(directory_engine, oidc_issuer=idp.issuer,
+                        oidc_audience=EC_AUDIENCE) as api:
+        assert (await api.get("/whoami", headers=bearer(token))
+                ).json()["id"] == "gateshead-sgcp-tm"
+    async with make_api(directory_engine, oidc_issuer=idp.issuer, oidc_audience=EC_AUDIENCE,
+                        oidc_algorithms=["RS256"]) as api:
+        refused = await api.get("/whoami", headers=bearer(token))
+        assert refused.status_code == 401
+        assert "does not accept (it accepts RS256)" in refused.json()["detail"]
+
+
 async def test_without_a_configured_provider_tokens_are_refused_clearly(
         idp: LocalProvider, directory_engine: sqlalchemy.Engine) -> None:
     async with make_api(directory_engine) as api:
@@ -227,7 +244,7 @@ async def test_unknown_key_ids_do_not_make_us_refetch(idp: LocalProvider,
 async def test_a_rotated_key_is_fetched_once(tmp_path: Path,
                                              directory_engine: sqlalchemy.Engine) -> None:
     cooldown = 2.0
-    provider = LocalProvider(tmp_path, ["gateshead-sgcp-tm"], [AUDIENCE])
+    provider = LocalProvider(tmp_path, ["gateshead-sgcp-tm"], {AUDIENCE: "RS256"})
     provider.start()
     try:
         async with make_api(directory_engine, oidc_issuer=provider.issuer,
@@ -270,3 +287,17 @@ async def test_repeated_failures_are_slowed(idp: LocalProvider,
     # Another address is not held back by this one's failures.
     async with make_api(directory_engine, client=("127.0.0.2", 5000), **limits) as other:
         assert (await other.get("/transfers", headers=good)).status_code == 200
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ({"oidc_algorithms": "RS256,HS256"}, "not HS256"),
+    ({"oidc_algorithms": ["none"]}, "not none"),
+    ({"oidc_issuer": "https://idp.example"}, "without OIDC_AUDIENCE"),
+    ({"oidc_issuer": "file:///etc", "oidc_audience": "a"}, "must be an https://"),
+    ({"environment": "production", "database_url": "postgresql://db/caseflow",
+      "oidc_issuer": "http://idp.example", "oidc_audience": "a"}, "OIDC_ISSUER to be an https"),
+])
+def test_sign_in_settings_refuse_what_would_be_unsafe(settings: dict[str, Any],
+                                                      words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        Settings(**settings)

@@ -3,9 +3,10 @@
 //   node provider.mjs <config.json>      (written by ops/local_idp.py)
 //
 // Every client may use the client-credentials grant only; its access tokens are JWTs
-// signed with the first key of the config, for an audience (resource indicator) the
-// config names, with `sub` = the client id (oidc-provider's choice for tokens that no
-// person signed in for). Each request's method and path is logged, never a token.
+// for an audience (resource indicator) the config names, signed with the algorithm the
+// config gives that audience (by the first key of that algorithm), with `sub` = the
+// client id (oidc-provider's choice for tokens no person signed in for). Each request's
+// method, path and status are logged, never a token.
 
 import { readFileSync } from 'node:fs';
 import Provider, { errors } from 'oidc-provider';
@@ -28,10 +29,11 @@ const provider = new Provider(config.issuer, {
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: () => config.audiences[0],
+      defaultResource: () => config.resources[0].audience,
       useGrantedResource: () => true,
       getResourceServerInfo: (_ctx, resource) => {
-        if (!config.audiences.includes(resource)) {
+        const known = config.resources.find(({ audience }) => audience === resource);
+        if (!known) {
           throw new errors.InvalidTarget();
         }
         return {
@@ -39,7 +41,7 @@ const provider = new Provider(config.issuer, {
           audience: resource,
           accessTokenTTL: config.token_ttl_seconds,
           accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'RS256' } },
+          jwt: { sign: { alg: known.alg } },
         };
       },
     },
