@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,9 @@ from config import Settings
 log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT_SECONDS = 5.0
+# After the discovery document could not be read, ask again no sooner than this: while the
+# provider is down, requests are answered 503 at once rather than each waiting on it.
+DISCOVERY_RETRY_SECONDS = 5.0
 # Compact JWS: three base64url parts (the third is empty for an unsigned token). API tokens
 # are a single run of URL-safe characters, so the two never meet.
 _JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
@@ -67,6 +71,7 @@ class OidcVerifier:
         self._cache_seconds = settings.oidc_jwks_cache_seconds
         self._cooldown_seconds = settings.oidc_jwks_cooldown_seconds
         self._client: PyJWKClient | None = None
+        self._discovery_failed_at: float | None = None
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Verified:
@@ -138,11 +143,15 @@ class OidcVerifier:
             return self._client
 
     def _discover_jwks_url(self) -> str:
+        failed_at = self._discovery_failed_at
+        if failed_at is not None and time.monotonic() - failed_at < DISCOVERY_RETRY_SECONDS:
+            raise ProviderUnavailable
         where = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
         try:
             with urllib.request.urlopen(where, timeout=FETCH_TIMEOUT_SECONDS) as response:
                 document = json.load(response)
         except (OSError, ValueError) as exc:
+            self._discovery_failed_at = time.monotonic()
             log.warning("the identity provider's discovery document could not be read: %s",
                         exc)
             raise ProviderUnavailable from exc
@@ -150,6 +159,7 @@ class OidcVerifier:
         # or its keys are somebody else's.
         if not isinstance(document, dict) or document.get("issuer") != self.issuer or not \
                 isinstance(document.get("jwks_uri"), str):
+            self._discovery_failed_at = time.monotonic()
             log.warning("the discovery document at %s does not describe issuer %s",
                         where, self.issuer)
             raise ProviderUnavailable

@@ -11,12 +11,15 @@ to know, without counting, whether an address is held back and until when.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 # An address space sprayed with failures must not grow this without bound: past this many
 # addresses the least recently failing is forgotten.
@@ -59,5 +62,7 @@ class SignInThrottle:
             if len(record.failures) >= self.max_failures:
                 record.held_until = now + self.backoff
                 record.failures.clear()
+                log.warning("sign-ins from %s held back for %d s after %d failures",
+                            address, self.backoff, self.max_failures)
             while len(self._records) > MAX_TRACKED:
                 self._records.popitem(last=False)

@@ -175,6 +175,18 @@ async def test_the_directory_decides_who_signs_in(api: httpx.AsyncClient, idp: L
     gone = await api.get("/transfers", headers=bearer(idp.token("gateshead-sgcp-sw")))
     assert gone.status_code == 403
     assert "deactivated" in gone.json()["detail"]
+    # A system signs in with its API token only, whatever subject its row holds.
+    with Session(directory_engine) as session:
+        system = session.get(Staff, "gateshead-bs")
+        assert system is not None
+        system.kind = "service"
+        session.add(system)
+        session.commit()
+    machine = await api.get("/transfers", headers=bearer(idp.token("gateshead-bs")))
+    assert machine.status_code == 401
+    assert machine.json()["detail"] == ("gateshead-bs is a system account: it signs in with "
+                                        "its API token")
+    assert (await api.get("/whoami", headers=bearer("demo-gateshead-bs"))).status_code == 200
 
 
 async def test_the_subject_claim_is_a_setting(idp: LocalProvider,
@@ -223,6 +235,14 @@ async def test_an_unreachable_provider_is_try_again(idp: LocalProvider,
             answer = await api.get("/transfers", headers=bearer(token))
             assert answer.status_code == 503
             assert "identity provider cannot be reached" in answer.json()["detail"]
+    # An issuer with no discovery document: asked once, not once a request.
+    wrong = f"{idp.issuer}/elsewhere"
+    async with make_api(directory_engine, oidc_issuer=wrong, oidc_audience=AUDIENCE) as api:
+        for _ in range(3):
+            assert (await api.get("/transfers", headers=bearer(token))).status_code == 503
+    asked = [line for line in idp.log.read_text().splitlines()
+             if line.startswith("GET /elsewhere/.well-known/openid-configuration")]
+    assert len(asked) == 1, asked
 
 
 async def test_unknown_key_ids_do_not_make_us_refetch(idp: LocalProvider,
