@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import field_validator, model_validator
+from pydantic import NonNegativeInt, PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -43,20 +43,20 @@ class Settings(BaseSettings):
     # Sign-in with the council's identity provider (OpenID Connect): access tokens (JWTs) it
     # issues for this API. Empty issuer: only API tokens are accepted.
     oidc_issuer: str = ""
-    oidc_audience: str = ""  # e.g. Entra ID's Application ID URI, api://<client id>
+    oidc_audience: str = ""  # Entra ID (v2 tokens): the API application's client id
     oidc_jwks_url: str = ""  # empty: the jwks_uri of the issuer's discovery document
     oidc_algorithms: Annotated[list[str], NoDecode] = ["RS256", "ES256", "PS256"]
     oidc_subject_claim: str = "sub"  # Entra ID: "oid", the same person in every application
-    oidc_leeway_seconds: int = 30  # clock skew allowed on exp and nbf
-    oidc_jwks_cache_seconds: int = 600
+    oidc_leeway_seconds: NonNegativeInt = 30  # clock skew allowed on exp and nbf
+    oidc_jwks_cache_seconds: PositiveInt = 600
     # A token naming a key we do not hold refetches the keys at most this often, so a stream
     # of forged key ids cannot make us hammer the provider.
-    oidc_jwks_cooldown_seconds: int = 60
+    oidc_jwks_cooldown_seconds: NonNegativeInt = 60
     # Repeated failed sign-ins from one client address: after this many within the window,
     # every sign-in from it is refused (429) for the backoff period.
-    sign_in_max_failures: int = 10
-    sign_in_failure_window_seconds: int = 60
-    sign_in_backoff_seconds: int = 300
+    sign_in_max_failures: PositiveInt = 10
+    sign_in_failure_window_seconds: PositiveInt = 60
+    sign_in_backoff_seconds: PositiveInt = 300
 
     @field_validator("oidc_algorithms", mode="before")
     @classmethod

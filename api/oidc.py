@@ -32,8 +32,8 @@ FETCH_TIMEOUT_SECONDS = 5.0
 # After the discovery document could not be read, ask again no sooner than this: while the
 # provider is down, requests are answered 503 at once rather than each waiting on it.
 DISCOVERY_RETRY_SECONDS = 5.0
-# Compact JWS: three base64url parts (the third is empty for an unsigned token). API tokens
-# are a single run of URL-safe characters, so the two never meet.
+# Compact JWS: three base64url parts (the third is empty for an unsigned token). So an API
+# token must never hold two dots: theirs are a single run of URL-safe characters.
 _JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _SAFE_SUBJECT = re.compile(r"^[A-Za-z0-9._@:-]{1,128}$")
 
@@ -112,7 +112,7 @@ class OidcVerifier:
                 jwt.InvalidKeyError) as exc:
             raise SignInRefused("That sign-in token's signature does not verify against "
                                 "the identity provider's keys") from exc
-        except jwt.InvalidTokenError as exc:
+        except jwt.PyJWTError as exc:  # any other way a token can be wrong: still a refusal
             raise SignInRefused("That sign-in token is not valid") from exc
         subject = claims[self.subject_claim]
         if not isinstance(subject, str) or not subject:
@@ -129,7 +129,7 @@ class OidcVerifier:
         except jwt.PyJWKClientError as exc:
             raise SignInRefused("That sign-in token names a signing key (kid) the identity "
                                 "provider does not publish") from exc
-        except jwt.PyJWKSetError as exc:
+        except jwt.PyJWTError as exc:  # PyJWKSetError: nothing usable in the key set
             log.warning("the identity provider publishes no usable keys: %s", exc)
             raise ProviderUnavailable from exc
 
