@@ -79,18 +79,18 @@ def write_config(path: Path, *, port: int, audiences: dict[str, str], subjects: 
     return config
 
 
-def node() -> str:
-    found = shutil.which("node")
-    if found is None:
-        raise SystemExit("node is not installed: the local identity provider needs it")
-    return found
+class NotInstalled(RuntimeError):
+    pass
 
 
 def command(config_path: Path) -> list[str]:
+    node = shutil.which("node")
+    if node is None:
+        raise NotInstalled("node is not installed: the local identity provider needs it")
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
-        raise SystemExit(f"oidc-provider is not installed: run `npm ci --prefix {PROVIDER_DIR}`"
-                         " (make dev and make test do)")
-    return [node(), str(SCRIPT), str(config_path)]
+        raise NotInstalled(f"oidc-provider is not installed: run `npm ci --prefix "
+                           f"{PROVIDER_DIR}` (make dev and make test do)")
+    return [node, str(SCRIPT), str(config_path)]
 
 
 def start(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -125,7 +125,10 @@ def main() -> None:
                 for person in demo_staff(protocol)]
     write_config(DEV_CONFIG, port=DEV_PORT, audiences={DEV_AUDIENCE: "RS256"},
                  subjects=subjects)
-    args = command(DEV_CONFIG)
+    try:
+        args = command(DEV_CONFIG)
+    except NotInstalled as exc:
+        raise SystemExit(str(exc)) from exc
     os.execv(args[0], args)
 
 
