@@ -27,6 +27,7 @@ from api.oidc import looks_like_jwt
 from config import ROOT, Settings
 from models.protocol_files import load_protocols
 from models.tables import Staff
+from ops import token as ops_token
 from ops.demo import demo_staff
 from ops.local_idp import new_signing_key
 from tests.identity_provider import LocalProvider
@@ -321,3 +322,16 @@ def test_sign_in_settings_refuse_what_would_be_unsafe(settings: dict[str, Any],
                                                       words: str) -> None:
     with pytest.raises(ValueError, match=words):
         Settings(**settings)
+
+
+async def test_ops_token_prints_a_token_that_signs_in(
+        idp: LocalProvider, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m ops.token <id>`, as `make dev`'s tour uses it (here on the tests' provider:
+    its first audience is the one the API expects)."""
+    monkeypatch.setattr(ops_token, "DEV_CONFIG", idp.config_path)
+    assert ops_token.main(["gateshead-lac-tm"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert (await api.get("/whoami", headers=bearer(printed))).json()["id"] == "gateshead-lac-tm"
+    assert ops_token.main(["gateshead-nobody"]) == 1
+    assert "is not a demo staff member" in capsys.readouterr().err
