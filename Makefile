@@ -5,6 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The local OpenID provider (oidc-provider, on node) that `make dev` and the tests sign in with.
+IDP := tests/oidc
+IDP_INSTALLED := $(IDP)/node_modules/.package-lock.json
 
 .PHONY: dev test test-faults test-awkward-days lint check-protocols docs bench clean
 
@@ -14,14 +17,18 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
 	touch $@
 
+$(IDP_INSTALLED): $(IDP)/package-lock.json
+	npm ci --prefix $(IDP) --no-audit --no-fund --loglevel=error
+	touch $@
+
 # compileall: the worker's sandbox imports the workflow module for every transfer it starts;
 # with PYTHONDONTWRITEBYTECODE set it would otherwise compile the source each time.
-dev: $(INSTALLED)
+dev: $(INSTALLED) $(IDP_INSTALLED)
 	$(BIN)/python -m compileall -q workflows
 	$(BIN)/python -m ops.prepare
 	$(BIN)/honcho --procfile Procfile start
 
-test: $(INSTALLED) lint
+test: $(INSTALLED) $(IDP_INSTALLED) lint
 	$(BIN)/pytest
 
 # The fault suite alone (also part of `make test`): the real stack as processes, killed,
@@ -55,4 +62,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench $(if $(FULL),--full,) $(if $(PROFILE),--profile,)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(IDP)/node_modules

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlparse
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
+
+
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                         "ES256", "ES384", "ES512", "EdDSA")
 
 
 class Settings(BaseSettings):
@@ -51,11 +56,58 @@ class Settings(BaseSettings):
     def owner_database_url(self) -> str:
         """Where migrations and the retention purge connect: the schema's owner."""
         return self.migration_database_url or self.database_url
+    # Sign-in with the council's identity provider (OpenID Connect): access tokens (JWTs) it
+    # issues for this API. Empty issuer: only API tokens are accepted.
+    oidc_issuer: str = ""
+    oidc_audience: str = ""  # Entra ID (v2 tokens): the API application's client id
+    oidc_jwks_url: str = ""  # empty: the jwks_uri of the issuer's discovery document
+    oidc_algorithms: Annotated[list[str], NoDecode] = ["RS256", "ES256", "PS256"]
+    oidc_subject_claim: str = "sub"  # Entra ID: "oid", the same person in every application
+    oidc_leeway_seconds: NonNegativeInt = 30  # clock skew allowed on exp and nbf
+    oidc_jwks_cache_seconds: PositiveInt = 600
+    # A token naming a key we do not hold refetches the keys at most this often, so a stream
+    # of forged key ids cannot make us hammer the provider.
+    oidc_jwks_cooldown_seconds: NonNegativeInt = 60
+    # Repeated failed sign-ins from one client address: after this many within the window,
+    # every sign-in from it is refused (429) for the backoff period.
+    sign_in_max_failures: PositiveInt = 10
+    sign_in_failure_window_seconds: PositiveInt = 60
+    sign_in_backoff_seconds: PositiveInt = 300
+
+    @field_validator("oidc_algorithms", mode="before")
+    @classmethod
+    def _split_algorithms(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        # A shared-secret (HS*) or unsigned token proves nothing about who signed it: with
+        # an issuer's public keys as "secrets", anyone could mint one.
+        refused = [alg for alg in value if alg not in ASYMMETRIC_ALGORITHMS]
+        if refused:
+            raise ValueError(f"OIDC_ALGORITHMS may only name {', '.join(ASYMMETRIC_ALGORITHMS)}"
+                             f"; not {', '.join(refused)}")
+        if not value:
+            raise ValueError("OIDC_ALGORITHMS must name at least one algorithm")
+        return value
 
     @model_validator(mode="after")
     def _production_is_configured(self) -> Settings:
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("production needs DATABASE_URL pointing at PostgreSQL")
+        if self.oidc_issuer and urlparse(self.oidc_issuer).scheme not in ("http", "https"):
+            raise ValueError("OIDC_ISSUER must be an https:// address (http:// in development)")
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("OIDC_ISSUER is set without OIDC_AUDIENCE: the audience this "
+                             "API's access tokens are issued for (e.g. api://<client id>)")
+        if self.environment == "production":
+            for name, url in (("OIDC_ISSUER", self.oidc_issuer),
+                              ("OIDC_JWKS_URL", self.oidc_jwks_url)):
+                if url and urlparse(url).scheme != "https":
+                    raise ValueError(f"production needs {name} to be an https:// address")
         return self
 
 

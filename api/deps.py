@@ -13,7 +13,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.store_queries import aware, token_holder
+from api.oidc import OidcVerifier, ProviderUnavailable, SignInRefused, looks_like_jwt
+from api.sign_in_throttle import SignInThrottle
+from api.store_queries import aware, staff_by_subject, token_holder
 from config import Settings
 from models.external_addresses import ExternalAddresses
 from models.protocol import Protocol, Role
@@ -28,6 +30,14 @@ class AppState:
     temporal: Client
     protocols: dict[str, Protocol]
     addresses: ExternalAddresses = field(default_factory=ExternalAddresses)
+    oidc: OidcVerifier | None = field(init=False)
+    sign_ins: SignInThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.oidc = OidcVerifier(s) if s.oidc_issuer else None
+        self.sign_ins = SignInThrottle(s.sign_in_max_failures, s.sign_in_failure_window_seconds,
+                                       s.sign_in_backoff_seconds)
 
 
 def get_state(request: Request) -> AppState:
@@ -44,29 +54,72 @@ def get_session(state: StateDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-bearer = HTTPBearer(auto_error=False, description="The staff member's API token")
+bearer = HTTPBearer(auto_error=False, description="An access token from the council's "
+                    "identity provider, or an API token")
 
 
 def current_staff(
+    request: Request,
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Staff:
+    address = request.client.host if request.client else "unknown"
+    wait = state.sign_ins.retry_after(address)
+    if wait is not None:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"Too many failed sign-ins from this address; try again in {wait} "
+                            "seconds", headers={"Retry-After": str(wait)})
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "Sign in: send 'Authorization: Bearer <your token>'",
                             headers={"WWW-Authenticate": "Bearer"})
+    try:
+        staff = _identify(state, credentials.credentials)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+            state.sign_ins.failed(address)
+        raise
+    return signed_in(staff)
+
+
+def _identify(state: AppState, token: str) -> Staff:
+    if looks_like_jwt(token):
+        return _by_access_token(state, token)
     # A short session of its own: holding a pooled connection for the whole request would
     # let as many concurrent actions as the pool holds starve each other.
     with Session(state.engine, expire_on_commit=False) as session:
-        found = token_holder(session, credentials.credentials)
+        found = token_holder(session, token)
     if found is None:
         raise _unauthorised("That token is not recognised")
-    token, staff = found
+    held, staff = found
     signed_in(staff)  # a leaver's tokens are revoked too: say why they are refused
-    if token.revoked_at is not None:
+    if held.revoked_at is not None:
         raise _unauthorised("That token has been revoked; ask for a new one")
-    if token.expires_at is not None and aware(token.expires_at) <= datetime.now(UTC):
+    if held.expires_at is not None and aware(held.expires_at) <= datetime.now(UTC):
         raise _unauthorised("That token has expired; ask for a new one")
+    return staff
+
+
+def _by_access_token(state: AppState, token: str) -> Staff:
+    """The staff member an identity provider's access token names (by its subject claim)."""
+    if state.oidc is None:
+        raise _unauthorised("This service does not accept sign-in tokens from an identity "
+                            "provider (none is configured); use an API token")
+    try:
+        verified = state.oidc.verify(token)
+    except SignInRefused as exc:
+        raise _unauthorised(str(exc)) from exc
+    except ProviderUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "The identity provider cannot be reached to check the sign-in; "
+                            "try again shortly") from exc
+    with Session(state.engine, expire_on_commit=False) as session:
+        staff = staff_by_subject(session, verified.subject)
+    if staff is None:
+        raise _unauthorised(f"You signed in as {verified.shown} but are not in the staff "
+                            "directory; ask for your account to be added")
+    if staff.kind != "person":
+        raise _unauthorised(f"{staff.id} is a system account: it signs in with its API token")
     return staff
 
 

@@ -51,9 +51,13 @@ class ErrorBody(BaseModel):
 WHEN = {
     status.HTTP_400_BAD_REQUEST: "The request body could not be read (e.g. it is not "
                                  "UTF-8 text)",
-    status.HTTP_401_UNAUTHORIZED: "Not signed in, or the token is not recognised",
+    status.HTTP_401_UNAUTHORIZED: "Not signed in, or the token is not recognised: an API "
+                                  "token unknown, revoked or expired; an identity "
+                                  "provider's access token that does not verify, or whose "
+                                  "subject is not in the staff directory",
     status.HTTP_403_FORBIDDEN: "Not yours to do: another authority's case, or another "
-                               "role's or team's step",
+                               "role's or team's step; or you have been deactivated in "
+                               "the staff directory",
     status.HTTP_404_NOT_FOUND: "No such transfer in your authority",
     status.HTTP_409_CONFLICT: "Not now: the transfer's stage does not allow it, the case "
                               "already has an open transfer, or the transfer is closed",
@@ -61,8 +65,10 @@ WHEN = {
                                            "match the schema (listed in `errors`), a value the "
                                            "protocol refuses, or an Idempotency-Key already "
                                            "used for another request",
-    status.HTTP_503_SERVICE_UNAVAILABLE: "The case store or the workflow service is "
-                                         "unavailable; try again shortly",
+    status.HTTP_429_TOO_MANY_REQUESTS: "Too many failed sign-ins from this address: wait "
+                                       "the seconds in Retry-After",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "The case store, the workflow service or the "
+                                         "identity provider is unavailable; try again shortly",
     status.HTTP_504_GATEWAY_TIMEOUT: "The transfer did not answer in time; send the same "
                                      "request again with the same Idempotency-Key",
 }
@@ -74,8 +80,9 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # Every route: its token is checked, its parameters validated, the case store read.
-EVERY_ROUTE = error_responses(status.HTTP_401_UNAUTHORIZED,
+EVERY_ROUTE = error_responses(status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN,
                               status.HTTP_422_UNPROCESSABLE_CONTENT,
+                              status.HTTP_429_TOO_MANY_REQUESTS,
                               status.HTTP_503_SERVICE_UNAVAILABLE)
 
 _PLACES = {"body": "in the body", "query": "query parameter", "path": "in the path",

@@ -50,7 +50,8 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app = FastAPI(
         title="Case transfers",
         description="Start and act on transfers of children's cases between teams. "
-                    "Sign in with your API token (Authorize, top right).",
+                    "Sign in (Authorize, top right) with an access token from the council's "
+                    "identity provider, or with an API token.",
         version="0.1.0",
         lifespan=lifespan,
     )

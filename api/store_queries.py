@@ -150,6 +150,11 @@ def token_holder(session: Session, token: str) -> tuple[ApiToken, Staff] | None:
     return None if found is None else (found[0], found[1])
 
 
+def staff_by_subject(session: Session, subject: str) -> Staff | None:
+    """The staff member who signs in through the identity provider as `subject`."""
+    return session.exec(select(Staff).where(Staff.idp_subject == subject)).first()
+
+
 def staff_by_token(session: Session, token: str, now: datetime) -> Staff | None:
     """The staff member a good token belongs to: not revoked, not expired (None else)."""
     found = token_holder(session, token)

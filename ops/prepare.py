@@ -30,6 +30,9 @@ Start a transfer as the SGCP Team Manager:
   curl -s -X POST localhost:8000/transfers -H 'Authorization: Bearer demo-gateshead-sgcp-tm' \\
        -H 'Content-Type: application/json' \\
        -d '{{"authority": "gateshead", "pathway": "sgcp-to-lac", "case_id": "C100234"}}'
+Or sign in through the local identity provider, as anyone above without `demo-`:
+  curl -s localhost:8000/transfers \\
+       -H "Authorization: Bearer $(.venv/bin/python -m ops.token gateshead-sgcp-tm)"
 The README's tour takes it from there. Ctrl-C stops everything; transfers are kept in .data/.
 """
 
