@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     mail_from: str = "case-transfers@council.example"
     # Requests with a larger body are refused (413) before it is read or the token checked.
     max_body_bytes: int = 64 * 1024
-    # The interactive API documentation (/docs, /redoc, /openapi.json); default: on in
-    # development, off in production. Its assets are served by the API itself either way.
+    # The interactive API documentation (/docs), its assets served by the API itself;
+    # default: on in development, off in production. /openapi.json, the contract, is
+    # always served.
     docs_enabled: bool | None = None
 
     @property
