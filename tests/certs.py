@@ -58,8 +58,9 @@ class Authority:
         self.file = directory / f"{name}-ca.pem"
         self.file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, common_name: str, *, server: bool) -> Pair:
-        """A certificate for a server (named localhost and 127.0.0.1) or a client."""
+    def issue(self, common_name: str, *, server: bool, ip: bool = True) -> Pair:
+        """A certificate for a server (named `common_name`, and 127.0.0.1 with `ip`) or a
+        client."""
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             x509.CertificateBuilder()
@@ -71,8 +72,9 @@ class Authority:
                                                   else ExtendedKeyUsageOID.CLIENT_AUTH]),
                            critical=False))
         if server:
-            builder = builder.add_extension(x509.SubjectAlternativeName([
-                x509.DNSName(common_name), x509.IPAddress(IPv4Address("127.0.0.1"))]),
-                critical=False)
+            names: list[x509.GeneralName] = [x509.DNSName(common_name)]
+            if ip:
+                names.append(x509.IPAddress(IPv4Address("127.0.0.1")))
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
         return _write(self.directory, f"{self.name}-{common_name}", cert, key)

@@ -6,7 +6,9 @@ serves TLS itself) in production. The front is Python's own `ssl`, requiring a c
 certificate from the test's CA; the client side is the project's `connect` with its
 settings, so what is shown is the settings → temporalio TLS mapping doing its work on a
 real handshake: the right certificate connects, a plain client, a client with a
-certificate from another CA, and a client that does not trust the server's CA are refused.
+certificate from another CA, and a client that does not trust the server's CA are refused;
+the server-name setting checks the name the certificate carries. (The API-key path is
+shown only by the mapping: no server here checks keys.)
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     directory = tmp_path_factory.mktemp("pki")
     ours, theirs = Authority(directory, "council"), Authority(directory, "stranger")
     yield {"ca": ours.file, "server": ours.issue("localhost", server=True),
+           # A certificate naming only the frontend's service name, not the address dialled.
+           "named": ours.issue("temporal-frontend", server=True, ip=False),
            "api": ours.issue("caseflow-api", server=False),
            "stranger": theirs.issue("caseflow-api", server=False), "other_ca": theirs.file}
 
@@ -53,8 +57,15 @@ async def dev_server() -> AsyncIterator[str]:
 
 @pytest.fixture
 async def tls_front(dev_server: str, pki: dict[str, Any]) -> AsyncIterator[str]:
-    """host:port of an mTLS endpoint passing each accepted connection on to the dev server."""
-    server_pair: Pair = pki["server"]
+    async with mtls_front(dev_server, pki, pki["server"]) as address:
+        yield f"localhost:{address.rpartition(':')[2]}"
+
+
+@contextlib.asynccontextmanager
+async def mtls_front(dev_server: str, pki: dict[str, Any], server_pair: Pair
+                     ) -> AsyncIterator[str]:
+    """127.0.0.1:port of an mTLS endpoint passing each accepted connection on to the dev
+    server, presenting `server_pair`."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki["ca"]))
     context.load_cert_chain(server_pair.cert, server_pair.key)
     context.verify_mode = ssl.CERT_REQUIRED
@@ -77,7 +88,7 @@ async def tls_front(dev_server: str, pki: dict[str, Any]) -> AsyncIterator[str]:
 
     front = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
     try:
-        yield f"localhost:{front.sockets[0].getsockname()[1]}"
+        yield f"127.0.0.1:{front.sockets[0].getsockname()[1]}"
     finally:
         front.close()
         with contextlib.suppress(Exception):
@@ -94,6 +105,19 @@ async def test_a_client_with_the_councils_certificate_connects(tls_front, pki):
                                     temporal_tls_client_key_file=pki["api"].key), attempts=1)
     info = await client.workflow_service.get_system_info(GetSystemInfoRequest())
     assert info.server_version
+
+
+async def test_the_server_name_setting_checks_the_name_on_the_certificate(dev_server, pki):
+    ours = {"temporal_tls_server_ca_file": pki["ca"],
+            "temporal_tls_client_cert_file": pki["api"].cert,
+            "temporal_tls_client_key_file": pki["api"].key}
+    async with mtls_front(dev_server, pki, pki["named"]) as address:
+        with pytest.raises(RuntimeError, match="Failed client connect"):
+            await connect(settings(address, **ours), attempts=1)  # 127.0.0.1 is not named
+        client = await connect(settings(address, temporal_tls_server_name="temporal-frontend",
+                                        **ours), attempts=1)
+        assert (await client.workflow_service.get_system_info(
+            GetSystemInfoRequest())).server_version
 
 
 @pytest.mark.parametrize("who", ["plain", "no client certificate", "another CA's certificate",
