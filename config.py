@@ -71,6 +71,9 @@ class Settings(BaseSettings):
                 self.temporal_tls_client_key_file is None):
             problems.append("TEMPORAL_TLS_CLIENT_CERT_FILE and TEMPORAL_TLS_CLIENT_KEY_FILE "
                             "go together: give both or neither")
+        if ".tmprl.cloud:" in self.temporal_address and not self.temporal_uses_tls:
+            problems.append("Temporal Cloud is reached over TLS: set TEMPORAL_API_KEY, or "
+                            "TEMPORAL_TLS_CLIENT_CERT_FILE / _KEY_FILE for mTLS")
         if self.smtp_starttls and self.smtp_tls:
             problems.append("choose SMTP_STARTTLS (upgrade a plain connection, usually port "
                             "587) or SMTP_TLS (TLS from the start, usually port 465), not both")

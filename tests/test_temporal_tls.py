@@ -178,6 +178,11 @@ def test_production_refuses_to_reach_temporal_in_the_clear(pki):
     assert production(temporal_tls_server_ca_file=pki["ca"]).temporal_uses_tls
 
 
+def test_temporal_cloud_is_never_reached_in_the_clear():
+    with pytest.raises(ValidationError, match="Temporal Cloud is reached over TLS"):
+        settings("caseflow.a1b2c.tmprl.cloud:7233")
+
+
 def test_a_client_certificate_needs_its_key_and_files_must_exist(pki, tmp_path):
     with pytest.raises(ValidationError, match="go together"):
         settings("t:7233", temporal_tls_client_cert_file=pki["api"].cert)
