@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         TransferView,
         WithdrawAction,
     )
-    from workflows import checks
+    from workflows import checks, rules
     from workflows.disputes import CLOCKS_FIRST
     from workflows.effects import refusals
     from workflows.gates import Gates
@@ -74,7 +74,7 @@ class CaseTransferWorkflow(Gates):
         if workflow.patched(START_CHECKED):
             # Fails the workflow before anything is planned, recorded or sent.
             with refusals():
-                checks.check_start(s)
+                rules.check_starter(s.pathway, inp.pathway_id, inp.started_by)
         async with self.lock:
             await self._start_clocks("anchor", inp.anchor_at)
             for name, day in inp.key_dates.items():
@@ -138,8 +138,9 @@ class CaseTransferWorkflow(Gates):
     @opened_plan.validator
     def _validate_opened_plan(self) -> None:
         # The start's caller hears the refusal at once (update-with-start), and the run fails.
+        inp = self.s.inp
         with refusals():
-            checks.check_start(self.s)
+            rules.check_starter(inp.pathway, inp.pathway_id, inp.started_by)
 
     @workflow.update
     async def complete_gate(self, act: GateAction) -> TransferView:
@@ -312,7 +313,7 @@ class CaseTransferWorkflow(Gates):
             asker_checked = workflow.patched(RECALCULATION_CHECKED)
             if asker_checked:
                 with refusals():
-                    checks.check_recalculation_by(s, req)
+                    rules.check_recalculation_by(s.pathway, req, s.parties)
             if req.pathway is not None:
                 s.pathway = req.pathway
             if req.calendar is not None:
@@ -332,7 +333,7 @@ class CaseTransferWorkflow(Gates):
     def _validate_recalculation(self, req: Recalculation) -> None:
         with refusals():
             checks.check_recalculation(self.s, req)
-            checks.check_recalculation_by(self.s, req)
+            rules.check_recalculation_by(self.s.pathway, req, self.s.parties)
 
     @workflow.query
     def view(self) -> TransferView:

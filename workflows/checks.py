@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from models.days import add_working_days, london_date
-from models.protocol import DurationUnit, DutyKind, GateKind, Outcome, Role, RoleRef, Side
+from models.protocol import DurationUnit, DutyKind, GateKind, Outcome
 from models.transfer import (
     AllocateAction,
     DeadlineChange,
@@ -27,7 +27,7 @@ from models.transfer import (
     WithdrawAction,
 )
 from workflows.cut_off import check_papers_in_time
-from workflows.rules import check_actor, holds, joint_parties, levels_of, rejected, who
+from workflows.rules import check_actor, joint_parties, levels_of, rejected
 from workflows.state import AFTER_TRANSFER, OPEN_STAGES, TransferState
 from workflows.wording import actor_words
 
@@ -375,32 +375,3 @@ def check_recalculation(s: TransferState, req: Recalculation) -> None:
             s.pathway.sending, s.pathway.receiving):
         raise rejected("InvalidInput", "A corrected pathway must keep its teams")
 
-
-# Recalculation moves every pending deadline of a transfer: a decision for a service manager
-# (or head of service) of either side, or for the authority's senior leaders; the operator
-# running ops.recalculate names one (--by), looked up in the directory.
-RECALCULATE_BY = [RoleRef(role=role, side=side)
-                  for role in (Role.service_manager, Role.head_of_service)
-                  for side in (Side.sending, Side.receiving)] + [
-    RoleRef(role=role, side=Side.authority)
-    for role in (Role.senior_assistant_director, Role.director)]
-
-
-def check_recalculation_by(s: TransferState, req: Recalculation) -> None:
-    """Who asks: named with their role and team, and one who may recalculate."""
-    if req.actor is None:
-        raise rejected("NotPermitted", "Say who asks for the recalculation, with their role "
-                                       f"and team: the {who(s.pathway, RECALCULATE_BY)} may")
-    if req.actor.staff_id != req.requested_by:
-        raise rejected("InvalidInput", f"The recalculation is asked by {req.requested_by} "
-                                       f"but signed by {req.actor.staff_id}")
-    check_actor(s.pathway, RECALCULATE_BY, req.actor, "recalculate the deadlines", s.parties)
-
-
-def check_start(s: TransferState) -> None:
-    """The transfer's starter holds a role that may start this pathway (the API checks it
-    too; this holds for a client reaching Temporal directly)."""
-    if not any(holds(s.inp.started_by, ref, s.pathway) for ref in s.pathway.start_by):
-        raise rejected("NotPermitted", f"Only the {who(s.pathway, s.pathway.start_by)} may "
-                                       f"start a {s.inp.pathway_id} transfer; it was started by "
-                                       f"{actor_words(s.inp.started_by)}")
