@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 
 import temporalio.api.enums.v1 as enums
 import temporalio.api.namespace.v1 as namespace
@@ -24,6 +25,7 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
+    TLSConfig,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -36,13 +38,30 @@ from workflows.weekly_meeting import WeeklyMeetingInput, WeeklyMeetingWorkflow
 log = logging.getLogger(__name__)
 
 
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """The connection's TLS: False (plain) only where the settings allow it (config.py)."""
+    if not settings.temporal_uses_tls:
+        return False
+
+    def read(path: Path | None) -> bytes | None:
+        return path.read_bytes() if path is not None else None
+
+    return TLSConfig(server_root_ca_cert=read(settings.temporal_tls_server_ca_file),
+                     client_cert=read(settings.temporal_tls_client_cert_file),
+                     client_private_key=read(settings.temporal_tls_client_key_file),
+                     domain=settings.temporal_tls_server_name)
+
+
 async def connect(settings: Settings, *, attempts: int = 60) -> Client:
     """Connect, waiting for the server to come up (it may start alongside us)."""
+    tls = tls_config(settings)
+    api_key = settings.temporal_api_key
     for attempt in range(1, attempts + 1):
         try:
             return await Client.connect(settings.temporal_address,
                                         namespace=settings.temporal_namespace,
-                                        data_converter=pydantic_data_converter)
+                                        data_converter=pydantic_data_converter, tls=tls,
+                                        api_key=api_key.get_secret_value() if api_key else None)
         except RuntimeError:
             if attempt == attempts:
                 raise

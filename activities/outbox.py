@@ -76,6 +76,7 @@ class SmtpConfig:
     password: str
     starttls: bool
     mail_from: str
+    tls: bool = False  # implicit TLS (SMTPS): the connection is TLS from its first byte
 
     @classmethod
     def from_settings(cls, s: Settings) -> SmtpConfig:
@@ -86,6 +87,7 @@ class SmtpConfig:
             password=s.smtp_password,
             starttls=s.smtp_starttls,
             mail_from=s.mail_from,
+            tls=s.smtp_tls,
         )
 
 
@@ -263,7 +265,9 @@ class OutboxDispatcher:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self._smtp
-        smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS)
+        smtp = (smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS,
+                                 context=ssl.create_default_context()) if cfg.tls
+                else smtplib.SMTP(cfg.host, cfg.port, timeout=SMTP_TIMEOUT_SECONDS))
         try:
             if cfg.starttls:
                 smtp.starttls(context=ssl.create_default_context())

@@ -13,6 +13,14 @@ from fastapi import HTTPException
 from pydantic import BaseModel, Field
 from temporalio.client import WorkflowHandle
 
+from api.limits import (
+    KEY_DATE_YEARS,
+    MANY,
+    TEXT_CHARS,
+    TRANSFER_DATE_YEARS,
+    Name,
+    check_dates,
+)
 from models.protocol import Pathway
 from models.transfer import (
     IDENTIFIER,
@@ -39,25 +47,28 @@ ITEM = r"^[a-z][a-z0-9_]{0,63}$"  # a protocol's name for an item, a team or a k
 
 
 class ActionBody(BaseModel):
-    items: list[str] = Field(default=[], description="Checklist items confirmed")
+    items: list[Name] = Field(default=[], max_length=MANY,
+                              description="Checklist items confirmed")
     not_applicable: dict[Annotated[str, Field(pattern=ITEM)],
-                         Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
-        default={}, description="Checklist items that do not apply to this case, each with "
-                                "the reason (where the protocol allows it); kept in the "
-                                "case store only")
-    attendees: list[str] = Field(default=[], description="Who attended a meeting")
+                         Annotated[str, Field(min_length=1, max_length=TEXT_CHARS)]] = Field(
+        default={}, max_length=MANY,
+        description="Checklist items that do not apply to this case, each with the reason "
+                    "(where the protocol allows it); kept in the case store only")
+    attendees: list[Name] = Field(default=[], max_length=MANY,
+                                  description="Who attended a meeting")
     date: dt.date | None = Field(default=None,
                                  description="A date the action sets (e.g. re-presentation)")
     worker_id: str | None = Field(default=None, pattern=IDENTIFIER,
                                   description="The worker allocated (allocate)")
     transfer_date: dt.date | None = Field(default=None,
                                           description="The agreed date (set-transfer-date)")
-    deadline: str | None = Field(default=None,
-                                 description="The deadline to extend, pause or resume")
+    deadline: Name | None = Field(default=None,
+                                  description="The deadline to extend, pause or resume")
     until: dt.date | None = Field(default=None, description="New due date (extend-deadline)")
     resolution: Literal["proceed", "redirect", "decline"] | None = Field(
         default=None, description="How a dispute is resolved (resolve-dispute)")
-    to_team: str | None = Field(default=None, description="Where a dispute redirects the case")
+    to_team: Name | None = Field(default=None,
+                                 description="Where a dispute redirects the case")
     team: str | None = Field(default=None, pattern=ITEM,
                              description="The team an action names (e.g. the team that made "
                                          "the original decision)")
@@ -66,6 +77,16 @@ class ActionBody(BaseModel):
                                              "'date'")
     note: str | None = Field(default=None, max_length=4000,
                              description="Why, in your words; kept in the case store only")
+
+
+def check_action_dates(action: str, body: ActionBody, anchor: dt.date) -> None:
+    """Refuse (422) a date in the body that no transfer anchored on `anchor` could mean."""
+    if action == "set-key-date":  # a date in the child's life, e.g. the day they turn 18
+        check_dates(anchor, {"key date": body.date}, years=KEY_DATE_YEARS)
+    else:
+        check_dates(anchor, {"date": body.date}, years=TRANSFER_DATE_YEARS)
+    check_dates(anchor, {"transfer date": body.transfer_date, "until date": body.until},
+                years=TRANSFER_DATE_YEARS)
 
 
 def _needs(value: Any, message: str) -> Any:

@@ -20,9 +20,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # JSON answers hold case identifiers: never cached, sniffed, framed or sent with a referrer.
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
            (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
-# Everything but the interactive API documentation, which loads its own page scripts.
 CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-DOCS = ("/docs", "/redoc")
+# The interactive documentation (api/docs.py): its page, script and stylesheet from this
+# server only, no inline script; its icons are data: images within its stylesheet.
+DOCS_CSP = (b"content-security-policy",
+            b"default-src 'none'; script-src 'self'; style-src 'self'; "
+            b"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+            b"frame-ancestors 'none'")
+DOCS = "/docs"
 
 
 class RequestHygiene:
@@ -34,7 +39,9 @@ class RequestHygiene:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = HEADERS if str(scope.get("path", "")).startswith(DOCS) else [*HEADERS, CSP]
+        path = str(scope.get("path", ""))
+        docs = path == DOCS or path.startswith(f"{DOCS}/")
+        extra = [*HEADERS, DOCS_CSP if docs else CSP]
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":

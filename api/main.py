@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.deps import AppState
+from api.docs import add_docs
 from api.errors import invalid_request
 from api.hygiene import RequestHygiene
 from api.routes import notifications, subject_access, transfers
@@ -47,6 +48,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
         yield
         engine.dispose()
 
+    settings = state.settings if state is not None else get_settings()
     app = FastAPI(
         title="Case transfers",
         description="Start and act on transfers of children's cases between teams. "
@@ -54,9 +56,12 @@ def create_app(state: AppState | None = None) -> FastAPI:
                     "identity provider, or with an API token.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's own pages load their scripts from a CDN: api/docs.py serves /docs here.
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
     )
-    limit = (state.settings if state is not None else get_settings()).max_body_bytes
-    app.add_middleware(RequestHygiene, max_body_bytes=limit)
+    if settings.docs_on:
+        add_docs(app)
+    app.add_middleware(RequestHygiene, max_body_bytes=settings.max_body_bytes)
     app.include_router(transfers.router)
     app.include_router(notifications.router)
     app.include_router(subject_access.router)

@@ -258,6 +258,9 @@ class Recalculation(BaseModel):
 
     reason: str = Field(max_length=200)
     requested_by: str = Field(pattern=IDENTIFIER)
+    # Who asks, as the directory knows them: the workflow checks their role. None only in
+    # requests sent before the check existed (their histories replay as they ran).
+    actor: Actor | None = None
     pathway: Pathway | None = None  # the corrected pathway; None: keep the current one
     calendar: Calendar | None = None  # the corrected calendar; None: keep the current one
 

@@ -32,6 +32,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.client import (
     Client,
     WorkflowQueryFailedError,
@@ -41,11 +43,14 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from config import get_settings
+from database import make_engine
 from models import search_attributes as sa
-from models.protocol import IDENT, Protocol
+from models.protocol import IDENT, Protocol, Role
 from models.protocol_files import ProtocolFileError, load_protocol
+from models.tables import Staff
 from models.transfer import (
     FINAL_STAGES,
+    Actor,
     Recalculation,
     TransferView,
 )
@@ -149,7 +154,17 @@ async def recalculate_one(client: Client, transfer_id: str, *, authority: str,
     return done
 
 
-async def recalculate_all(client: Client, *, authority: str, reason: str, requested_by: str,
+def directory_actor(engine: Engine, staff_id: str, authority: str) -> Actor:
+    """The staff member named by --by, as the directory knows them (the workflow checks
+    their role: a service manager or head of service of a side, or a senior leader)."""
+    with Session(engine) as session:
+        staff = session.get(Staff, staff_id)
+    if staff is None or staff.authority != authority:
+        raise ValueError(f"no staff member '{staff_id}' in {authority}'s directory")
+    return Actor(staff_id=staff.id, role=Role(staff.role), team=staff.team)
+
+
+async def recalculate_all(client: Client, *, authority: str, reason: str, requested_by: Actor,
                           protocol: Protocol, use_calendar: bool, use_pathway: bool,
                           transfer_id: str | None = None, timeout: float = 60.0
                           ) -> list[TransferRecalculation]:
@@ -165,7 +180,8 @@ async def recalculate_all(client: Client, *, authority: str, reason: str, reques
     if protocol.authority != authority:
         raise ValueError(f"the protocol given is {protocol.authority}'s, not {authority}'s")
     try:
-        request = Recalculation(reason=reason, requested_by=requested_by,
+        request = Recalculation(reason=reason, requested_by=requested_by.staff_id,
+                                actor=requested_by,
                                 calendar=protocol.calendar if use_calendar else None)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -204,7 +220,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True,
                    help="why, for the audit trail (at most 200 characters)")
     p.add_argument("--by", required=True, dest="requested_by", metavar="STAFF_ID",
-                   help="the staff id of the person asking, for the audit trail")
+                   help="the staff id of the person asking, as in the directory: a service "
+                        "manager or head of service of a side, or a senior leader")
     p.add_argument("--calendar-from-protocol", action="store_true",
                    help="use the calendar now in the protocol file (e.g. new closure days)")
     p.add_argument("--pathway-from-protocol", action="store_true",
@@ -218,7 +235,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-async def run(argv: Sequence[str] | None = None, client: Client | None = None) -> int:
+async def run(argv: Sequence[str] | None = None, client: Client | None = None,
+              engine: Engine | None = None) -> int:
     args = parser().parse_args(argv)
     settings = get_settings()
     directory: Path = args.protocols_dir or settings.protocols_dir
@@ -230,6 +248,15 @@ async def run(argv: Sequence[str] | None = None, client: Client | None = None) -
     except ProtocolFileError as exc:
         print(f"the protocol file is malformed, so nothing was sent: {exc}", file=sys.stderr)
         return 2
+    store = engine or make_engine(settings.database_url)
+    try:
+        asker = directory_actor(store, args.requested_by, args.authority)
+    except ValueError as exc:
+        print(f"nothing was sent: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if engine is None:
+            store.dispose()
     if client is None:
         try:
             client = await connect(settings, attempts=5)
@@ -240,7 +267,7 @@ async def run(argv: Sequence[str] | None = None, client: Client | None = None) -
     try:
         results = await recalculate_all(
             client, authority=args.authority, reason=args.reason,
-            requested_by=args.requested_by, protocol=protocol,
+            requested_by=asker, protocol=protocol,
             use_calendar=args.calendar_from_protocol, use_pathway=args.pathway_from_protocol,
             transfer_id=args.transfer, timeout=args.timeout)
     except ValueError as exc:

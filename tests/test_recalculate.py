@@ -100,7 +100,7 @@ def closed(*days: date) -> Calendar:
 
 
 def request(reason: str, **changes: Any) -> Recalculation:
-    return Recalculation(reason=reason, requested_by="gateshead-sgcp-sm", **changes)
+    return Recalculation(reason=reason, requested_by=SGCP_SM.staff_id, actor=SGCP_SM, **changes)
 
 
 def with_deadline(pathway: Pathway, name: str, **changes: Any) -> Pathway:
@@ -220,7 +220,7 @@ async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused
 
     results = await recalculate_all(
         ts_env.client, authority="gateshead", reason="Timescale corrected to 12 working days",
-        requested_by="gateshead-sgcp-sm", protocol=corrected, use_calendar=False,
+        requested_by=SGCP_SM, protocol=corrected, use_calendar=False,
         use_pathway=True, transfer_id=handle.id)
     assert [r.result for r in results] == [Result.changed]
     (move,) = results[0].moves[:1]
@@ -233,7 +233,7 @@ async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused
 
     elsewhere = SGCP_TO_LAC.model_copy(update={"receiving": "a_and_i"})
     results = await recalculate_all(
-        ts_env.client, authority="gateshead", reason="wrong file", requested_by="OPS1",
+        ts_env.client, authority="gateshead", reason="wrong file", requested_by=SGCP_SM,
         protocol=with_pathway(GATESHEAD, "sgcp-to-lac", elsewhere), use_calendar=False,
         use_pathway=True, transfer_id=handle.id)
     assert [(r.result, r.message) for r in results] == [
@@ -316,14 +316,15 @@ async def test_bad_arguments_are_refused_before_any_transfer_is_touched():
     no_client = cast(Client, None)  # never reached: the arguments are checked first
     gateshead: dict[str, Any] = {"authority": "gateshead", "protocol": PROTOCOLS["gateshead"]}
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"requested_by": "not an id!"}, "requested_by"),
+        ({"requested_by": Actor.model_construct(staff_id="not an id!", role=Role.director,
+                                                team="sgcp")}, "requested_by"),
         ({"reason": "x" * 201}, "reason"),
         ({"protocol": PROTOCOLS["st_helens"]}, "not gateshead's"),
         ({"authority": "x' OR 'a' = 'a"}, "not an authority name"),
     ]
     for changes, problem in cases:
         kwargs: dict[str, Any] = {**gateshead, "reason": "closure day",
-                                  "requested_by": "gateshead-sgcp-sm", **changes}
+                                  "requested_by": SGCP_SM, **changes}
         with pytest.raises(ValueError, match=problem):
             await recalculate_all(no_client, use_calendar=True, use_pathway=False, **kwargs)
 
@@ -411,7 +412,7 @@ async def test_recalculate_all_updates_the_authoritys_running_transfers(
 
             results = await recalculate_all(
                 client, authority="gateshead", reason=f"{first} declared a closure day",
-                requested_by="gateshead-sgcp-sm", protocol=now_in_file, use_calendar=True,
+                requested_by=SGCP_SM, protocol=now_in_file, use_calendar=True,
                 use_pathway=True)
             by_id = {r.transfer_id: r for r in results}
             assert sorted(by_id) == gateshead_ids
@@ -438,7 +439,7 @@ async def test_recalculate_all_updates_the_authoritys_running_transfers(
             # The command line: one transfer, by id; the calendar is already applied.
             code = await run(["--authority", "gateshead", "--reason", "checked",
                               "--by", "gateshead-sgcp-sm", "--transfer", handles[0].id],
-                             client=client)
+                             client=client, engine=directory_engine)
             out = capsys.readouterr().out
             assert code == 0
             assert f"{handles[0].id} (sgcp-to-lac, proposed): recalculated, no deadline moved" \

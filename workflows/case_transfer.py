@@ -42,12 +42,18 @@ with workflow.unsafe.imports_passed_through():
         TransferView,
         WithdrawAction,
     )
-    from workflows import checks
+    from workflows import checks, rules
     from workflows.disputes import CLOCKS_FIRST
     from workflows.effects import refusals
     from workflows.gates import Gates
     from workflows.state import KEY_DATE, TEAM_MANAGERS, TRANSFER_DATE, TransferState
     from workflows.wording import actor_words
+
+
+# workflow.patched: the workflow checks the starter's role itself (the API did already), and a
+# recalculation's asker's role, so a client reaching Temporal directly cannot skip either.
+START_CHECKED = "start-checks-starter"
+RECALCULATION_CHECKED = "recalculation-checks-asker"
 
 
 @workflow.defn
@@ -65,6 +71,10 @@ class CaseTransferWorkflow(Gates):
     @workflow.run
     async def run(self, inp: TransferInput) -> TransferView:
         s = self.s
+        if workflow.patched(START_CHECKED):
+            # Fails the workflow before anything is planned, recorded or sent.
+            with refusals():
+                rules.check_starter(s.pathway, inp.pathway_id, inp.started_by)
         async with self.lock:
             await self._start_clocks("anchor", inp.anchor_at)
             for name, day in inp.key_dates.items():
@@ -124,6 +134,13 @@ class CaseTransferWorkflow(Gates):
         """Returns once the transfer is planned and recorded; the API's start call waits on it."""
         await workflow.wait_condition(lambda: self.s.opened)
         return Opened(request_id=self.s.inp.request_id, view=self._view())
+
+    @opened_plan.validator
+    def _validate_opened_plan(self) -> None:
+        # The start's caller hears the refusal at once (update-with-start), and the run fails.
+        inp = self.s.inp
+        with refusals():
+            rules.check_starter(inp.pathway, inp.pathway_id, inp.started_by)
 
     @workflow.update
     async def complete_gate(self, act: GateAction) -> TransferView:
@@ -293,14 +310,20 @@ class CaseTransferWorkflow(Gates):
         async with self.lock:
             with refusals():
                 checks.check_recalculation(s, req)
+            asker_checked = workflow.patched(RECALCULATION_CHECKED)
+            if asker_checked:
+                with refusals():
+                    rules.check_recalculation_by(s.pathway, req, s.parties)
             if req.pathway is not None:
                 s.pathway = req.pathway
             if req.calendar is not None:
                 s.calendar_spec = req.calendar
             s.calendar = None  # resolve the calendar again: new bank holidays count
             changes = await self._replan()
+            asker = actor_words(req.actor) if asker_checked else req.requested_by
             await self._record("recalculated", f"Deadlines recalculated ({req.reason}), asked "
-                               f"by {req.requested_by}: " + ("; ".join(changes) or "no change"),
+                               f"by {asker}: " + ("; ".join(changes) or "no change"),
+                               actor=req.actor if asker_checked else None,
                                notices=self._notices(TEAM_MANAGERS, "deadlines recalculated",
                                                      "; ".join(changes)) if changes else [])
         self.wake = True
@@ -310,6 +333,7 @@ class CaseTransferWorkflow(Gates):
     def _validate_recalculation(self, req: Recalculation) -> None:
         with refusals():
             checks.check_recalculation(self.s, req)
+            rules.check_recalculation_by(self.s.pathway, req, self.s.parties)
 
     @workflow.query
     def view(self) -> TransferView:

@@ -374,3 +374,4 @@ def check_recalculation(s: TransferState, req: Recalculation) -> None:
     if req.pathway is not None and (req.pathway.sending, req.pathway.receiving) != (
             s.pathway.sending, s.pathway.receiving):
         raise rejected("InvalidInput", "A corrected pathway must keep its teams")
+

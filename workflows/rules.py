@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from models.protocol import Ladder, Pathway, RoleRef, Side
-from models.transfer import Actor
+from models.protocol import Ladder, Pathway, Role, RoleRef, Side
+from models.transfer import Actor, Recalculation
 from workflows.wording import actor_words, role_words
 
 
@@ -95,3 +95,34 @@ def joint_parties(refs: list[RoleRef], actor: Actor, pathway: Pathway,
 def warn_times(start: datetime, due: datetime, fractions: list[float]) -> list[datetime]:
     """Instants at the given fractions of the time between start and due (elapsed time)."""
     return [start + (due - start) * f for f in sorted(fractions)]
+
+
+# Recalculation moves every pending deadline of a transfer: a decision for a service manager
+# (or head of service) of either side, or for the authority's senior leaders; the operator
+# running ops.recalculate names one (--by), looked up in the directory.
+RECALCULATE_BY = [RoleRef(role=role, side=side)
+                  for role in (Role.service_manager, Role.head_of_service)
+                  for side in (Side.sending, Side.receiving)] + [
+    RoleRef(role=role, side=Side.authority)
+    for role in (Role.senior_assistant_director, Role.director)]
+
+
+def check_recalculation_by(pathway: Pathway, req: Recalculation,
+                           parties: Parties | None = None) -> None:
+    """Who asks: named with their role and team, and one who may recalculate."""
+    if req.actor is None:
+        raise rejected("NotPermitted", "Say who asks for the recalculation, with their role "
+                                       f"and team: the {who(pathway, RECALCULATE_BY)} may")
+    if req.actor.staff_id != req.requested_by:
+        raise rejected("InvalidInput", f"The recalculation is asked by {req.requested_by} "
+                                       f"but signed by {req.actor.staff_id}")
+    check_actor(pathway, RECALCULATE_BY, req.actor, "recalculate the deadlines", parties)
+
+
+def check_starter(pathway: Pathway, pathway_id: str, started_by: Actor) -> None:
+    """The starter holds a role that may start this pathway (the API checks it too; this
+    holds for a client reaching Temporal directly)."""
+    if not any(holds(started_by, ref, pathway) for ref in pathway.start_by):
+        raise rejected("NotPermitted", f"Only the {who(pathway, pathway.start_by)} may start "
+                                       f"a {pathway_id} transfer; it was started by "
+                                       f"{actor_words(started_by)}")

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from api import store_queries as q
 from api.deps import SessionDep, StaffDep
 from api.errors import EVERY_ROUTE
+from api.limits import ID_CHARS, NAME_CHARS
 
 router = APIRouter(prefix="/notifications", tags=["notifications"], responses=EVERY_ROUTE)
 
@@ -32,8 +33,9 @@ class NotificationOut(BaseModel):
 @router.get("", response_model=list[NotificationOut])
 def list_notifications(
     session: SessionDep, staff: StaffDep,
-    recipient: Annotated[str | None, Query(description="A staff id; default: everyone")] = None,
-    transfer_id: str | None = None,
+    recipient: Annotated[str | None, Query(max_length=NAME_CHARS,
+                                           description="A staff id; default: everyone")] = None,
+    transfer_id: Annotated[str | None, Query(max_length=ID_CHARS)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
     """Emails about your authority's transfers and weekly meetings, newest first

@@ -6,16 +6,28 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import Session
 from temporalio.client import WorkflowHandle
 
 from api import store_queries as q
-from api.actions import UPDATE_TIMEOUT, ActionBody, note_text, send_action
+from api.actions import UPDATE_TIMEOUT, ActionBody, check_action_dates, note_text, send_action
 from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
 from api.errors import EVERY_ROUTE, error_responses, http_error
+from api.limits import (
+    ID_CHARS,
+    KEY_DATE_YEARS,
+    MANY,
+    NAME_CHARS,
+    SIBLINGS,
+    TRANSFER_DATE_YEARS,
+    Name,
+    check_anchor_age,
+    check_anchor_window,
+    check_dates,
+)
 from api.starting import agreed_date_problem, open_transfer, start_problem, transfer_id_for
 from models.external_addresses import ORGANISATION
 from models.protocol import Protocol
@@ -31,6 +43,7 @@ from workflows.rules import holds, who
 # its own, so the OpenAPI document lists every status a route answers with.
 router = APIRouter(prefix="/transfers", tags=["transfers"], responses=EVERY_ROUTE)
 FUTURE_GRACE = timedelta(minutes=5)
+TransferId = Annotated[str, Path(max_length=ID_CHARS)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200,
@@ -40,24 +53,28 @@ IdempotencyKey = Annotated[
 
 
 class StartTransfer(BaseModel):
-    authority: str = Field(examples=["gateshead"])
-    pathway: str = Field(examples=["sgcp-to-lac"])
+    authority: Name = Field(examples=["gateshead"])
+    pathway: Name = Field(examples=["sgcp-to-lac"])
     case_id: str = Field(pattern=IDENTIFIER, examples=["C100234"])
     children: list[Annotated[str, Field(pattern=IDENTIFIER)]] = Field(
-        default=[], description="Child ids moving together (siblings); default: the case id")
+        default=[], max_length=SIBLINGS,
+        description="Child ids moving together (siblings); default: the case id")
     anchor_at: AwareDatetime | None = Field(
         default=None, description="When the clock starts (e.g. the TM discussion); default now")
     agreed_transfer_date: date | None = Field(
         default=None, description="Agreed transfer date; default: the protocol's deadline")
-    parties: dict[str, Annotated[str, Field(pattern=IDENTIFIER)]] = Field(
-        default={}, description="Teams the pathway names at the start (party: team code)")
-    key_dates: dict[str, date] = Field(
-        default={}, description="Plain dates the pathway's clocks run from (e.g. the day the "
-                                "child turns 15½), computed where the date of birth is kept; "
-                                "never the date of birth itself")
-    externals: dict[str, Annotated[str, Field(pattern=ORGANISATION)]] = Field(
-        default={}, description="Organisations outside the council the pathway names at the "
-                                "start (e.g. other_authority: newcastle), by identifier")
+    parties: dict[Name, Annotated[str, Field(pattern=IDENTIFIER)]] = Field(
+        default={}, max_length=MANY,
+        description="Teams the pathway names at the start (party: team code)")
+    key_dates: dict[Name, date] = Field(
+        default={}, max_length=MANY,
+        description="Plain dates the pathway's clocks run from (e.g. the day the "
+                    "child turns 15½), computed where the date of birth is kept; "
+                    "never the date of birth itself")
+    externals: dict[Name, Annotated[str, Field(pattern=ORGANISATION)]] = Field(
+        default={}, max_length=MANY,
+        description="Organisations outside the council the pathway names at the "
+                    "start (e.g. other_authority: newcastle), by identifier")
 
 
 class TransferPage(BaseModel):
@@ -107,6 +124,11 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
     anchor_at = body.anchor_at or now
     if anchor_at > now + FUTURE_GRACE:
         raise HTTPException(422, f"The {pathway.anchor.title.lower()} cannot be in the future")
+    check_anchor_window(anchor_at, pathway.anchor.title)
+    check_dates(anchor_at.date(), {"agreed transfer date": body.agreed_transfer_date},
+                years=TRANSFER_DATE_YEARS)
+    check_dates(anchor_at.date(), {f"key date {k}": d for k, d in body.key_dates.items()},
+                years=KEY_DATE_YEARS)
     if body.agreed_transfer_date is not None:
         problem = agreed_date_problem(protocol, body.pathway, anchor_at, body.agreed_transfer_date)
         if problem:
@@ -115,6 +137,7 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
                             body.externals, state.addresses)
     if problem:
         raise HTTPException(422, problem)
+    check_anchor_age(anchor_at, now, pathway.anchor.title)
     request_id = idempotency_key or str(uuid.uuid4())
     # The key names the start's Update on the workflow of this case only: registered first
     # in the case store, it cannot start another case as well.
@@ -177,7 +200,7 @@ def _load(session: Session, staff: Staff, transfer_id: str) -> TransferView:
 
 
 @router.get("/{transfer_id}", response_model=TransferView, responses=error_responses(404))
-def get_transfer(transfer_id: str, session: SessionDep, staff: StaffDep) -> TransferView:
+def get_transfer(transfer_id: TransferId, session: SessionDep, staff: StaffDep) -> TransferView:
     """Stage, responsible team, gates, deadlines (pending / met / missed), allocated worker."""
     return _load(session, staff, transfer_id)
 
@@ -185,7 +208,9 @@ def get_transfer(transfer_id: str, session: SessionDep, staff: StaffDep) -> Tran
 @router.get("", response_model=TransferPage)
 def list_transfers(
     session: SessionDep, staff: StaffDep,
-    team: Annotated[str | None, Query(description="Sending, receiving or responsible team")] = None,
+    team: Annotated[str | None, Query(max_length=NAME_CHARS,
+                                      description="Sending, receiving or responsible team")
+                    ] = None,
     stage: Stage | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -203,7 +228,8 @@ def list_transfers(
 
 @router.get("/{transfer_id}/events", response_model=list[EventOut],
             responses=error_responses(404))
-def transfer_events(transfer_id: str, session: SessionDep, staff: StaffDep) -> list[EventOut]:
+def transfer_events(transfer_id: TransferId, session: SessionDep, staff: StaffDep
+                    ) -> list[EventOut]:
     """The audit trail: who did what, when, and why."""
     view = _load(session, staff, transfer_id)
     events = q.transfer_events(session, view.run_id)
@@ -215,7 +241,8 @@ def transfer_events(transfer_id: str, session: SessionDep, staff: StaffDep) -> l
 
 @router.post("/{transfer_id}/actions/{action}", response_model=TransferView,
              responses=error_responses(400, 403, 404, 409, 504))
-async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
+async def act(transfer_id: TransferId, action: Annotated[str, Path(max_length=NAME_CHARS)],
+              state: StateDep, staff: StaffDep,
               body: ActionBody | None = None, idempotency_key: IdempotencyKey = None
               ) -> TransferView:
     """Take one action: a step of the pathway (e.g. `authorise-summary`, `complete-checklist`,
@@ -226,6 +253,7 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
     actions require one."""
     body = body or ActionBody()
     view = await run_in_threadpool(_with_session, state, lambda s: _load(s, staff, transfer_id))
+    check_action_dates(action, body, view.anchor_at.date())
     pathway = state.protocols[view.authority].pathways[view.pathway]
     key = idempotency_key or str(uuid.uuid4())
     text = note_text(body)
