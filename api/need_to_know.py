@@ -17,6 +17,9 @@ The rule, in full:
   on at any point, in any run of the transfer (`TransferTeam`, written by the case
   store with every change), and those whose pathway names the team to act
   (`role@<team>`, e.g. the MASH Team Manager on a transfer from Early Help to Duty).
+* Whoever a pathway lets act on any of its transfers by role alone (`role@authority`,
+  e.g. a Head of Service of one service recording St Helens' weekly meeting) reads that
+  pathway's transfers: need to know never hides a transfer its protocol asks you to act on.
 
 Anyone else is told the transfer does not exist, as if it did not: a refusal that said
 "not yours" would tell them it is there.
@@ -45,6 +48,7 @@ class Scope:
 
     authority: str
     teams: frozenset[str] | None  # None: every transfer of the authority
+    role: str = ""
 
     @property
     def whole_authority(self) -> bool:
@@ -61,12 +65,12 @@ def covers_authority(role: str, team: str) -> bool:
 def scope_of(authority: str, role: str, team: str, protocol: Protocol | None) -> Scope:
     """The scope of a member of staff of `authority` (protocol: that authority's, if any)."""
     if covers_authority(role, team):
-        return Scope(authority, None)
+        return Scope(authority, None, role)
     teams = {team}
     service = protocol.services.get(team) if protocol is not None else None
     if service is not None:
         teams.update(service.teams)
-    return Scope(authority, frozenset(teams))
+    return Scope(authority, frozenset(teams), role)
 
 
 def named_teams(pathway: Pathway) -> frozenset[str]:
@@ -77,12 +81,22 @@ def named_teams(pathway: Pathway) -> frozenset[str]:
                      and ref.party not in pathway.parties)
 
 
-def pathways_naming(protocol: Protocol | None, teams: frozenset[str]) -> list[str]:
-    """The pathways of a protocol that name any of these teams to act, sorted."""
-    if protocol is None:
+def names_to_act(pathway: Pathway, teams: frozenset[str], role: str) -> bool:
+    """Whether the pathway names one of these teams to act, or lets the role act on any
+    of its transfers (`role@authority`)."""
+    if named_teams(pathway) & teams:
+        return True
+    return any(ref.side is Side.authority and ref.role == role
+               for _, ref in pathway.role_refs())
+
+
+def pathways_naming(protocol: Protocol | None, scope: Scope) -> list[str]:
+    """The pathways of a protocol that name the scope's teams or role to act, sorted."""
+    if protocol is None or scope.teams is None:
         return []
+    teams = scope.teams
     return sorted(pid for pid, pathway in protocol.pathways.items()
-                  if named_teams(pathway) & teams)
+                  if names_to_act(pathway, teams, scope.role))
 
 
 def may_read(scope: Scope, authority: str, involved: set[str] | frozenset[str],
@@ -95,4 +109,4 @@ def may_read(scope: Scope, authority: str, involved: set[str] | frozenset[str],
         return True
     if scope.teams & involved:
         return True
-    return pathway is not None and bool(scope.teams & named_teams(pathway))
+    return pathway is not None and names_to_act(pathway, scope.teams, scope.role)

@@ -82,7 +82,10 @@ def list_transfers(
     where: list[ColumnElement[bool]] = []
     if authority is not None:
         where.append(col(Transfer.authority) == authority)
-    if readable_by is not None:
+    if readable_by is not None and (team is None or team not in readable_by):
+        # A tray of one of the reader's own teams needs no more: the teams a row names are
+        # always among its TransferTeam rows (written with it), so the team filter below
+        # already keeps the rows the reader may see, on the tray indexes alone.
         where.append(_readable(authority, readable_by, named_on))
     if team is not None:
         where.append(

@@ -226,8 +226,7 @@ def list_transfers(
     reader = scope(state, staff)
     now = datetime.now(UTC)
     q.record_read(session, staff=staff, what="tray", transfer_id=None, now=now)
-    named = (pathways_naming(state.protocols.get(staff.authority), reader.teams)
-             if reader.teams is not None else [])
+    named = pathways_naming(state.protocols.get(staff.authority), reader)
     views, count = q.list_transfers(session, authority=staff.authority, team=team,
                                     stage=stage.value if stage else None, overdue=overdue,
                                     now=now, limit=limit, offset=offset,
