@@ -205,12 +205,13 @@ async def test_staff_read_only_what_they_need_to_know(
     assert all(lo <= q.aware(r.at) <= hi and r.authority == "gateshead" for r in reads)
     kept = [(r.staff_id.removeprefix("gateshead-"), r.what, r.transfer_id, r.refused)
             for r in reads]
-    # The unknown transfer left no record: there was nothing to read.
-    assert kept[:3] == [("cwd-sw", "transfer", TID, True), ("cwd-sw", "events", TID, True),
+    # An attempt on a transfer that does not exist is kept as one on a transfer that does.
+    assert kept[:4] == [("cwd-sw", "transfer", "transfer-gateshead-C999", True),
+                        ("cwd-sw", "transfer", TID, True), ("cwd-sw", "events", TID, True),
                         ("cwd-tm", "action", TID, True)]
     assert ("lac-tm", "transfer", TID, False) in kept
     assert ("hos-1", "events", TID, False) in kept
     assert kept.count(("cwd-tm", "tray", None, False)) == 2
     assert ("lac-tm", "notifications", None, True) in kept
     assert ("legal", "notifications", None, False) in kept
-    assert len(kept) == 3 + 8 + 6 + len([r for r in kept if r[1] == "notifications"])
+    assert len(kept) == 4 + 8 + 6 + len([r for r in kept if r[1] == "notifications"])

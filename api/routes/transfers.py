@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from workflows.rules import holds, who
 # its own, so the OpenAPI document lists every status a route answers with.
 router = APIRouter(prefix="/transfers", tags=["transfers"], responses=EVERY_ROUTE)
 FUTURE_GRACE = timedelta(minutes=5)
+TRANSFER_ID = r"^transfer-[a-z][a-z0-9_]{0,63}-" + IDENTIFIER.removeprefix("^")
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200,
@@ -180,6 +182,11 @@ def _load(session: Session, state: AppState, staff: Staff, transfer_id: str, wha
     the refused attempt on a transfer that exists, is recorded either way."""
     row = q.latest_transfer(session, transfer_id)
     if row is None:
+        # An attempt on a well-formed id is kept as one on a transfer that exists, so that
+        # neither the record nor the time taken tells the two apart.
+        if re.match(TRANSFER_ID, transfer_id):
+            q.record_read(session, staff=staff, what=what, transfer_id=transfer_id,
+                          now=datetime.now(UTC), refused=True)
         raise HTTPException(404, f"No transfer '{transfer_id}' in {staff.authority}")
     reader = scope(state, staff)
     involved = {row.from_team, row.to_team, row.responsible_team}
