@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import sqlalchemy
+from alembic import command
+from alembic.config import Config
 from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -17,11 +19,12 @@ from activities.case_store import CaseStoreActivities
 from api import store_queries as q
 from api.need_to_know import Scope, may_read, named_teams, pathways_naming, scope_of
 from config import ROOT
+from database import make_engine
 from models.protocol_files import load_protocols
-from models.tables import ActionNote, Notification, ReadRecord, TransferEvent
+from models.tables import ActionNote, Notification, ReadRecord, Transfer, TransferEvent
 from models.transfer import ChangeRecord, Stage
 from tests import dates
-from tests.test_case_store import change
+from tests.test_case_store import NOW, change
 from tests.transfers import api_on
 
 PROTOCOLS = load_protocols(ROOT / "protocols")
@@ -123,6 +126,24 @@ def test_a_team_that_held_a_transfer_keeps_reading_it(engine: sqlalchemy.Engine)
         # Naming a team in the query does not widen what the reader may see.
         assert tray(frozenset({"edge_of_care"}), team="sgcp") == []
         assert len(tray(frozenset({"cwd"}), team="cwd")) == 1  # its own tray: the current row
+
+
+def test_the_migration_fills_the_teams_of_transfers_already_stored(store_url: str) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", store_url)
+    command.downgrade(config, "0003")
+    engine = make_engine(store_url)
+    try:
+        row = CaseStoreActivities._current_row(change(1, stage=Stage.transferred), NOW)
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.insert(Transfer.__table__), [row])  # type: ignore[attr-defined]
+        command.upgrade(config, "head")
+        with Session(engine) as session:
+            assert q.involves(session, authority="gateshead", transfer_id="TR-1",
+                              teams=frozenset({"sgcp", "lac", "cwd"})) == {"sgcp", "lac"}
+    finally:
+        engine.dispose()
 
 
 # ----- through the API --------------------------------------------------------------------------
