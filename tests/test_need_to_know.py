@@ -236,3 +236,42 @@ async def test_staff_read_only_what_they_need_to_know(
     assert ("lac-tm", "notifications", None, True) in kept
     assert ("legal", "notifications", None, False) in kept
     assert len(kept) == 4 + 8 + 6 + len([r for r in kept if r[1] == "notifications"])
+
+
+async def test_a_redirected_transfer_and_a_services_staff(
+        ts_env: WorkflowEnvironment, worker: Worker, directory_engine: sqlalchemy.Engine
+) -> None:
+    path = "/transfers/transfer-nottingham-N42"
+
+    def as_(who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer demo-nottingham-{who}"}
+
+    async with api_on(directory_engine, ts_env, worker) as api:
+
+        async def act(action: str, who: str, **body: Any) -> None:
+            answer = await api.post(f"{path}/actions/{action}", json=body or None,
+                                    headers=as_(who))
+            assert answer.status_code == 200, (action, answer.text)
+
+        started = await api.post("/transfers", headers=as_("fieldwork-tm"), json={
+            "authority": "nottingham", "pathway": "fieldwork-to-cic", "case_id": "N42"})
+        assert started.status_code == 201, started.text
+        items = PROTOCOLS["nottingham"].pathways["fieldwork-to-cic"].gates["checklist"].items
+        await act("confirm-receipt", "cic-tm")
+        await act("record-order-granted", "fieldwork-tm", date=started.json()["anchor_at"][:10])
+        await act("record-joint-visit", "cic-sw")
+        await act("complete-checklist", "fieldwork-tm", items=items)
+        await act("initiate", "fieldwork-tm")
+        await act("dispute", "cic-tm", note="Not a case for us")
+        await act("acknowledge-dispute", "fieldwork-sm")
+        await act("resolve-dispute", "cic-sm", resolution="redirect", to_team="permanency",
+                  note="Permanency should hold it")
+
+        # The team the dispute redirected the case to reads it; its own service's Head of
+        # Service too (fieldwork and CiC are Children's Social Care teams); not another
+        # team, nor the Head of Service of another service.
+        for who, code in (("permanency-tm", 200), ("childrens_social_care-hos", 200),
+                          ("leaving_care-tm", 404), ("early_help_services-hos", 404)):
+            assert (await api.get(path, headers=as_(who))).status_code == code, who
+        tray = await api.get("/transfers", headers=as_("permanency-sw"))
+        assert tray.json()["count"] == 1
