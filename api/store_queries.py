@@ -151,10 +151,11 @@ def involves(session: Session, *, authority: str, transfer_id: str, teams: froze
 
 
 def record_read(session: Session, *, staff: Staff, what: str, transfer_id: str | None,
-                now: datetime, refused: bool = False) -> None:
-    """Keep (and commit) one read: who read what, when."""
+                now: datetime, refused: bool = False, recipient: str | None = None) -> None:
+    """Keep (and commit) one read: who read what (whose mail), when."""
     session.add(ReadRecord(at=aware(now), staff_id=staff.id, authority=staff.authority,
-                           what=what, transfer_id=transfer_id, refused=refused))
+                           what=what, transfer_id=transfer_id, recipient=recipient,
+                           refused=refused))
     session.commit()
 
 

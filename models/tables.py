@@ -153,4 +153,5 @@ class ReadRecord(SQLModel, table=True):
     authority: str
     what: str  # transfer, events, action, tray, notifications
     transfer_id: str | None = None
+    recipient: str | None = None  # whose mail was asked for (a staff id, or * for everyone's)
     refused: bool = False

@@ -233,8 +233,11 @@ async def test_staff_read_only_what_they_need_to_know(
     assert ("lac-tm", "transfer", TID, False) in kept
     assert ("hos-1", "events", TID, False) in kept
     assert kept.count(("cwd-tm", "tray", None, False)) == 2
-    assert ("lac-tm", "notifications", None, True) in kept
-    assert ("legal", "notifications", None, False) in kept
+    mail = [(r.staff_id.removeprefix("gateshead-"), r.recipient, r.refused) for r in reads
+            if r.what == "notifications"]
+    assert ("lac-tm", "gateshead-lac-tm", False) in mail
+    assert ("lac-tm", "gateshead-sgcp-tm", True) in mail and ("lac-tm", "*", True) in mail
+    assert ("hos-1", "gateshead-lac-tm", False) in mail and ("legal", "*", False) in mail
     assert len(kept) == 4 + 8 + 6 + len([r for r in kept if r[1] == "notifications"])
 
 

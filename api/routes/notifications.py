@@ -49,7 +49,7 @@ def list_notifications(
     whose = staff.id if recipient is None else recipient
     refused = whose != staff.id and not covers_authority(staff.role, staff.team)
     q.record_read(session, staff=staff, what="notifications", transfer_id=None,
-                  now=datetime.now(UTC), refused=refused)
+                  now=datetime.now(UTC), refused=refused, recipient=whose)
     if refused:
         asked = "everyone's mail" if whose == EVERYONE else "another person's mail"
         raise HTTPException(403, f"Only staff who serve the whole authority may read {asked}; "

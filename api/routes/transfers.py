@@ -268,7 +268,7 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
     `extend-deadline` / `pause-deadline` / `resume-deadline` (with `deadline`, `until`),
     `acknowledge-dispute` / `resolve-dispute` (with `resolution`, `to_team`), or a
     post-transfer step (e.g. `complete-later-life-letters`). A `note` says why; some
-    actions require one."""
+    actions require one. To staff who need not know the transfer it does not exist (404)."""
     body = body or ActionBody()
     view = await run_in_threadpool(_with_session, state,
                                    lambda s: _load(s, state, staff, transfer_id, "action"))

@@ -9,7 +9,7 @@ receiving, responsible, a party, a team a dispute redirected it to); the API let
 staff read only those transfers (api/need_to_know). It is filled here from the current
 rows' three team columns; the parties and redirections of transfers already running are
 added by their next change. `readrecord` keeps who read which transfer, trail, tray or
-notifications, and when.
+notifications (whose mail), and when; refused attempts too.
 """
 
 from collections.abc import Sequence
@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("authority", sa.String(), nullable=False),
         sa.Column("what", sa.String(), nullable=False),
         sa.Column("transfer_id", sa.String(), nullable=True),
+        sa.Column("recipient", sa.String(), nullable=True),
         sa.Column("refused", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
