@@ -51,6 +51,9 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "actionnote": ("SELECT", "INSERT", "DELETE"),
     "startkey": ("SELECT", "INSERT", "DELETE"),
     "subjectaccessexport": ("SELECT", "INSERT"),
+    # need to know: the teams a transfer has involved (only ever added to), and who read what
+    "transferteam": ("SELECT", "INSERT"),
+    "readrecord": ("SELECT", "INSERT"),
 }
 
 

@@ -11,7 +11,10 @@ A change is written with a few SQLAlchemy Core statements, prepared once per sto
    the activity twice, even at once (a retry, a local activity run again), adds nothing;
 3. the current row, `INSERT ... ON CONFLICT (run_id) DO UPDATE ... WHERE seq < new seq`:
    one statement whether or not the row exists, and a late, older change never wins;
-4. the change's emails, one row per recipient.
+4. the teams the transfer involves (`TransferTeam`: sending, receiving, responsible, the
+   parties named, a team a dispute redirects it to), `INSERT ... ON CONFLICT DO NOTHING`:
+   only ever added to, so a team keeps reading a transfer it once held (api/need_to_know);
+5. the change's emails, one row per recipient.
 
 Both SQLite (the default) and PostgreSQL (production) support these `ON CONFLICT` clauses.
 """
@@ -31,7 +34,7 @@ from temporalio import activity
 from models.audit_chain import event_hash
 from models.external_addresses import ExternalAddresses
 from models.protocol import Side
-from models.tables import Notification, Staff, Transfer, TransferEvent
+from models.tables import Notification, Staff, Transfer, TransferEvent, TransferTeam
 from models.transfer import ChangeRecord, ExternalRecipient, Notice
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ EVENTS: Table = TransferEvent.__table__  # type: ignore[attr-defined]
 CURRENT: Table = Transfer.__table__  # type: ignore[attr-defined]
 OUTBOX: Table = Notification.__table__  # type: ignore[attr-defined]
 STAFF: Table = Staff.__table__  # type: ignore[attr-defined]
+TEAMS: Table = TransferTeam.__table__  # type: ignore[attr-defined]
 StaffRow = Row[Any, Any, Any, Any]  # id, team, role, email
 
 # The current row's columns a change rewrites (all but run_id and started_at).
@@ -81,6 +85,9 @@ class _Statements:
             set_={name: current.excluded[name] for name in REWRITTEN},
             where=CURRENT.c.seq < current.excluded.seq,  # a late, older change never wins
         )
+
+        self.teams = insert(TEAMS).on_conflict_do_nothing(
+            index_elements=["authority", "team", "transfer_id"])
 
         self.outbox = OUTBOX.insert()
 
@@ -135,6 +142,7 @@ class CaseStoreActivities:
                 log.info("change %s:%s already recorded", change.run_id, change.seq)
                 return
             conn.execute(self._sql.current, self._current_row(change, at))
+            conn.execute(self._sql.teams, _team_rows(change))
             emails = self._outbox(change, at, staff)
             if emails:
                 conn.execute(self._sql.outbox, emails)
@@ -236,6 +244,16 @@ class CaseStoreActivities:
                 chosen.setdefault(name, (whom, notice, address))
         return [_email(change, at, notice, f"external:{name}", whom.role.value, whom.external,
                        address) for name, (whom, notice, address) in chosen.items()]
+
+
+def _team_rows(change: ChangeRecord) -> list[dict[str, Any]]:
+    """The teams a change shows the transfer involving, sorted (a stable lock order)."""
+    view = change.view
+    teams = {view.from_team, view.to_team, view.responsible_team, *view.parties.values()}
+    if view.redirected_to:
+        teams.add(view.redirected_to)
+    return [{"authority": view.authority, "team": team, "transfer_id": view.transfer_id}
+            for team in sorted(teams) if team]
 
 
 def _email(change: ChangeRecord, at: datetime, notice: Notice, recipient_id: str, role: str,

@@ -7,6 +7,7 @@ through `aware()` before showing or comparing them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, union_all
@@ -17,10 +18,12 @@ from models.tables import (
     ActionNote,
     ApiToken,
     Notification,
+    ReadRecord,
     Staff,
     StartKey,
     Transfer,
     TransferEvent,
+    TransferTeam,
 )
 
 
@@ -69,12 +72,22 @@ def list_transfers(
     now: datetime,
     limit: int,
     offset: int,
+    readable_by: frozenset[str] | None = None,
+    named_on: Sequence[str] = (),
 ) -> tuple[list[str], int]:
     """One page of matching transfers' stored views (JSON text, as written: the workflow's
-    `TransferView`), soonest deadline first, and how many match in all."""
+    `TransferView`), soonest deadline first, and how many match in all.
+
+    `readable_by` (with `authority`): only the transfers these teams have ever been
+    involved in (api/need_to_know), or whose pathway is one of `named_on`; None: all."""
     where: list[ColumnElement[bool]] = []
     if authority is not None:
         where.append(col(Transfer.authority) == authority)
+    if readable_by is not None and (team is None or team not in readable_by):
+        # A tray of one of the reader's own teams needs no more: the teams a row names are
+        # always among its TransferTeam rows (written with it), so the team filter below
+        # already keeps the rows the reader may see, on the tray indexes alone.
+        where.append(_readable(authority, readable_by, named_on))
     if team is not None:
         where.append(
             or_(
@@ -111,6 +124,40 @@ def list_transfers(
     for more in counts[1:]:
         total = total + more
     return views, int(session.exec(select(total)).one())
+
+
+def _readable(authority: str | None, teams: frozenset[str], named_on: Sequence[str]
+              ) -> ColumnElement[bool]:
+    """Need to know, as a filter each tray part applies while it walks its index in
+    deadline order: the team's transfer ids are one range of TransferTeam's key, so
+    PostgreSQL probes that key per row for a page, or hashes the ids once to count (the
+    count stays an index-only scan: transfer_id is in both tray indexes)."""
+    ids = select(TransferTeam.transfer_id).where(col(TransferTeam.team).in_(sorted(teams)))
+    if authority is not None:
+        ids = ids.where(TransferTeam.authority == authority)
+    involved = col(Transfer.transfer_id).in_(ids)
+    if not named_on:
+        return involved
+    return or_(involved, col(Transfer.pathway).in_(list(named_on)))
+
+
+def involves(session: Session, *, authority: str, transfer_id: str, teams: frozenset[str]
+             ) -> set[str]:
+    """Which of these teams a transfer (any of its runs) has ever involved."""
+    if not teams:
+        return set()
+    return set(session.exec(select(TransferTeam.team).where(
+        TransferTeam.authority == authority, col(TransferTeam.team).in_(sorted(teams)),
+        TransferTeam.transfer_id == transfer_id)).all())
+
+
+def record_read(session: Session, *, staff: Staff, what: str, transfer_id: str | None,
+                now: datetime, refused: bool = False, recipient: str | None = None) -> None:
+    """Keep (and commit) one read: who read what (whose mail), when."""
+    session.add(ReadRecord(at=aware(now), staff_id=staff.id, authority=staff.authority,
+                           what=what, transfer_id=transfer_id, recipient=recipient,
+                           refused=refused))
+    session.commit()
 
 
 def transfer_events(session: Session, run_id: str) -> list[TransferEvent]:

@@ -437,8 +437,9 @@ HOW = [
     ("5", "work trays",
      "A fresh PostgreSQL database on 127.0.0.1:5432, migrated, filled by COPY with "
      "transfers' current rows (their view JSON as the workflow writes it; a mix of Gateshead "
-     "pathways and stages, a fifth of open transfers overdue); `GET "
-     "/transfers?team=sgcp&overdue=true` one request at a time, vs the same SQL (count + "
+     "pathways and stages, a fifth of open transfers overdue) and the teams each involves; "
+     "`GET /transfers?team=sgcp&overdue=true` as the SGCP Team Manager (need to know "
+     "applies; the API records the read) one request at a time, vs the same SQL (count + "
      "first page) straight on PostgreSQL. The database is dropped afterwards."),
 ]
 

@@ -4,9 +4,11 @@ A fresh PostgreSQL database (created on 127.0.0.1:5432 and dropped afterwards) i
 migrated and seeded as `make dev` does, then filled, in bulk (COPY), with R
 transfers' current rows whose `view` is the JSON the workflow writes: a Gateshead
 transfer on any of Gateshead's pathways, with its gates and deadlines, in a mix of
-stages, about a fifth of the open ones overdue. Measured, one request at a time:
+stages, about a fifth of the open ones overdue, and the teams each involves (as the
+case store writes them, for the need-to-know filter). Measured, one request at a time:
 `GET /transfers?team=sgcp&overdue=true` as the SGCP Team Manager (SGCP is in most
-of Gateshead's pathways: the fullest tray) (p50 / p95 / p99),
+of Gateshead's pathways: the fullest tray; the tray is also limited to what SGCP
+needs to know, as for any team's staff) (p50 / p95 / p99),
 against the very statements the API's query issues (the first page and the count,
 captured from `api.store_queries.list_transfers`) run directly on PostgreSQL with
 psycopg: the database's share of the round trip.
@@ -33,6 +35,7 @@ from psycopg import sql
 from sqlmodel import Session
 
 from api import store_queries
+from api.need_to_know import pathways_naming, scope_of
 from bench import profile
 from bench.common import bench_stack, latency_summary, log, ratio
 from bench.drive import AUTHORITY, SGCP_TM, api_client
@@ -52,6 +55,14 @@ COLUMNS = ["run_id", "transfer_id", "case_id", "authority", "pathway", "stage", 
            "updated_at", "seq", "view"]
 
 
+def _reader() -> dict[str, Any]:
+    """The need-to-know arguments the API passes to the tray query for the SGCP Team
+    Manager (api/routes/transfers.list_transfers)."""
+    protocol = load_protocols(ROOT / "protocols")[AUTHORITY]
+    reader = scope_of(AUTHORITY, "team_manager", TEAM, protocol)
+    return {"readable_by": reader.teams, "named_on": pathways_naming(protocol, reader)}
+
+
 def tray_statements(url: str) -> list[tuple[str, Any]]:
     """The statements the API's tray query issues (count and page), as PostgreSQL gets them:
     captured from `api.store_queries.list_transfers` itself, so the bare side runs exactly
@@ -69,7 +80,7 @@ def tray_statements(url: str) -> list[tuple[str, Any]]:
             # offset 0 and a full first page, as the API's tray request: page and count
             store_queries.list_transfers(session, authority=AUTHORITY, team=TEAM, stage=None,
                                          overdue=True, now=datetime.now(UTC), limit=50,
-                                         offset=0)
+                                         offset=0, **_reader())
     finally:
         engine.dispose()
     return issued
@@ -161,15 +172,23 @@ def _rows(count: int, seed: int = 4) -> Any:
 
 def fill(url: str, count: int) -> dict[str, Any]:
     started = time.perf_counter()
+    teams: set[tuple[str, str, str]] = set()
     with psycopg.connect(url) as conn:
         with conn.cursor() as cur, cur.copy(
                 sql.SQL("COPY transfer ({}) FROM STDIN").format(
                     sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))) as copy:
             for row in _rows(count):
                 copy.write_row(row)
+                # authority, from, to (the responsible team is one of them), transfer id
+                teams.update((row[3], team, row[1]) for team in (row[6], row[7]))
+        with conn.cursor() as cur, cur.copy(
+                "COPY transferteam (authority, team, transfer_id) FROM STDIN") as copy:
+            for team_row in sorted(teams):
+                copy.write_row(team_row)
         conn.commit()
         conn.autocommit = True
         conn.execute("ANALYZE transfer")
+        conn.execute("ANALYZE transferteam")
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
     statements = tray_statements(url)
     plans: list[list[str]] = []
@@ -180,7 +199,7 @@ def fill(url: str, count: int) -> dict[str, Any]:
         with Session(engine := make_engine(url)) as session:
             _, matching = store_queries.list_transfers(
                 session, authority=AUTHORITY, team=TEAM, stage=None, overdue=True,
-                now=datetime.now(UTC), limit=1, offset=0)
+                now=datetime.now(UTC), limit=1, offset=0, **_reader())
         engine.dispose()
     return {"rows": count, "fill_s": round(time.perf_counter() - started, 1),
             "database_bytes": size[0] if size else None,

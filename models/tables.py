@@ -158,6 +158,7 @@ class StartKey(SQLModel, table=True):
 class SubjectAccessExport(SQLModel, table=True):
     """Each subject access export: who asked, about whom, when, in which form, how much."""
 
+
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _aware()
     staff_id: str
@@ -167,3 +168,36 @@ class SubjectAccessExport(SQLModel, table=True):
     transfers: int
     events: int
     notifications: int
+
+
+class TransferTeam(SQLModel, table=True):
+    """Every team a transfer has involved, in any of its runs: sending, receiving,
+    responsible, a party named at the start or by an action, a team a dispute redirected
+    it to. Only ever added to (by the case store, with each change), so a team that once
+    held a case can still read its history after a later run moved it elsewhere.
+
+    The key leads with (authority, team): a team's transfer ids are one index range, for
+    the work tray's need-to-know filter and for the check on a single transfer.
+    """
+
+    authority: str = Field(primary_key=True)
+    team: str = Field(primary_key=True)
+    transfer_id: str = Field(primary_key=True)
+
+
+class ReadRecord(SQLModel, table=True):
+    """Who read what, when: one row per read of a transfer, its trail (with its notes), a
+    work tray or the notifications. Append-only; refused reads are kept too."""
+
+    __table_args__ = (Index("ix_read_record_transfer", "transfer_id", "at"),
+                      Index("ix_read_record_staff", "staff_id", "at"))
+
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _aware()
+    staff_id: str
+    authority: str
+    what: str  # transfer, events, action, tray, notifications
+    transfer_id: str | None = None
+    recipient: str | None = None  # whose mail was asked for (a staff id, or * for everyone's)
+    refused: bool = False

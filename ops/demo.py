@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from api.need_to_know import AUTHORITY_TEAM as AUTHORITY_TEAM  # one definition, re-exported
 from models.protocol import Protocol
 from models.tables import ApiToken, Staff
 
@@ -39,7 +40,6 @@ AUTHORITY_ROLES = [("hos-1", "head_of_service", "Head of Service"),
                    ("bs", "business_support", "Business Support"),
                    ("chair", "chair", "Chair of the transfer panel")]
 SERVICE_ROLES = [("hos", "head_of_service", "Head of Service")]
-AUTHORITY_TEAM = "authority"  # the 'team' of staff who serve the whole authority
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,15 @@ async def test_a_party_is_named_at_the_start(api: httpx.AsyncClient) -> None:
     started = await start(api, "third-party", parties={"original_team": "gamma"})
     assert started.status_code == 201, started.text
     assert started.json()["parties"] == {"original_team": "gamma"}
-    refused = await act(api, "original-agrees", "delta-tm", "k1")
+    # Delta has nothing to do with the case: to its staff it does not exist.
+    assert (await act(api, "original-agrees", "delta-tm", "k0")).status_code == 404
+    refused = await act(api, "original-agrees", "beta-tm", "k1")
     assert refused.status_code == 403 and "Team Manager of gamma" in refused.json()["detail"]
     assert (await act(api, "original-agrees", "gamma-tm", "k2")).status_code == 200
+    # The party's team reads the transfer it was named on; another team does not.
+    for who, code in (("gamma-sw", 200), ("delta-sw", 404)):
+        assert (await api.get(f"/transfers/transfer-{T}-C7", headers=token(who))
+                ).status_code == code, who
 
 
 async def test_reasons_for_items_that_do_not_apply_are_kept_in_the_trail(

@@ -172,5 +172,6 @@ def test_migrating_again_grants_exactly_the_listed_privileges(
         "actionnote": {"SELECT", "INSERT", "DELETE"},
         "startkey": {"SELECT", "INSERT", "DELETE"},
         "subjectaccessexport": {"SELECT", "INSERT"},
+        "transferteam": {"SELECT", "INSERT"}, "readrecord": {"SELECT", "INSERT"},
     }
     assert sorted(columns) == ["attempts", "last_error", "sent_at"]

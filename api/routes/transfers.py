@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from api.limits import (
     check_anchor_window,
     check_dates,
 )
+from api.need_to_know import Scope, may_read, pathways_naming, scope_of
 from api.starting import agreed_date_problem, open_transfer, start_problem, transfer_id_for
 from models.external_addresses import ORGANISATION
 from models.protocol import Protocol
@@ -44,6 +46,7 @@ from workflows.rules import holds, who
 router = APIRouter(prefix="/transfers", tags=["transfers"], responses=EVERY_ROUTE)
 FUTURE_GRACE = timedelta(minutes=5)
 TransferId = Annotated[str, Path(max_length=ID_CHARS)]
+TRANSFER_ID = r"^transfer-[a-z][a-z0-9_]{0,63}-" + IDENTIFIER.removeprefix("^")
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200,
@@ -192,22 +195,51 @@ async def _register_start_key(state: AppState, staff: Staff, key: str, case_id: 
     return False
 
 
-def _load(session: Session, staff: Staff, transfer_id: str) -> TransferView:
+def scope(state: AppState, staff: Staff) -> Scope:
+    return scope_of(staff.authority, staff.role, staff.team, state.protocols.get(staff.authority))
+
+
+def _load(session: Session, state: AppState, staff: Staff, transfer_id: str, what: str
+          ) -> TransferView:
+    """The transfer, if the member of staff may read it (api/need_to_know); the read, or
+    the refused attempt on a transfer that exists, is recorded either way."""
     row = q.latest_transfer(session, transfer_id)
-    if row is None or row.authority != staff.authority:
+    if row is None:
+        # An attempt on a well-formed id is kept as one on a transfer that exists, so that
+        # neither the record nor the time taken tells the two apart.
+        if re.match(TRANSFER_ID, transfer_id):
+            q.record_read(session, staff=staff, what=what, transfer_id=transfer_id,
+                          now=datetime.now(UTC), refused=True)
+        raise HTTPException(404, f"No transfer '{transfer_id}' in {staff.authority}")
+    reader = scope(state, staff)
+    involved = {row.from_team, row.to_team, row.responsible_team}
+    if reader.teams is not None and not reader.teams & involved:
+        involved |= q.involves(session, authority=row.authority, transfer_id=transfer_id,
+                               teams=reader.teams)
+    protocol = state.protocols.get(row.authority)
+    pathway = protocol.pathways.get(row.pathway) if protocol else None
+    allowed = may_read(reader, row.authority, involved, pathway)
+    q.record_read(session, staff=staff, what=what, transfer_id=transfer_id,
+                  now=datetime.now(UTC), refused=not allowed)
+    if not allowed:
+        # Word for word the answer for a transfer that does not exist.
         raise HTTPException(404, f"No transfer '{transfer_id}' in {staff.authority}")
     return TransferView.model_validate(row.view)
 
 
 @router.get("/{transfer_id}", response_model=TransferView, responses=error_responses(404))
-def get_transfer(transfer_id: TransferId, session: SessionDep, staff: StaffDep) -> TransferView:
-    """Stage, responsible team, gates, deadlines (pending / met / missed), allocated worker."""
-    return _load(session, staff, transfer_id)
+def get_transfer(transfer_id: TransferId, session: SessionDep, state: StateDep,
+                 staff: StaffDep) -> TransferView:
+    """Stage, responsible team, gates, deadlines (pending / met / missed), allocated worker.
+
+    Only for staff who need to know (see the work tray); to anyone else the transfer does
+    not exist (404)."""
+    return _load(session, state, staff, transfer_id, "transfer")
 
 
 @router.get("", response_model=TransferPage)
 def list_transfers(
-    session: SessionDep, staff: StaffDep,
+    session: SessionDep, state: StateDep, staff: StaffDep,
     team: Annotated[str | None, Query(max_length=NAME_CHARS,
                                       description="Sending, receiving or responsible team")
                     ] = None,
@@ -216,10 +248,21 @@ def list_transfers(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    """Work trays: the transfers of your authority, soonest deadline first."""
+    """Work trays, soonest deadline first: the transfers you need to know about.
+
+    Staff who serve the whole authority (Heads of Service listed under the authority,
+    Senior Assistant Directors, Directors, IROs, Legal Services, Designated
+    Administrators, Business Support, panel Chairs) see all of its transfers. Everyone
+    else sees those their team (or, listed under a service, the service's teams) sends,
+    receives or holds, has held or been named on, or is named by the pathway to act on."""
+    reader = scope(state, staff)
+    now = datetime.now(UTC)
+    q.record_read(session, staff=staff, what="tray", transfer_id=None, now=now)
+    named = pathways_naming(state.protocols.get(staff.authority), reader)
     views, count = q.list_transfers(session, authority=staff.authority, team=team,
                                     stage=stage.value if stage else None, overdue=overdue,
-                                    now=datetime.now(UTC), limit=limit, offset=offset)
+                                    now=now, limit=limit, offset=offset,
+                                    readable_by=reader.teams, named_on=named)
     # Each view is the JSON of a TransferView, validated when the worker wrote it: sent
     # as stored rather than parsed, validated and serialised again (a TransferPage still).
     body = f'{{"data":[{",".join(views)}],"count":{count}}}'
@@ -228,10 +271,11 @@ def list_transfers(
 
 @router.get("/{transfer_id}/events", response_model=list[EventOut],
             responses=error_responses(404))
-def transfer_events(transfer_id: TransferId, session: SessionDep, staff: StaffDep
-                    ) -> list[EventOut]:
-    """The audit trail: who did what, when, and why."""
-    view = _load(session, staff, transfer_id)
+def transfer_events(transfer_id: TransferId, session: SessionDep, state: StateDep,
+                    staff: StaffDep) -> list[EventOut]:
+    """The audit trail: who did what, when, and why (with the notes). Only for staff who
+    need to know the transfer (404 to anyone else)."""
+    view = _load(session, state, staff, transfer_id, "events")
     events = q.transfer_events(session, view.run_id)
     notes = q.notes_for(session, [e.note_ref for e in events if e.note_ref])
     return [EventOut(seq=e.seq, at=q.aware(e.at), kind=e.kind, summary=e.summary, stage=e.stage,
@@ -250,9 +294,10 @@ async def act(transfer_id: TransferId, action: Annotated[str, Path(max_length=NA
     `extend-deadline` / `pause-deadline` / `resume-deadline` (with `deadline`, `until`),
     `acknowledge-dispute` / `resolve-dispute` (with `resolution`, `to_team`), or a
     post-transfer step (e.g. `complete-later-life-letters`). A `note` says why; some
-    actions require one."""
+    actions require one. To staff who need not know the transfer it does not exist (404)."""
     body = body or ActionBody()
-    view = await run_in_threadpool(_with_session, state, lambda s: _load(s, staff, transfer_id))
+    view = await run_in_threadpool(_with_session, state,
+                                   lambda s: _load(s, state, staff, transfer_id, "action"))
     check_action_dates(action, body, view.anchor_at.date())
     pathway = state.protocols[view.authority].pathways[view.pathway]
     key = idempotency_key or str(uuid.uuid4())

@@ -1,7 +1,7 @@
 """audit chain, retention and subject access: event hashes, purged email bodies, exports
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-05 13:00:00
 
 Each event gets `prev_hash` and `hash` (models/audit_chain). Events written before this
@@ -19,7 +19,7 @@ from models.audit_chain import event_hash
 
 # revision identifiers, used by Alembic.
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
