@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "case-transfers@council.example"
+    # Temporal payload encryption (payload_codec.py): "k2:<base64 of 32 bytes>,k1:<base64>",
+    # the first encrypts, all decrypt. Development without it uses (and makes) the key file.
+    payload_keys: SecretStr = SecretStr("")
+    payload_key_file: Path = ROOT / ".data" / "payload-key"
+    # Browser origins allowed to call the codec endpoints (/codec/decode): the Temporal UI's.
+    codec_cors_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
+
     # Requests with a larger body are refused (413) before it is read or the token checked.
     max_body_bytes: int = 64 * 1024
 
@@ -39,6 +46,9 @@ class Settings(BaseSettings):
     def _production_is_configured(self) -> Settings:
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("production needs DATABASE_URL pointing at PostgreSQL")
+        if self.environment == "production" and not self.payload_keys.get_secret_value():
+            raise ValueError("production needs PAYLOAD_KEYS ('id:<base64 of 32 random bytes>'):"
+                             " without it Temporal would keep case data unencrypted")
         return self
 
 

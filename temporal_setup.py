@@ -25,24 +25,27 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from config import Settings
 from models import search_attributes as sa
 from models.protocol import Protocol
+from payload_codec import data_converter, keys_from_settings
 from workflows.weekly_meeting import WeeklyMeetingInput, WeeklyMeetingWorkflow
 
 log = logging.getLogger(__name__)
 
 
 async def connect(settings: Settings, *, attempts: int = 60) -> Client:
-    """Connect, waiting for the server to come up (it may start alongside us)."""
+    """Connect, waiting for the server to come up (it may start alongside us).
+
+    Every payload the client sends is encrypted with the configured keys (payload_codec)."""
+    converter = data_converter(keys_from_settings(settings))
     for attempt in range(1, attempts + 1):
         try:
             return await Client.connect(settings.temporal_address,
                                         namespace=settings.temporal_namespace,
-                                        data_converter=pydantic_data_converter)
+                                        data_converter=converter)
         except RuntimeError:
             if attempt == attempts:
                 raise

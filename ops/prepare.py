@@ -10,6 +10,7 @@ from config import get_settings
 from database import make_engine, migrate
 from models.protocol_files import load_protocols
 from ops.demo import demo_staff, seed_demo_directory
+from payload_codec import keys_from_settings
 
 BANNER = """
 Case transfers: development system
@@ -35,6 +36,8 @@ The README's tour takes it from there. Ctrl-C stops everything; transfers are ke
 def main() -> None:
     settings = get_settings()
     protocols = load_protocols(settings.protocols_dir)  # refuse to start on a malformed file
+    # Made here, once, before the worker and the API start together and would race to make it.
+    keys_from_settings(settings)
     migrate(settings.database_url)
     if settings.environment != "development":
         return

@@ -25,7 +25,6 @@ from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -48,6 +47,7 @@ from models.protocol import (
 from models.transfer import Actor, DeadlineChange, DeadlineStatus, Recalculation, TransferView
 from ops.recalculate import Result, recalculate_all, run
 from temporal_setup import prepare_namespace
+from tests.converter import CONVERTER
 from tests.dates import Scene
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, deadline, mail
@@ -334,7 +334,7 @@ async def test_bad_arguments_are_refused_before_any_transfer_is_touched():
 @pytest.fixture
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         dev_server_extra_args=["--dynamic-config-value",
                                "system.forceSearchAttributesCacheRefreshOnRead=true"],

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.converter import CONVERTER
 from tests.scenario import PROTOCOLS
 from tests.transfers import HISTORIES
 from workflows.case_transfer import CaseTransferWorkflow
@@ -57,7 +57,7 @@ def test_histories_are_committed(generation: str) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[_name(p) for p in FILES])
 async def test_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[CaseTransferWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[CaseTransferWorkflow], data_converter=CONVERTER)
     history = WorkflowHistory.from_json(_name(path), path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
