@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # the first encrypts, all decrypt. Development without it uses (and makes) the key file.
     payload_keys: SecretStr = SecretStr("")
     payload_key_file: Path = ROOT / ".data" / "payload-key"
+    # Keys the hash that stands for an Idempotency-Key in Temporal (api/references.py);
+    # unset, one is derived from the current payload key. Set it before rotating those.
+    reference_key: SecretStr = SecretStr("")
     # Browser origins allowed to call the codec endpoints (/codec/decode): the Temporal UI's.
     codec_cors_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
 

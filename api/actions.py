@@ -39,25 +39,28 @@ ITEM = r"^[a-z][a-z0-9_]{0,63}$"  # a protocol's name for an item, a team or a k
 
 
 class ActionBody(BaseModel):
-    items: list[str] = Field(default=[], description="Checklist items confirmed")
+    items: list[Annotated[str, Field(pattern=ITEM)]] = Field(
+        default=[], description="Checklist items confirmed")
     not_applicable: dict[Annotated[str, Field(pattern=ITEM)],
                          Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default={}, description="Checklist items that do not apply to this case, each with "
                                 "the reason (where the protocol allows it); kept in the "
                                 "case store only")
-    attendees: list[str] = Field(default=[], description="Who attended a meeting")
+    attendees: list[Annotated[str, Field(pattern=ITEM)]] = Field(
+        default=[], description="Who attended a meeting (the protocol's names, e.g. family)")
     date: dt.date | None = Field(default=None,
                                  description="A date the action sets (e.g. re-presentation)")
     worker_id: str | None = Field(default=None, pattern=IDENTIFIER,
                                   description="The worker allocated (allocate)")
     transfer_date: dt.date | None = Field(default=None,
                                           description="The agreed date (set-transfer-date)")
-    deadline: str | None = Field(default=None,
+    deadline: str | None = Field(default=None, pattern=ITEM,
                                  description="The deadline to extend, pause or resume")
     until: dt.date | None = Field(default=None, description="New due date (extend-deadline)")
     resolution: Literal["proceed", "redirect", "decline"] | None = Field(
         default=None, description="How a dispute is resolved (resolve-dispute)")
-    to_team: str | None = Field(default=None, description="Where a dispute redirects the case")
+    to_team: str | None = Field(default=None, pattern=ITEM,
+                                description="Where a dispute redirects the case")
     team: str | None = Field(default=None, pattern=ITEM,
                              description="The team an action names (e.g. the team that made "
                                          "the original decision)")

@@ -21,6 +21,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -100,7 +101,10 @@ def closed(*days: date) -> Calendar:
 
 
 def request(reason: str, **changes: Any) -> Recalculation:
-    return Recalculation(reason=reason, requested_by="gateshead-sgcp-sm", **changes)
+    """The Update's argument: the reason itself stays in the case store; only a ref is sent."""
+    del reason
+    return Recalculation(note_ref=f"note-{uuid.uuid4().hex}", requested_by="gateshead-sgcp-sm",
+                         **changes)
 
 
 def with_deadline(pathway: Pathway, name: str, **changes: Any) -> Pathway:
@@ -143,7 +147,8 @@ async def test_a_proclaimed_closure_day_moves_the_deadline_and_the_default_trans
     assert view.transfer_date == due
 
     reason = f"Christmas Eve {closure.year} declared a closure day"
-    view = await recalculate(handle, request(reason, calendar=closed(closure)))
+    req = request(reason, calendar=closed(closure))
+    view = await recalculate(handle, req)
 
     transfer_by = deadline(view, "transfer_by")
     assert transfer_by.due_at == moved
@@ -155,7 +160,8 @@ async def test_a_proclaimed_closure_day_moves_the_deadline_and_the_default_trans
     before, after = f"{due:%a} {due.day} {due:%b %Y} 17:00 GMT", transfer_by.due_local
     recorded = [e for e in events(directory_engine, view.run_id) if e.kind == "recalculated"]
     assert len(recorded) == 1
-    assert reason in recorded[0].summary
+    assert recorded[0].note_ref == req.note_ref
+    assert "see the note" in recorded[0].summary and "Christmas" not in recorded[0].summary
     assert "gateshead-sgcp-sm" in recorded[0].summary
     assert f"{transfer_by.title}: {before} → {after}" in recorded[0].summary
 
@@ -219,7 +225,8 @@ async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused
     corrected = with_pathway(GATESHEAD, "sgcp-to-lac", twelve)
 
     results = await recalculate_all(
-        ts_env.client, authority="gateshead", reason="Timescale corrected to 12 working days",
+        ts_env.client, directory_engine, authority="gateshead",
+        reason="Timescale corrected to 12 working days",
         requested_by="gateshead-sgcp-sm", protocol=corrected, use_calendar=False,
         use_pathway=True, transfer_id=handle.id)
     assert [r.result for r in results] == [Result.changed]
@@ -233,7 +240,8 @@ async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused
 
     elsewhere = SGCP_TO_LAC.model_copy(update={"receiving": "a_and_i"})
     results = await recalculate_all(
-        ts_env.client, authority="gateshead", reason="wrong file", requested_by="OPS1",
+        ts_env.client, directory_engine, authority="gateshead", reason="wrong file",
+        requested_by="OPS1",
         protocol=with_pathway(GATESHEAD, "sgcp-to-lac", elsewhere), use_calendar=False,
         use_pathway=True, transfer_id=handle.id)
     assert [(r.result, r.message) for r in results] == [
@@ -325,7 +333,8 @@ async def test_bad_arguments_are_refused_before_any_transfer_is_touched():
         kwargs: dict[str, Any] = {**gateshead, "reason": "closure day",
                                   "requested_by": "gateshead-sgcp-sm", **changes}
         with pytest.raises(ValueError, match=problem):
-            await recalculate_all(no_client, use_calendar=True, use_pathway=False, **kwargs)
+            await recalculate_all(no_client, cast(Engine, None), use_calendar=True,
+                                  use_pathway=False, **kwargs)
 
 
 # ----- the CLI's core, on the dev server (visibility) -----------------------------------------
@@ -410,7 +419,8 @@ async def test_recalculate_all_updates_the_authoritys_running_transfers(
             assert after > before
 
             results = await recalculate_all(
-                client, authority="gateshead", reason=f"{first} declared a closure day",
+                client, directory_engine, authority="gateshead",
+                reason=f"{first} declared a closure day",
                 requested_by="gateshead-sgcp-sm", protocol=now_in_file, use_calendar=True,
                 use_pathway=True)
             by_id = {r.transfer_id: r for r in results}
@@ -438,7 +448,7 @@ async def test_recalculate_all_updates_the_authoritys_running_transfers(
             # The command line: one transfer, by id; the calendar is already applied.
             code = await run(["--authority", "gateshead", "--reason", "checked",
                               "--by", "gateshead-sgcp-sm", "--transfer", handles[0].id],
-                             client=client)
+                             client=client, engine=directory_engine)
             out = capsys.readouterr().out
             assert code == 0
             assert f"{handles[0].id} (sgcp-to-lac, proposed): recalculated, no deadline moved" \

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import Session
@@ -16,6 +16,7 @@ from api import store_queries as q
 from api.actions import UPDATE_TIMEOUT, ActionBody, note_text, send_action
 from api.deps import AppState, SessionDep, StaffDep, StateDep, as_actor
 from api.errors import EVERY_ROUTE, error_responses, http_error
+from api.references import IDEMPOTENCY_KEY, key_reference, reference_secret
 from api.starting import agreed_date_problem, open_transfer, start_problem, transfer_id_for
 from models.external_addresses import ORGANISATION
 from models.protocol import Protocol
@@ -31,11 +32,13 @@ from workflows.rules import holds, who
 # its own, so the OpenAPI document lists every status a route answers with.
 router = APIRouter(prefix="/transfers", tags=["transfers"], responses=EVERY_ROUTE)
 FUTURE_GRACE = timedelta(minutes=5)
+ACTION = r"^[a-z][a-z0-9-]{0,79}$"  # every action a protocol can name; refusals may echo it
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=200,
+    Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY,
            description="Send the same key again to retry safely: the action is taken once. "
-                       "Use a new key for each new request."),
+                       "Use a new key for each new request, e.g. a UUID: letters, digits and "
+                       ". _ : - only, at most 128; never a name or other case details."),
 ]
 
 
@@ -80,10 +83,10 @@ class EventOut(BaseModel):
 def _pathway(protocols: dict[str, Protocol], authority: str, pathway: str) -> Protocol:
     protocol = protocols.get(authority)
     if protocol is None:
-        raise HTTPException(422, f"Unknown authority '{authority}'; known: "
-                                 f"{', '.join(sorted(protocols))}")
+        raise HTTPException(422, "Unknown authority; known: " + ", ".join(sorted(protocols)))
     if pathway not in protocol.pathways:
-        raise HTTPException(422, f"Authority {authority} has no pathway '{pathway}'; its "
+        # The unknown name is not repeated: a refusal never echoes text that failed a check.
+        raise HTTPException(422, f"Authority {authority} has no such pathway; its "
                                  f"pathways are: {', '.join(protocol.pathways)}")
     return protocol
 
@@ -97,9 +100,13 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
     Sent again with the same Idempotency-Key for the same case, it answers as the first
     time and starts nothing more; a key already used to start another case is refused."""
     if body.authority != staff.authority:
-        raise HTTPException(403, f"You work for {staff.authority}, not {body.authority}")
+        raise HTTPException(403, f"You work for {staff.authority}, not for the authority named")
     protocol = _pathway(state.protocols, body.authority, body.pathway)
     pathway = protocol.pathways[body.pathway]
+    if not all(protocol.is_case_id(i) for i in (body.case_id, *body.children)):
+        # Neither the value nor which one: it may be a name typed in the wrong field.
+        raise HTTPException(422, f"The case id and each child id must be a {body.authority} "
+                                 f"case id (a name is never one): {protocol.case_id_pattern}")
     if not any(holds(as_actor(staff), ref, pathway) for ref in pathway.start_by):
         raise HTTPException(403, f"Only the {who(pathway, pathway.start_by)} may start a "
                                  f"{body.pathway} transfer; you are {staff.role} of {staff.team}")
@@ -115,7 +122,7 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
                             body.externals, state.addresses)
     if problem:
         raise HTTPException(422, problem)
-    request_id = idempotency_key or str(uuid.uuid4())
+    request_id = _reference(state, staff, idempotency_key)
     # The key names the start's Update on the workflow of this case only: registered first
     # in the case store, it cannot start another case as well.
     registered = idempotency_key is not None and await _register_start_key(
@@ -172,7 +179,7 @@ async def _register_start_key(state: AppState, staff: Staff, key: str, case_id: 
 def _load(session: Session, staff: Staff, transfer_id: str) -> TransferView:
     row = q.latest_transfer(session, transfer_id)
     if row is None or row.authority != staff.authority:
-        raise HTTPException(404, f"No transfer '{transfer_id}' in {staff.authority}")
+        raise HTTPException(404, f"No such transfer in {staff.authority}")
     return TransferView.model_validate(row.view)
 
 
@@ -215,7 +222,9 @@ def transfer_events(transfer_id: str, session: SessionDep, staff: StaffDep) -> l
 
 @router.post("/{transfer_id}/actions/{action}", response_model=TransferView,
              responses=error_responses(400, 403, 404, 409, 504))
-async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
+async def act(transfer_id: str,
+              action: Annotated[str, Path(pattern=ACTION, description="e.g. allocate")],
+              state: StateDep, staff: StaffDep,
               body: ActionBody | None = None, idempotency_key: IdempotencyKey = None
               ) -> TransferView:
     """Take one action: a step of the pathway (e.g. `authorise-summary`, `complete-checklist`,
@@ -227,7 +236,7 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
     body = body or ActionBody()
     view = await run_in_threadpool(_with_session, state, lambda s: _load(s, staff, transfer_id))
     pathway = state.protocols[view.authority].pathways[view.pathway]
-    key = idempotency_key or str(uuid.uuid4())
+    key = _reference(state, staff, idempotency_key)
     text = note_text(body)
     note_ref = f"{transfer_id}:{action}:{key}" if text else None
     stored = False  # whether THIS request stored the note (a retry finds the first's)
@@ -240,8 +249,8 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
         transfer_id, run_id=view.run_id)
     actor = as_actor(staff)
     try:
-        # The key alone is the Update id: a key reused for another action gets the first
-        # action's answer back and acts on nothing more.
+        # The key's reference alone is the Update id: a key reused for another action gets
+        # the first action's answer back and acts on nothing more.
         return await send_action(handle, action, body, actor, pathway, note_ref, key)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         error = exc if isinstance(exc, HTTPException) else http_error(exc)
@@ -251,6 +260,13 @@ async def act(transfer_id: str, action: str, state: StateDep, staff: StaffDep,
         if note_ref and stored and 400 <= error.status_code < 500:
             await run_in_threadpool(_with_session, state, lambda s: q.delete_note(s, note_ref))
         raise error from exc
+
+
+def _reference(state: AppState, staff: Staff, key: str | None) -> str:
+    """What Temporal sees of the client's key: a keyed hash (api.references), never the key."""
+    if key is None:
+        return "req-" + uuid.uuid4().hex
+    return key_reference(reference_secret(state.settings, state.temporal), staff.authority, key)
 
 
 def _with_session(state: AppState, work: Any) -> Any:
