@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from api.deps import AppState
 from api.errors import invalid_request
 from api.hygiene import RequestHygiene
-from api.routes import notifications, transfers
+from api.routes import codec, notifications, transfers
 from config import get_settings
 from database import make_engine
 from models.external_addresses import load_external_addresses
@@ -48,10 +48,13 @@ def create_app(state: AppState | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    limit = (state.settings if state is not None else get_settings()).max_body_bytes
-    app.add_middleware(RequestHygiene, max_body_bytes=limit)
+    settings = state.settings if state is not None else get_settings()
+    app.add_middleware(RequestHygiene, max_body_bytes=settings.max_body_bytes)
+    # Outermost: a browser's preflight is answered before the body limit or sign-in.
+    app.add_middleware(codec.CodecCors, origins=settings.codec_cors_origins)
     app.include_router(transfers.router)
     app.include_router(notifications.router)
+    app.include_router(codec.router)
 
     async def _store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "The case store is unavailable; try again shortly"},
