@@ -216,6 +216,23 @@ async def test_an_extended_deadline_is_not_moved(ts_env, worker, directory_engin
     await handle.terminate("test over")
 
 
+async def test_a_reason_sent_as_text_is_refused(ts_env, worker):
+    """The reason stays in the case store: a request carrying it as text (or no note ref)
+    is refused before anything is recorded."""
+    anchor, _, _, _ = await christmas(ts_env)
+    handle, _ = await start(ts_env.client, worker, anchor)
+    for req in (Recalculation(reason="Jessamy Quillfeather's school", note_ref="n-1",
+                              requested_by="gateshead-sgcp-sm"),
+                Recalculation(requested_by="gateshead-sgcp-sm")):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await recalculate(handle, req)
+        assert isinstance(refused.value.cause, ApplicationError)
+        assert (refused.value.cause.type, refused.value.cause.message) == (
+            "InvalidInput", "Keep the reason in the case store and send its note_ref, never "
+                            "the text")
+    await handle.terminate("test over")
+
+
 async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused(
         ts_env, worker, directory_engine):
     anchor, _, due, _ = await christmas(ts_env)

@@ -5,6 +5,8 @@ SGCP -> LAC histories at the top, and `<authority>/<pathway>.json`, one per path
 protocol walked along its typical path (plus `<pathway>--<variant>.json`: disputes, meeting
 outcomes, clock changes, withdrawals, breaches). `before-lean-history/` holds the same set
 recorded before the "lean-history" patch, and the three at the top are older still.
+`before-note-ref/` holds a transfer recalculated twice when the reason still travelled as
+text in the `recalculate` Update (before it was kept in the case store, sent as a note ref).
 `engine/` holds one history per capability of the engine's own test protocol
 (`tests/protocols/testshire.yaml`: joint decisions, parties, conditional steps, ...), recorded
 with `RECORD_HISTORIES=1 pytest tests/test_engine_capabilities.py`.
