@@ -181,7 +181,10 @@ async def failing_store_writes(handle: WorkflowHandle[Any, Any]) -> list[tuple[i
             continue
         data = json.loads(marker.details["data"].payloads[0].data)
         if data.get("activity_type") == "record_change" and data.get("attempt", 1) > 1:
-            found.append((int(data["attempt"]), marker.failure.message))
+            # Failure messages are encoded (encrypted) too: decoded here as a client does.
+            assert marker.failure.message == "Encoded failure"
+            failure = await CONVERTER.decode_failure(marker.failure)
+            found.append((int(data["attempt"]), str(failure)))
     return found
 
 
