@@ -40,7 +40,8 @@ COPY --from=deps /opt/venv /opt/venv
 
 WORKDIR /app
 # Owned by root and read-only to the app user: nothing here is written at run time.
-COPY alembic.ini config.py database.py temporal_setup.py worker.py external-addresses.yaml ./
+COPY alembic.ini config.py database.py payload_codec.py temporal_setup.py worker.py \
+     external-addresses.yaml ./
 COPY workflows/ workflows/
 COPY activities/ activities/
 COPY models/ models/

@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     # docker-compose's Mailpit): only then does production send mail without TLS.
     smtp_insecure_ok: bool = False
     mail_from: str = "case-transfers@council.example"
+    # Temporal payload encryption (payload_codec.py): "k2:<base64 of 32 bytes>,k1:<base64>",
+    # the first encrypts, all decrypt. Development without it uses (and makes) the key file.
+    payload_keys: SecretStr = SecretStr("")
+    payload_key_file: Path = ROOT / ".data" / "payload-key"
+    # Keys the hash that stands for an Idempotency-Key in Temporal (api/references.py);
+    # unset, one is derived from the current payload key. Set it before rotating those.
+    reference_key: SecretStr = SecretStr("")
+    # Browser origins allowed to call the codec endpoints (/codec/decode): the Temporal UI's.
+    codec_cors_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
+
     # Requests with a larger body are refused (413) before it is read or the token checked.
     max_body_bytes: int = 64 * 1024
     # The interactive API documentation (/docs), its assets served by the API itself;
@@ -162,6 +172,9 @@ class Settings(BaseSettings):
                                 "(usually port 587) or SMTP_TLS=true (usually port 465); or, "
                                 "if the relay is on a private network, say so with "
                                 "SMTP_INSECURE_OK=true")
+        if self.environment == "production" and not self.payload_keys.get_secret_value():
+            problems.append("production needs PAYLOAD_KEYS ('id:<base64 of 32 random bytes>'):"
+                            " without it Temporal would keep case data unencrypted")
         if self.oidc_issuer and urlparse(self.oidc_issuer).scheme not in ("http", "https"):
             problems.append("OIDC_ISSUER must be an https:// address (http:// in development)")
         if self.oidc_issuer and not self.oidc_audience:

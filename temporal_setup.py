@@ -27,12 +27,12 @@ from temporalio.client import (
     ScheduleUpdateInput,
     TLSConfig,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from config import Settings
 from models import search_attributes as sa
 from models.protocol import Protocol
+from payload_codec import data_converter, keys_from_settings
 from workflows.weekly_meeting import WeeklyMeetingInput, WeeklyMeetingWorkflow
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,17 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(settings: Settings, *, attempts: int = 60) -> Client:
-    """Connect, waiting for the server to come up (it may start alongside us)."""
+    """Connect, waiting for the server to come up (it may start alongside us).
+
+    Every payload the client sends is encrypted with the configured keys (payload_codec)."""
+    converter = data_converter(keys_from_settings(settings))
     tls = tls_config(settings)
     api_key = settings.temporal_api_key
     for attempt in range(1, attempts + 1):
         try:
             return await Client.connect(settings.temporal_address,
                                         namespace=settings.temporal_namespace,
-                                        data_converter=pydantic_data_converter, tls=tls,
+                                        data_converter=converter, tls=tls,
                                         api_key=api_key.get_secret_value() if api_key else None)
         except RuntimeError:
             if attempt == attempts:

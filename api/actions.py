@@ -18,7 +18,6 @@ from api.limits import (
     MANY,
     TEXT_CHARS,
     TRANSFER_DATE_YEARS,
-    Name,
     check_dates,
 )
 from models.protocol import Pathway
@@ -47,28 +46,29 @@ ITEM = r"^[a-z][a-z0-9_]{0,63}$"  # a protocol's name for an item, a team or a k
 
 
 class ActionBody(BaseModel):
-    items: list[Name] = Field(default=[], max_length=MANY,
-                              description="Checklist items confirmed")
+    items: list[Annotated[str, Field(pattern=ITEM)]] = Field(
+        default=[], max_length=MANY, description="Checklist items confirmed")
     not_applicable: dict[Annotated[str, Field(pattern=ITEM)],
                          Annotated[str, Field(min_length=1, max_length=TEXT_CHARS)]] = Field(
         default={}, max_length=MANY,
         description="Checklist items that do not apply to this case, each with the reason "
                     "(where the protocol allows it); kept in the case store only")
-    attendees: list[Name] = Field(default=[], max_length=MANY,
-                                  description="Who attended a meeting")
+    attendees: list[Annotated[str, Field(pattern=ITEM)]] = Field(
+        default=[], max_length=MANY,
+        description="Who attended a meeting (the protocol's names, e.g. family)")
     date: dt.date | None = Field(default=None,
                                  description="A date the action sets (e.g. re-presentation)")
     worker_id: str | None = Field(default=None, pattern=IDENTIFIER,
                                   description="The worker allocated (allocate)")
     transfer_date: dt.date | None = Field(default=None,
                                           description="The agreed date (set-transfer-date)")
-    deadline: Name | None = Field(default=None,
-                                  description="The deadline to extend, pause or resume")
+    deadline: str | None = Field(default=None, pattern=ITEM,
+                                 description="The deadline to extend, pause or resume")
     until: dt.date | None = Field(default=None, description="New due date (extend-deadline)")
     resolution: Literal["proceed", "redirect", "decline"] | None = Field(
         default=None, description="How a dispute is resolved (resolve-dispute)")
-    to_team: Name | None = Field(default=None,
-                                 description="Where a dispute redirects the case")
+    to_team: str | None = Field(default=None, pattern=ITEM,
+                                description="Where a dispute redirects the case")
     team: str | None = Field(default=None, pattern=ITEM,
                              description="The team an action names (e.g. the team that made "
                                          "the original decision)")

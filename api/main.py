@@ -15,7 +15,7 @@ from api.deps import AppState
 from api.docs import add_docs
 from api.errors import invalid_request
 from api.hygiene import RequestHygiene
-from api.routes import notifications, subject_access, transfers
+from api.routes import codec, notifications, subject_access, transfers
 from config import get_settings
 from database import make_engine
 from models.external_addresses import load_external_addresses
@@ -62,9 +62,12 @@ def create_app(state: AppState | None = None) -> FastAPI:
     if settings.docs_on:
         add_docs(app)
     app.add_middleware(RequestHygiene, max_body_bytes=settings.max_body_bytes)
+    # Outermost: a browser's preflight is answered before the body limit or sign-in.
+    app.add_middleware(codec.CodecCors, origins=settings.codec_cors_origins)
     app.include_router(transfers.router)
     app.include_router(notifications.router)
     app.include_router(subject_access.router)
+    app.include_router(codec.router)
 
     async def _store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "The case store is unavailable; try again shortly"},

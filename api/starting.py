@@ -58,7 +58,7 @@ def start_problem(protocol: Protocol, pathway_id: str, parties: dict[str, str],
     unknown = [n for n in parties if n not in at_start]
     if unknown:
         known = ", ".join(at_start) or "none"
-        return f"Pathway {pathway_id} names no party '{unknown[0]}' at the start (its: {known})"
+        return f"Pathway {pathway_id} names no such party at the start (its: {known})"
     missing = [p.title for n, p in at_start.items() if n not in parties]
     if missing:
         return f"Name the {missing[0]} in 'parties' ({', '.join(at_start)}: a team code)"
@@ -68,7 +68,7 @@ def start_problem(protocol: Protocol, pathway_id: str, parties: dict[str, str],
     unknown = [n for n in key_dates if n not in pathway.key_dates]
     if unknown:
         known = ", ".join(pathway.key_dates) or "none"
-        return f"Pathway {pathway_id} has no key date '{unknown[0]}' (its key dates: {known})"
+        return f"Pathway {pathway_id} has no such key date (its key dates: {known})"
     return None
 
 
@@ -79,7 +79,7 @@ def _externals_problem(protocol: Protocol, pathway_id: str, externals: dict[str,
               and n in (pathway.sending, pathway.receiving, *pathway_named_parties(pathway))}
     unknown = [n for n in externals if n not in chosen]
     if unknown:
-        return (f"Pathway {pathway_id} names no organisation '{unknown[0]}' at the start "
+        return (f"Pathway {pathway_id} names no such organisation at the start "
                 f"(its: {', '.join(chosen) or 'none'})")
     for name, external in chosen.items():
         organisation = externals.get(name)

@@ -21,10 +21,10 @@ from typing import Any
 
 import psutil
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from config import ROOT
 from ops.stack import Stack, StackError, free_port, temporal_binary
+from payload_codec import data_converter
 
 BARE_QUEUE = "bench-bare"
 READY_TIMEOUT = 60.0
@@ -244,7 +244,7 @@ class BenchStack:
     sink: Sink
     bare: BareWorker | None
     client: Client  # default data converter: the bare baseline's client
-    project_client: Client  # the project's data converter (pydantic)
+    project_client: Client  # the project's data converter (pydantic, encrypted)
     workdir: Path
 
     def pids(self) -> dict[str, int | None]:
@@ -287,7 +287,7 @@ async def bench_stack(name: str, *, project: bool = True, bare: bool = True,
             await asyncio.to_thread(bare_worker.start)
         client = await Client.connect(stack.temporal_address)
         project_client = await Client.connect(stack.temporal_address,
-                                              data_converter=pydantic_data_converter)
+                                              data_converter=data_converter(stack.payload_keys))
         yield BenchStack(stack, sink, bare_worker, client, project_client, base)
     except BaseException:
         failed = True

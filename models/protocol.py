@@ -56,6 +56,7 @@ from models.protocol_parties import WeeklyMeeting as WeeklyMeeting
 from models.protocol_steps import Gate as Gate
 from models.protocol_steps import GateKind as GateKind
 from models.protocol_steps import Outcome as Outcome
+from models.protocol_terms import DEFAULT_CASE_ID, CaseIdPattern
 from models.protocol_terms import IDENT as IDENT
 from models.protocol_terms import Duration as Duration
 from models.protocol_terms import DurationField as DurationField
@@ -333,6 +334,7 @@ class Protocol(Strict):
     title: str
     version: str
     source: str = ""
+    case_id_pattern: CaseIdPattern = DEFAULT_CASE_ID  # checked at the start: case, children
     calendar: Calendar = Calendar()
     teams: dict[str, str] = Field(min_length=2)
     services: dict[str, Service] = {}
@@ -366,6 +368,9 @@ class Protocol(Strict):
                 if isinstance(pathway, dict) and "services" not in pathway and of_team:
                     pathway["services"] = of_team
         return data
+
+    def is_case_id(self, value: str) -> bool:
+        return re.fullmatch(self.case_id_pattern, value) is not None
 
     @model_validator(mode="after")
     def _teams_exist(self) -> Protocol:

@@ -9,9 +9,27 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 IDENT = r"^[a-z][a-z0-9_]*$"
+# A case or child id the start accepts unless the protocol says otherwise: up to 8 letters,
+# then a digit, then letters, digits, '-' or '_' (C100234, LCS1234-2, MOS123456). A name has
+# no digit, or more letters before its first one, so it cannot pass for an id.
+DEFAULT_CASE_ID = r"^[A-Za-z]{0,8}[0-9][A-Za-z0-9_-]{0,38}$"
+
+
+def _case_id_pattern(value: str) -> str:
+    try:
+        pattern = re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from exc
+    if pattern.fullmatch("") or pattern.fullmatch("Jane Smith"):
+        raise ValueError("must not accept an empty id or words with a space (a name)")
+    return value
+
+
+# An authority's case-id format: a regular expression the whole id must match.
+CaseIdPattern = Annotated[str, AfterValidator(_case_id_pattern)]
 
 
 class Role(StrEnum):

@@ -256,7 +256,10 @@ class DeadlineChange(BaseModel):
 class Recalculation(BaseModel):
     """Re-plan pending deadlines on purpose: a bank holiday proclaimed, a protocol corrected."""
 
-    reason: str = Field(max_length=200)
+    # The reason is kept in the case store (an ActionNote) and only its ref travels here;
+    # `reason` as text is what requests sent before that carried, kept so they replay.
+    note_ref: str | None = None
+    reason: str = Field(default="", max_length=200)
     requested_by: str = Field(pattern=IDENTIFIER)
     # Who asks, as the directory knows them: the workflow checks their role. None only in
     # requests sent before the check existed (their histories replay as they ran).

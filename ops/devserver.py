@@ -28,6 +28,9 @@ def main() -> None:
         "--sqlite-pragma", "journal_mode=WAL",
         "--sqlite-pragma", "synchronous=NORMAL",
         "--ui-disable-news-fetch",  # this machine has no way out; nor need it
+        # Payloads are encrypted (payload_codec); the UI asks the API to decode them, which
+        # only signed-in senior managers may (api/routes/codec.py).
+        "--ui-codec-endpoint", os.environ.get("CODEC_ENDPOINT", "http://localhost:8000/codec"),
     ]
     os.execv(binary, args)
 

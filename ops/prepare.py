@@ -12,11 +12,13 @@ from database import make_engine, migrate
 from models.protocol_files import load_protocols
 from ops.demo import demo_staff, seed_demo_directory
 from ops.staff.guard import DemoStaffInProduction, refuse_demo_staff
+from payload_codec import keys_from_settings
 
 BANNER = """
 Case transfers: development system
   API and its OpenAPI docs   http://localhost:8000/docs
-  Temporal Web UI            http://localhost:8233
+  Temporal Web UI            http://localhost:8233  (payloads encrypted: .data/payload-key;
+                             POST /codec/decode decrypts them for a service manager or above)
   Emails sent                GET http://localhost:8000/notifications  (and .data/mailbox/)
 
 Act as a demo manager with  -H 'Authorization: Bearer <token>'  (or Authorize in /docs).
@@ -40,6 +42,8 @@ The README's tour takes it from there. Ctrl-C stops everything; transfers are ke
 def main() -> None:
     settings = get_settings()
     protocols = load_protocols(settings.protocols_dir)  # refuse to start on a malformed file
+    # Made here, once, before the worker and the API start together and would race to make it.
+    keys_from_settings(settings)
     # As the schema's owner: the app's own role may not change the schema (or the trail).
     migrate(settings.owner_database_url, settings.app_database_role)
     if settings.environment != "development":

@@ -11,8 +11,11 @@ added, a timescale in the protocol is corrected), an operator runs this: it
 finds the authority's running transfers through Temporal visibility (or takes
 the one given with --transfer) and sends each the workflow's `recalculate`
 Update, with the protocol file's current calendar and/or pathway if asked.
-The workflow re-plans its pending deadlines (an extended or paused one is left
-alone), records a `recalculated` event naming the reason and who asked, and
+The reason is kept in the case store (an ActionNote per transfer) and only its
+ref reaches Temporal, so history, the event's summary and the emails never carry
+the operator's words. The workflow re-plans its pending deadlines (an extended
+or paused one is left alone), records a `recalculated` event with the note and
+who asked, and
 emails both Team Managers when something moved. This prints, per transfer,
 each deadline that moved (before → after) and a summary; a transfer that
 refuses is reported and the others carry on. Exit status 1 if any refused.
@@ -27,7 +30,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -42,6 +45,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from api.store_queries import save_note
 from config import get_settings
 from database import make_engine
 from models import search_attributes as sa
@@ -58,6 +62,7 @@ from temporal_setup import connect
 from workflows.case_transfer import CaseTransferWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=10)
+REASON_CHARS = 200
 
 
 class Result(StrEnum):
@@ -164,34 +169,44 @@ def directory_actor(engine: Engine, staff_id: str, authority: str) -> Actor:
     return Actor(staff_id=staff.id, role=Role(staff.role), team=staff.team)
 
 
-async def recalculate_all(client: Client, *, authority: str, reason: str, requested_by: Actor,
+async def recalculate_all(client: Client, engine: Engine, *, authority: str, reason: str,
+                          requested_by: Actor,
                           protocol: Protocol, use_calendar: bool, use_pathway: bool,
                           transfer_id: str | None = None, timeout: float = 60.0
                           ) -> list[TransferRecalculation]:
     """Send `recalculate` to each running transfer of `authority` (or to `transfer_id`).
 
-    The calendar and pathways sent are the ones in `protocol` (the authority's
-    file as it is now) when `use_calendar` / `use_pathway`; otherwise each
-    transfer keeps its own and only re-resolves its bank holidays. Raises
+    The reason is kept in the case store (`engine`), one note per transfer, and each
+    transfer is sent only the note's ref. The calendar and pathways sent are the ones in
+    `protocol` (the authority's file as it is now) when `use_calendar` / `use_pathway`;
+    otherwise each transfer keeps its own and only re-resolves its bank holidays. Raises
     ValueError for arguments no transfer could accept.
     """
     if not re.match(IDENT, authority):
-        raise ValueError(f"'{authority}' is not an authority name")
+        raise ValueError("the authority is not an authority name (lower case, e.g. gateshead)")
+    if not reason.strip() or len(reason) > REASON_CHARS:
+        raise ValueError(f"reason: say why, in at most {REASON_CHARS} characters")
     if protocol.authority != authority:
         raise ValueError(f"the protocol given is {protocol.authority}'s, not {authority}'s")
     try:
-        request = Recalculation(reason=reason, requested_by=requested_by.staff_id,
-                                actor=requested_by,
+        request = Recalculation(requested_by=requested_by.staff_id, actor=requested_by,
                                 calendar=protocol.calendar if use_calendar else None)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ValueError(problems) from exc
     ids = [transfer_id] if transfer_id else await running_transfers(client, authority)
     run = uuid.uuid4().hex[:12]  # one id per transfer per run: a retried call acts once
-    return [await recalculate_one(client, tid, authority=authority, request=request,
-                                  protocol=protocol, use_pathway=use_pathway,
-                                  update_id=f"recalculate-{run}-{tid}", timeout=timeout)
-            for tid in ids]
+    results = []
+    for tid in ids:
+        note_ref = f"{tid}:recalculate:{run}"
+        with Session(engine) as session:
+            save_note(session, ref=note_ref, transfer_id=tid, staff_id=requested_by.staff_id,
+                      text=reason, now=datetime.now(UTC))
+        results.append(await recalculate_one(
+            client, tid, authority=authority,
+            request=request.model_copy(update={"note_ref": note_ref}), protocol=protocol,
+            use_pathway=use_pathway, update_id=f"recalculate-{run}-{tid}", timeout=timeout))
+    return results
 
 
 def report(results: Sequence[TransferRecalculation], authority: str) -> list[str]:
@@ -220,8 +235,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True,
                    help="why, for the audit trail (at most 200 characters)")
     p.add_argument("--by", required=True, dest="requested_by", metavar="STAFF_ID",
-                   help="the staff id of the person asking, as in the directory: a service "
-                        "manager or head of service of a side, or a senior leader")
+                   help="the staff id of the person asking, for the audit trail")
     p.add_argument("--calendar-from-protocol", action="store_true",
                    help="use the calendar now in the protocol file (e.g. new closure days)")
     p.add_argument("--pathway-from-protocol", action="store_true",
@@ -248,25 +262,27 @@ async def run(argv: Sequence[str] | None = None, client: Client | None = None,
     except ProtocolFileError as exc:
         print(f"the protocol file is malformed, so nothing was sent: {exc}", file=sys.stderr)
         return 2
-    store = engine or make_engine(settings.database_url)
+    own_engine = engine is None
+    store = engine if engine is not None else make_engine(settings.database_url)
     try:
         asker = directory_actor(store, args.requested_by, args.authority)
     except ValueError as exc:
+        if own_engine:
+            store.dispose()
         print(f"nothing was sent: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if engine is None:
-            store.dispose()
     if client is None:
         try:
             client = await connect(settings, attempts=5)
         except RuntimeError as exc:
+            if own_engine:
+                store.dispose()
             print(f"cannot reach Temporal at {settings.temporal_address}: {exc}",
                   file=sys.stderr)
             return 2
     try:
         results = await recalculate_all(
-            client, authority=args.authority, reason=args.reason,
+            client, store, authority=args.authority, reason=args.reason,
             requested_by=asker, protocol=protocol,
             use_calendar=args.calendar_from_protocol, use_pathway=args.pathway_from_protocol,
             transfer_id=args.transfer, timeout=args.timeout)
@@ -276,6 +292,9 @@ async def run(argv: Sequence[str] | None = None, client: Client | None = None,
     except RPCError as exc:  # e.g. the search attributes are not registered (no worker yet)
         print(f"cannot list the running transfers: {refusal(exc)}", file=sys.stderr)
         return 2
+    finally:
+        if own_engine:
+            store.dispose()
     print("\n".join(report(results, args.authority)))
     return 1 if any(r.result is Result.refused for r in results) else 0
 

@@ -45,6 +45,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 from config import ROOT
+from payload_codec import PayloadKeys
 
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -127,6 +128,8 @@ class Stack:
         self.temporal_address = f"127.0.0.1:{self.temporal_port}"
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.temporal_db = self.workdir / "temporal.db"
+        # The stack's own payload key: its processes share it; the repo's .data/ is not touched.
+        self.payload_keys = PayloadKeys.generate("stack")
         self._extra_env = dict(env or {})
         self._children: dict[str, _Child] = {}
         self._started: set[str] = set()  # children that came up once (their port is theirs)
@@ -151,6 +154,7 @@ class Stack:
             "SMTP_PASSWORD": "",
             "SMTP_STARTTLS": "false",
             "PYTHONUNBUFFERED": "1",
+            "PAYLOAD_KEYS": self.payload_keys.setting(),
         })
         env.update(self._extra_env)
         return env

@@ -16,7 +16,6 @@ import pytest
 import sqlalchemy
 from aiosmtpd.controller import Controller
 from psycopg import sql
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -28,6 +27,7 @@ from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
 from temporal_setup import register_search_attributes
 from tests import dates
+from tests.converter import CONVERTER
 from tests.mail import Mailbox, free_port
 from worker import ACTIVITY_THREADS, build_worker
 
@@ -136,7 +136,7 @@ async def ts_env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvir
     """With CASEFLOW_TEST_TODAY set, the server's clock is moved to that instant before the
     test begins, and the in-process API's wall clock with it (tests.dates)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
     )
     try:

@@ -112,7 +112,7 @@ async def test_key_dates_at_the_start_and_later(api: httpx.AsyncClient,
                                                 ts_env: WorkflowEnvironment) -> None:
     unknown = await start(api, "key-dates", key_dates={"date_of_birth": "2011-01-01"})
     assert unknown.status_code == 422
-    assert "has no key date 'date_of_birth'" in unknown.json()["detail"]
+    assert "has no such key date" in unknown.json()["detail"]
     today = (await ts_env.get_current_time()).date()
     assert (await start(api, "key-dates")).status_code == 201
     later = today + timedelta(days=30)

@@ -105,7 +105,7 @@ def test_the_other_council_is_named_at_the_start_from_the_configured_list():
         "No address is configured for 'westshire' as the The other local authority of "
         "testshire (known: northshire, southshire)")
     assert problem({"cafcass": "x"}).startswith(
-        "Pathway transfer-out names no organisation 'cafcass' at the start")
+        "Pathway transfer-out names no such organisation at the start")
     assert problem({"other_authority": "northshire"}, ExternalAddresses()).startswith(
         "No address is configured for 'northshire'")
 

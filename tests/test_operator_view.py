@@ -20,12 +20,12 @@ import pytest
 import temporalio.api.workflowservice.v1 as workflowservice
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import SmtpConfig
 from config import Settings
 from temporal_setup import prepare_namespace
+from tests.converter import CONVERTER
 from tests.mail import Mailbox
 from tests.transfers import SGCP_TM, gate, start
 from worker import ACTIVITY_THREADS, build_worker
@@ -34,7 +34,7 @@ from worker import ACTIVITY_THREADS, build_worker
 @pytest.fixture
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         dev_server_extra_args=["--dynamic-config-value",
                                "system.forceSearchAttributesCacheRefreshOnRead=true"],

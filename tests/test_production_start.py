@@ -3,6 +3,7 @@ whose tokens anyone who has read the README knows."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -24,7 +25,8 @@ from ops.staff.directory import purge_demo
 from ops.staff.guard import DemoStaffInProduction, refuse_demo_staff
 
 # What else production asks of its settings, answered for a test on one machine.
-PRODUCTION = {"TEMPORAL_INSECURE_OK": "true", "SMTP_INSECURE_OK": "true"}
+PRODUCTION = {"TEMPORAL_INSECURE_OK": "true", "SMTP_INSECURE_OK": "true",
+              "PAYLOAD_KEYS": "k1:" + base64.b64encode(bytes(range(32))).decode()}
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -48,6 +48,7 @@ from models.protocol import (
 from models.transfer import Actor, DeadlineChange, DeadlineStatus, Recalculation, TransferView
 from ops.recalculate import Result, recalculate_all, run
 from temporal_setup import prepare_namespace
+from tests.converter import CONVERTER
 from tests.dates import Scene
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, deadline, mail
@@ -57,6 +58,7 @@ from tests.transfers import (
     SGCP_TO_LAC,
     events,
     eventually,
+    keep_history,
     outbox,
     skip_to,
     start,
@@ -100,7 +102,10 @@ def closed(*days: date) -> Calendar:
 
 
 def request(reason: str, **changes: Any) -> Recalculation:
-    return Recalculation(reason=reason, requested_by=SGCP_SM.staff_id, actor=SGCP_SM, **changes)
+    """The Update's argument: the reason itself stays in the case store; only a ref is sent."""
+    del reason
+    return Recalculation(note_ref=f"note-{uuid.uuid4().hex}", requested_by=SGCP_SM.staff_id,
+                         actor=SGCP_SM, **changes)
 
 
 def with_deadline(pathway: Pathway, name: str, **changes: Any) -> Pathway:
@@ -143,7 +148,8 @@ async def test_a_proclaimed_closure_day_moves_the_deadline_and_the_default_trans
     assert view.transfer_date == due
 
     reason = f"Christmas Eve {closure.year} declared a closure day"
-    view = await recalculate(handle, request(reason, calendar=closed(closure)))
+    req = request(reason, calendar=closed(closure))
+    view = await recalculate(handle, req)
 
     transfer_by = deadline(view, "transfer_by")
     assert transfer_by.due_at == moved
@@ -155,7 +161,8 @@ async def test_a_proclaimed_closure_day_moves_the_deadline_and_the_default_trans
     before, after = f"{due:%a} {due.day} {due:%b %Y} 17:00 GMT", transfer_by.due_local
     recorded = [e for e in events(directory_engine, view.run_id) if e.kind == "recalculated"]
     assert len(recorded) == 1
-    assert reason in recorded[0].summary
+    assert recorded[0].note_ref == req.note_ref
+    assert "see the note" in recorded[0].summary and "Christmas" not in recorded[0].summary
     assert "gateshead-sgcp-sm" in recorded[0].summary
     assert f"{transfer_by.title}: {before} → {after}" in recorded[0].summary
 
@@ -179,6 +186,8 @@ async def test_a_proclaimed_closure_day_moves_the_deadline_and_the_default_trans
     await asyncio.sleep(0.3)
     assert [len(recalculations(a)) for a in TEAM_MANAGERS] == [1, 1]
     await handle.terminate("test over")
+    if kind == next(iter(CHRISTMAS)):  # the replay tests' history of the note-ref path
+        await keep_history(handle, "note-ref/gateshead/sgcp-to-lac--recalculated")
 
 
 async def test_an_extended_deadline_is_not_moved(ts_env, worker, directory_engine):
@@ -210,6 +219,23 @@ async def test_an_extended_deadline_is_not_moved(ts_env, worker, directory_engin
     await handle.terminate("test over")
 
 
+async def test_a_reason_sent_as_text_is_refused(ts_env, worker):
+    """The reason stays in the case store: a request carrying it as text (or no note ref)
+    is refused before anything is recorded."""
+    anchor, _, _, _ = await christmas(ts_env)
+    handle, _ = await start(ts_env.client, worker, anchor)
+    for req in (Recalculation(reason="Jessamy Quillfeather's school", note_ref="n-1",
+                              requested_by="gateshead-sgcp-sm"),
+                Recalculation(requested_by="gateshead-sgcp-sm")):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await recalculate(handle, req)
+        assert isinstance(refused.value.cause, ApplicationError)
+        assert (refused.value.cause.type, refused.value.cause.message) == (
+            "InvalidInput", "Keep the reason in the case store and send its note_ref, never "
+                            "the text")
+    await handle.terminate("test over")
+
+
 async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused(
         ts_env, worker, directory_engine):
     anchor, _, due, _ = await christmas(ts_env)
@@ -219,7 +245,8 @@ async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused
     corrected = with_pathway(GATESHEAD, "sgcp-to-lac", twelve)
 
     results = await recalculate_all(
-        ts_env.client, authority="gateshead", reason="Timescale corrected to 12 working days",
+        ts_env.client, directory_engine, authority="gateshead",
+        reason="Timescale corrected to 12 working days",
         requested_by=SGCP_SM, protocol=corrected, use_calendar=False,
         use_pathway=True, transfer_id=handle.id)
     assert [r.result for r in results] == [Result.changed]
@@ -233,7 +260,8 @@ async def test_a_corrected_pathway_is_applied_and_one_that_changes_teams_refused
 
     elsewhere = SGCP_TO_LAC.model_copy(update={"receiving": "a_and_i"})
     results = await recalculate_all(
-        ts_env.client, authority="gateshead", reason="wrong file", requested_by=SGCP_SM,
+        ts_env.client, directory_engine, authority="gateshead", reason="wrong file",
+        requested_by=SGCP_SM,
         protocol=with_pathway(GATESHEAD, "sgcp-to-lac", elsewhere), use_calendar=False,
         use_pathway=True, transfer_id=handle.id)
     assert [(r.result, r.message) for r in results] == [
@@ -326,7 +354,8 @@ async def test_bad_arguments_are_refused_before_any_transfer_is_touched():
         kwargs: dict[str, Any] = {**gateshead, "reason": "closure day",
                                   "requested_by": SGCP_SM, **changes}
         with pytest.raises(ValueError, match=problem):
-            await recalculate_all(no_client, use_calendar=True, use_pathway=False, **kwargs)
+            await recalculate_all(no_client, cast(Engine, None), use_calendar=True,
+                                  use_pathway=False, **kwargs)
 
 
 # ----- the CLI's core, on the dev server (visibility) -----------------------------------------
@@ -335,7 +364,7 @@ async def test_bad_arguments_are_refused_before_any_transfer_is_touched():
 @pytest.fixture
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         dev_server_extra_args=["--dynamic-config-value",
                                "system.forceSearchAttributesCacheRefreshOnRead=true"],
@@ -411,7 +440,8 @@ async def test_recalculate_all_updates_the_authoritys_running_transfers(
             assert after > before
 
             results = await recalculate_all(
-                client, authority="gateshead", reason=f"{first} declared a closure day",
+                client, directory_engine, authority="gateshead",
+                reason=f"{first} declared a closure day",
                 requested_by=SGCP_SM, protocol=now_in_file, use_calendar=True,
                 use_pathway=True)
             by_id = {r.transfer_id: r for r in results}

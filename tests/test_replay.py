@@ -5,6 +5,10 @@ SGCP -> LAC histories at the top, and `<authority>/<pathway>.json`, one per path
 protocol walked along its typical path (plus `<pathway>--<variant>.json`: disputes, meeting
 outcomes, clock changes, withdrawals, breaches). `before-lean-history/` holds the same set
 recorded before the "lean-history" patch, and the three at the top are older still.
+`before-note-ref/` holds a transfer recalculated twice when the reason still travelled as
+text in the `recalculate` Update (before it was kept in the case store, sent as a note ref).
+`note-ref/` holds the same on today's path, recorded encrypted (with the tests' fixed key,
+tests/converter.py): the replayer decrypts it; the plaintext histories pass through.
 `engine/` holds one history per capability of the engine's own test protocol
 (`tests/protocols/testshire.yaml`: joint decisions, parties, conditional steps, ...), recorded
 with `RECORD_HISTORIES=1 pytest tests/test_engine_capabilities.py`.
@@ -21,9 +25,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.converter import CONVERTER
 from tests.scenario import PROTOCOLS
 from tests.transfers import HISTORIES
 from workflows.case_transfer import CaseTransferWorkflow
@@ -57,7 +61,8 @@ def test_histories_are_committed(generation: str) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[_name(p) for p in FILES])
 async def test_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[CaseTransferWorkflow], data_converter=pydantic_data_converter)
+    # The project's converter: payloads it encrypted are decrypted, older plaintext ones pass.
+    replayer = Replayer(workflows=[CaseTransferWorkflow], data_converter=CONVERTER)
     history = WorkflowHistory.from_json(_name(path), path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

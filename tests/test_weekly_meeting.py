@@ -42,7 +42,6 @@ from temporalio.client import (
     ScheduleRange,
     WorkflowHandle,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
@@ -63,6 +62,7 @@ from temporal_setup import (
     register_weekly_meetings,
     weekly_meeting_id,
 )
+from tests.converter import CONVERTER
 from tests.dates import Scene
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, Scenario
@@ -430,7 +430,7 @@ async def test_ordinary_monday_meeting_and_a_second_run_sends_nothing_more(
 @pytest.fixture
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
     )
     yield env
@@ -475,7 +475,7 @@ async def test_worker_start_creates_the_schedule_and_a_restart_updates_it(
     assert isinstance(action, ScheduleActionStartWorkflow)
     assert (action.workflow, action.id, action.task_queue) == \
         ("WeeklyMeetingWorkflow", "weekly-meeting-st_helens", settings.temporal_task_queue)
-    [inp] = pydantic_data_converter.payload_converter.from_payloads(
+    [inp] = await CONVERTER.decode(
         list(action.args), [WeeklyMeetingInput])
     assert inp == INPUT
     assert inp.papers == {PATHWAY_ID: PAPERS} | {

@@ -321,9 +321,13 @@ class CaseTransferWorkflow(Gates):
             s.calendar = None  # resolve the calendar again: new bank holidays count
             changes = await self._replan()
             asker = actor_words(req.actor) if asker_checked else req.requested_by
-            await self._record("recalculated", f"Deadlines recalculated ({req.reason}), asked "
+            # The reason is in the case store under note_ref; a request from before that
+            # (note_ref None, in history as such) is recorded as it was, so replay matches.
+            why = "see the note" if req.note_ref is not None else req.reason
+            await self._record("recalculated", f"Deadlines recalculated ({why}), asked "
                                f"by {asker}: " + ("; ".join(changes) or "no change"),
                                actor=req.actor if asker_checked else None,
+                               note_ref=req.note_ref,
                                notices=self._notices(TEAM_MANAGERS, "deadlines recalculated",
                                                      "; ".join(changes)) if changes else [])
         self.wake = True
@@ -332,6 +336,9 @@ class CaseTransferWorkflow(Gates):
     @recalculate.validator
     def _validate_recalculation(self, req: Recalculation) -> None:
         with refusals():
+            # Here only (validators do not run on replay): requests from before note refs
+            # carried the reason as text, and their histories must still replay.
+            checks.check_reason_is_a_ref(req)
             checks.check_recalculation(self.s, req)
             rules.check_recalculation_by(self.s.pathway, req, self.s.parties)
 

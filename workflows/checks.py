@@ -369,6 +369,12 @@ def check_key_date(s: TransferState, act: KeyDateAction) -> None:
     # A key date may lie years ahead (the 18th birthday): planning it extends the calendar.
 
 
+def check_reason_is_a_ref(req: Recalculation) -> None:
+    if req.reason or req.note_ref is None:
+        raise rejected("InvalidInput", "Keep the reason in the case store and send its "
+                                       "note_ref, never the text")
+
+
 def check_recalculation(s: TransferState, req: Recalculation) -> None:
     check_opened(s)
     if req.pathway is not None and (req.pathway.sending, req.pathway.receiving) != (

@@ -30,6 +30,7 @@ from api.limits import (
     check_dates,
 )
 from api.need_to_know import Scope, may_read, pathways_naming, scope_of
+from api.references import IDEMPOTENCY_KEY, key_reference, reference_secret
 from api.starting import agreed_date_problem, open_transfer, start_problem, transfer_id_for
 from models.external_addresses import ORGANISATION
 from models.protocol import Protocol
@@ -47,11 +48,13 @@ router = APIRouter(prefix="/transfers", tags=["transfers"], responses=EVERY_ROUT
 FUTURE_GRACE = timedelta(minutes=5)
 TransferId = Annotated[str, Path(max_length=ID_CHARS)]
 TRANSFER_ID = r"^transfer-[a-z][a-z0-9_]{0,63}-" + IDENTIFIER.removeprefix("^")
+ACTION = r"^[a-z][a-z0-9-]{0,79}$"  # every action a protocol can name; refusals may echo it
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=200,
+    Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY,
            description="Send the same key again to retry safely: the action is taken once. "
-                       "Use a new key for each new request."),
+                       "Use a new key for each new request, e.g. a UUID: letters, digits and "
+                       ". _ : - only, at most 128; never a name or other case details."),
 ]
 
 
@@ -100,10 +103,10 @@ class EventOut(BaseModel):
 def _pathway(protocols: dict[str, Protocol], authority: str, pathway: str) -> Protocol:
     protocol = protocols.get(authority)
     if protocol is None:
-        raise HTTPException(422, f"Unknown authority '{authority}'; known: "
-                                 f"{', '.join(sorted(protocols))}")
+        raise HTTPException(422, "Unknown authority; known: " + ", ".join(sorted(protocols)))
     if pathway not in protocol.pathways:
-        raise HTTPException(422, f"Authority {authority} has no pathway '{pathway}'; its "
+        # The unknown name is not repeated: a refusal never echoes text that failed a check.
+        raise HTTPException(422, f"Authority {authority} has no such pathway; its "
                                  f"pathways are: {', '.join(protocol.pathways)}")
     return protocol
 
@@ -117,9 +120,13 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
     Sent again with the same Idempotency-Key for the same case, it answers as the first
     time and starts nothing more; a key already used to start another case is refused."""
     if body.authority != staff.authority:
-        raise HTTPException(403, f"You work for {staff.authority}, not {body.authority}")
+        raise HTTPException(403, f"You work for {staff.authority}, not for the authority named")
     protocol = _pathway(state.protocols, body.authority, body.pathway)
     pathway = protocol.pathways[body.pathway]
+    if not all(protocol.is_case_id(i) for i in (body.case_id, *body.children)):
+        # Neither the value nor which one: it may be a name typed in the wrong field.
+        raise HTTPException(422, f"The case id and each child id must be a {body.authority} "
+                                 f"case id (a name is never one): {protocol.case_id_pattern}")
     if not any(holds(as_actor(staff), ref, pathway) for ref in pathway.start_by):
         raise HTTPException(403, f"Only the {who(pathway, pathway.start_by)} may start a "
                                  f"{body.pathway} transfer; you are {staff.role} of {staff.team}")
@@ -141,7 +148,7 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
     if problem:
         raise HTTPException(422, problem)
     check_anchor_age(anchor_at, now, pathway.anchor.title)
-    request_id = idempotency_key or str(uuid.uuid4())
+    request_id = _reference(state, staff, idempotency_key)
     # The key names the start's Update on the workflow of this case only: registered first
     # in the case store, it cannot start another case as well.
     registered = idempotency_key is not None and await _register_start_key(
@@ -210,7 +217,7 @@ def _load(session: Session, state: AppState, staff: Staff, transfer_id: str, wha
         if re.match(TRANSFER_ID, transfer_id):
             q.record_read(session, staff=staff, what=what, transfer_id=transfer_id,
                           now=datetime.now(UTC), refused=True)
-        raise HTTPException(404, f"No transfer '{transfer_id}' in {staff.authority}")
+        raise HTTPException(404, f"No such transfer in {staff.authority}")
     reader = scope(state, staff)
     involved = {row.from_team, row.to_team, row.responsible_team}
     if reader.teams is not None and not reader.teams & involved:
@@ -223,7 +230,7 @@ def _load(session: Session, state: AppState, staff: Staff, transfer_id: str, wha
                   now=datetime.now(UTC), refused=not allowed)
     if not allowed:
         # Word for word the answer for a transfer that does not exist.
-        raise HTTPException(404, f"No transfer '{transfer_id}' in {staff.authority}")
+        raise HTTPException(404, f"No such transfer in {staff.authority}")
     return TransferView.model_validate(row.view)
 
 
@@ -285,7 +292,9 @@ def transfer_events(transfer_id: TransferId, session: SessionDep, state: StateDe
 
 @router.post("/{transfer_id}/actions/{action}", response_model=TransferView,
              responses=error_responses(400, 403, 404, 409, 504))
-async def act(transfer_id: TransferId, action: Annotated[str, Path(max_length=NAME_CHARS)],
+async def act(transfer_id: TransferId,
+              action: Annotated[str, Path(pattern=ACTION, max_length=NAME_CHARS,
+                                          description="e.g. allocate")],
               state: StateDep, staff: StaffDep,
               body: ActionBody | None = None, idempotency_key: IdempotencyKey = None
               ) -> TransferView:
@@ -300,7 +309,7 @@ async def act(transfer_id: TransferId, action: Annotated[str, Path(max_length=NA
                                    lambda s: _load(s, state, staff, transfer_id, "action"))
     check_action_dates(action, body, view.anchor_at.date())
     pathway = state.protocols[view.authority].pathways[view.pathway]
-    key = idempotency_key or str(uuid.uuid4())
+    key = _reference(state, staff, idempotency_key)
     text = note_text(body)
     note_ref = f"{transfer_id}:{action}:{key}" if text else None
     stored = False  # whether THIS request stored the note (a retry finds the first's)
@@ -313,8 +322,8 @@ async def act(transfer_id: TransferId, action: Annotated[str, Path(max_length=NA
         transfer_id, run_id=view.run_id)
     actor = as_actor(staff)
     try:
-        # The key alone is the Update id: a key reused for another action gets the first
-        # action's answer back and acts on nothing more.
+        # The key's reference alone is the Update id: a key reused for another action gets
+        # the first action's answer back and acts on nothing more.
         return await send_action(handle, action, body, actor, pathway, note_ref, key)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         error = exc if isinstance(exc, HTTPException) else http_error(exc)
@@ -324,6 +333,13 @@ async def act(transfer_id: TransferId, action: Annotated[str, Path(max_length=NA
         if note_ref and stored and 400 <= error.status_code < 500:
             await run_in_threadpool(_with_session, state, lambda s: q.delete_note(s, note_ref))
         raise error from exc
+
+
+def _reference(state: AppState, staff: Staff, key: str | None) -> str:
+    """What Temporal sees of the client's key: a keyed hash (api.references), never the key."""
+    if key is None:
+        return "req-" + uuid.uuid4().hex
+    return key_reference(reference_secret(state.settings, state.temporal), staff.authority, key)
 
 
 def _with_session(state: AppState, work: Any) -> Any:

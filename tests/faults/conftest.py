@@ -29,12 +29,12 @@ import sqlalchemy
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, col, select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from database import make_engine
 from models.tables import Notification, Transfer, TransferEvent
 from ops.demo import demo_token
 from ops.stack import Stack
+from payload_codec import data_converter
 from tests.faults.invariants import caseflow_key
 from tests.mail import Mailbox, free_port
 
@@ -169,7 +169,7 @@ def store(stack: Stack) -> Iterator[sqlalchemy.Engine]:
 async def temporal(stack: Stack) -> AsyncIterator[Client]:
     """A client of the stack's Temporal server (to read histories)."""
     client = await Client.connect(stack.temporal_address,
-                                  data_converter=pydantic_data_converter)
+                                  data_converter=data_converter(stack.payload_keys))
     yield client
 
 

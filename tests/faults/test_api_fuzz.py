@@ -43,7 +43,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import SmtpConfig
@@ -55,6 +54,7 @@ from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
 from temporal_setup import register_search_attributes
 from tests import dates
+from tests.converter import CONVERTER
 from tests.mail import Mailbox, free_port
 from tests.transfers import CHECKLIST
 from worker import ACTIVITY_THREADS, build_worker
@@ -137,7 +137,7 @@ class FuzzStack:
         self.stack.callback(api_engine.dispose)
         seed_demo_directory(worker_engine, PROTOCOLS)
         env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
+            data_converter=CONVERTER,
             test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"))
         self.stack.push_async_callback(env.shutdown)
         await register_search_attributes(env.client)

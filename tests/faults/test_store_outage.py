@@ -36,7 +36,6 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateStage
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -49,6 +48,7 @@ from models.tables import Notification, Transfer, TransferEvent
 from models.transfer import GateAction, TransferView
 from ops.demo import seed_demo_directory
 from temporal_setup import register_search_attributes
+from tests.converter import CONVERTER
 from tests.faults.invariants import check_store
 from tests.faults.tcp_proxy import TcpProxy
 from tests.mail import Mailbox, free_port
@@ -181,7 +181,10 @@ async def failing_store_writes(handle: WorkflowHandle[Any, Any]) -> list[tuple[i
             continue
         data = json.loads(marker.details["data"].payloads[0].data)
         if data.get("activity_type") == "record_change" and data.get("attempt", 1) > 1:
-            found.append((int(data["attempt"]), marker.failure.message))
+            # Failure messages are encoded (encrypted) too: decoded here as a client does.
+            assert marker.failure.message == "Encoded failure"
+            failure = await CONVERTER.decode_failure(marker.failure)
+            found.append((int(data["attempt"]), str(failure)))
     return found
 
 
@@ -337,7 +340,7 @@ async def test_api_answers_503_when_no_store_connection_is_free(
 @pytest.fixture
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, ip="127.0.0.1",
+        data_converter=CONVERTER, ip="127.0.0.1",
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"))
     await register_search_attributes(env.client)
     yield env
