@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     reference_key: SecretStr = SecretStr("")
     # Browser origins allowed to call the codec endpoints (/codec/decode): the Temporal UI's.
     codec_cors_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
+    # Development only: the staff id the dev server's UI decodes payloads as (it has no
+    # sign-in and cannot pass a token). Refused in production.
+    codec_development_operator: str = ""
 
     # Requests with a larger body are refused (413) before it is read or the token checked.
     max_body_bytes: int = 64 * 1024
@@ -172,6 +175,9 @@ class Settings(BaseSettings):
                                 "(usually port 587) or SMTP_TLS=true (usually port 465); or, "
                                 "if the relay is on a private network, say so with "
                                 "SMTP_INSECURE_OK=true")
+        if self.environment == "production" and self.codec_development_operator:
+            problems.append("CODEC_DEVELOPMENT_OPERATOR is for development only: in production "
+                            "the Temporal UI signs in and passes the user's access token")
         if self.environment == "production" and not self.payload_keys.get_secret_value():
             problems.append("production needs PAYLOAD_KEYS ('id:<base64 of 32 random bytes>'):"
                             " without it Temporal would keep case data unencrypted")

@@ -28,6 +28,7 @@ from ops.demo import seed_demo_directory
 from temporal_setup import register_search_attributes
 from tests import dates
 from tests.converter import CONVERTER
+from tests.identity_provider import idp  # noqa: F401 - a fixture for every test module
 from tests.mail import Mailbox, free_port
 from worker import ACTIVITY_THREADS, build_worker
 

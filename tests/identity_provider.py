@@ -9,14 +9,23 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from config import ROOT
+from models.protocol_files import load_protocols
+from ops.demo import demo_staff
 from ops.local_idp import fetch_token, start, write_config
 from tests.mail import free_port
 
 READY_SECONDS = 30.0
+AUDIENCE = "api://caseflow-test"
+OTHER_AUDIENCE = "api://another-service"
+EC_AUDIENCE = "api://caseflow-ec"  # its tokens are signed with ES256
+STRANGER = "someone-not-in-the-directory"
 
 
 class LocalProvider:
@@ -81,3 +90,16 @@ class LocalProvider:
         """How often the provider has been asked for its keys (from its request log)."""
         return sum(1 for line in self.log.read_text().splitlines()
                    if line.startswith("GET /jwks "))
+
+
+@pytest.fixture(scope="session")
+def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvider]:
+    """One provider for the session: every demo staff member is a client of its own (their
+    id is the `sub` of their tokens), and one stranger the directory does not know."""
+    subjects = [p.id for protocol in load_protocols(ROOT / "protocols").values()
+                for p in demo_staff(protocol)] + [STRANGER]
+    provider = LocalProvider(tmp_path_factory.mktemp("idp"), subjects, {
+        AUDIENCE: "RS256", OTHER_AUDIENCE: "RS256", EC_AUDIENCE: "ES256"})
+    provider.start()
+    yield provider
+    provider.stop()

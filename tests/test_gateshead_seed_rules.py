@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from models.transfer import DeadlineStatus, Stage, TransferView
+from tests.identity_provider import AUDIENCE
 from tests.scenario import PROTOCOLS, Scenario, deadline, expect_mail, inbox, settled
 from tests.seed_scenes import MINUTE, at, at_17, christmas_on_a_friday, early_easter, june_monday
 from tests.transfers import api_on, events, skip_to
@@ -313,13 +314,21 @@ async def test_tier3_not_accepting_is_the_eh_managers_decision_not_a_dispute(
 
 # ----- The README's five-minute tour, step by step ------------------------------------------------
 
-async def test_the_readme_tour_works_step_by_step(ts_env, worker, directory_engine):
+@pytest.mark.parametrize("sign_in", ["demo tokens", "the identity provider"])
+async def test_the_readme_tour_works_step_by_step(ts_env, worker, directory_engine, sign_in,
+                                                  request):
+    provider = request.getfixturevalue("idp") if sign_in == "the identity provider" else None
+    settings = ({"oidc_issuer": provider.issuer, "oidc_audience": AUDIENCE}
+                if provider else {})
+
     def token(who: str) -> dict[str, str]:
+        if provider:  # as `python -m ops.token gateshead-<who>` prints it
+            return {"Authorization": f"Bearer {provider.token(f'gateshead-{who}', AUDIENCE)}"}
         return {"Authorization": f"Bearer demo-gateshead-{who}"}
 
     tid = "/transfers/transfer-gateshead-C100234"
     now = await ts_env.get_current_time()
-    async with api_on(directory_engine, ts_env, worker) as api:
+    async with api_on(directory_engine, ts_env, worker, **settings) as api:
 
         async def post(who: str, path: str, key: str | None = None,
                        **body: Any) -> httpx.Response:

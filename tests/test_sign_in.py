@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,26 +28,17 @@ from config import ROOT, Settings
 from models.protocol_files import load_protocols
 from models.tables import Staff
 from ops import token as ops_token
-from ops.demo import demo_staff
 from ops.local_idp import new_signing_key
-from tests.identity_provider import LocalProvider
+from tests.identity_provider import (
+    AUDIENCE,
+    EC_AUDIENCE,
+    OTHER_AUDIENCE,
+    STRANGER,
+    LocalProvider,
+)
 from tests.mail import free_port
 
-AUDIENCE = "api://caseflow-test"
-OTHER_AUDIENCE = "api://another-service"
-EC_AUDIENCE = "api://caseflow-ec"  # its tokens are signed with ES256
 PROTOCOLS = load_protocols(ROOT / "protocols")
-STRANGER = "someone-not-in-the-directory"
-SUBJECTS = [p.id for protocol in PROTOCOLS.values() for p in demo_staff(protocol)] + [STRANGER]
-
-
-@pytest.fixture(scope="session")
-def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvider]:
-    provider = LocalProvider(tmp_path_factory.mktemp("idp"), SUBJECTS, {
-        AUDIENCE: "RS256", OTHER_AUDIENCE: "RS256", EC_AUDIENCE: "ES256"})
-    provider.start()
-    yield provider
-    provider.stop()
 
 
 class _NoTemporal:

@@ -41,11 +41,12 @@ T = TypeVar("T")
 
 
 @asynccontextmanager
-async def api_on(engine: sqlalchemy.Engine, env: WorkflowEnvironment, worker: Worker
-                 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The API in process on `engine`, acting through `worker`'s task queue; an exception in
-    the app answers 500, as a real server would."""
-    settings = Settings(temporal_task_queue=worker.task_queue)
+async def api_on(engine: sqlalchemy.Engine, env: WorkflowEnvironment, worker: Worker,
+                 **more: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in process on `engine`, acting through `worker`'s task queue (with settings
+    `more`, e.g. an identity provider); an exception in the app answers 500, as a real
+    server would."""
+    settings = Settings(temporal_task_queue=worker.task_queue, **more)
     app = create_app(AppState(settings=settings, engine=engine, temporal=env.client,
                               protocols=load_protocols(settings.protocols_dir)))
     async with app.router.lifespan_context(app):

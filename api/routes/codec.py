@@ -14,18 +14,23 @@ managers who look into a stuck or escalated transfer may read them (`CODEC_ROLES
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf import json_format
+from sqlmodel import Session
 from starlette.middleware.cors import CORSMiddleware
 from temporalio.api.common.v1 import Payloads
 
-from api.deps import StaffDep, StateDep
+from api import store_queries as q
+from api.deps import StateDep, bearer, current_staff, signed_in
 from api.errors import EVERY_ROUTE, error_responses
 from api.hygiene import ASGIApp, Receive, Scope, Send
 from models.protocol import Role
+from models.tables import Staff
 from payload_codec import EncryptionCodec, PayloadDecryptionError
 
 router = APIRouter(prefix="/codec", tags=["operators"], responses=EVERY_ROUTE)
@@ -48,7 +53,30 @@ async def _payloads(request: Request) -> Payloads:
                             "metadata values and data in base64") from exc
 
 
-def _codec(state: StateDep, staff: StaffDep) -> EncryptionCodec:
+def codec_staff(request: Request, state: StateDep,
+                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                ) -> Staff:
+    """Who asks to decode: the signed-in member of staff; in development only, a request
+    without a token from the Temporal UI's origin is the development operator's, as the
+    dev server's UI has no sign-in and cannot pass a token (settings refuse it in
+    production)."""
+    operator = state.settings.codec_development_operator
+    origin = request.headers.get("origin")
+    if (credentials is None and operator and state.settings.environment == "development"
+            and origin in state.settings.codec_cors_origins):
+        with Session(state.engine, expire_on_commit=False) as session:
+            staff = session.get(Staff, operator)
+        if staff is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                                "CODEC_DEVELOPMENT_OPERATOR names nobody in the directory")
+        return signed_in(staff)
+    return current_staff(request, state, credentials)
+
+
+CodecStaff = Annotated[Staff, Depends(codec_staff)]
+
+
+def _codec(state: StateDep, staff: Staff) -> EncryptionCodec:
     if staff.role not in CODEC_ROLES:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "Only a service manager, head of service, senior assistant "
@@ -58,6 +86,10 @@ def _codec(state: StateDep, staff: StaffDep) -> EncryptionCodec:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             "This API's Temporal client encrypts nothing; there is nothing "
                             "to decode")
+    # A decode shows an operator what a transfer's history holds: a read like any other.
+    with Session(state.engine) as session:
+        q.record_read(session, staff=staff, what="codec", transfer_id=None,
+                      now=datetime.now(UTC))
     return codec
 
 
@@ -68,7 +100,7 @@ def _answer(payloads: list[Any]) -> JSONResponse:
 @router.post("/decode", responses=error_responses(403),
              openapi_extra={"requestBody": {"content": {"application/json": {
                  "example": PAYLOADS_EXAMPLE}}}})
-async def decode(request: Request, state: StateDep, staff: StaffDep) -> JSONResponse:
+async def decode(request: Request, state: StateDep, staff: CodecStaff) -> JSONResponse:
     """Decrypt payloads for the Temporal UI (codec server protocol). Payloads this system
     did not encrypt come back unchanged; one it cannot decrypt is refused (422)."""
     codec = _codec(state, staff)
@@ -82,7 +114,7 @@ async def decode(request: Request, state: StateDep, staff: StaffDep) -> JSONResp
 @router.post("/encode", responses=error_responses(403),
              openapi_extra={"requestBody": {"content": {"application/json": {
                  "example": PAYLOADS_EXAMPLE}}}})
-async def encode(request: Request, state: StateDep, staff: StaffDep) -> JSONResponse:
+async def encode(request: Request, state: StateDep, staff: CodecStaff) -> JSONResponse:
     """Encrypt payloads (e.g. a signal's input typed in the Temporal UI) with the current key."""
     codec = _codec(state, staff)
     return _answer(await codec.encode(list((await _payloads(request)).payloads)))
