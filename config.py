@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     retention_notes_days: int = Field(default=6 * 365, ge=1)
     retention_emails_days: int = Field(default=2 * 365, ge=1)
     retention_start_keys_days: int = Field(default=90, ge=1)
+    # A note no event refers to: its action was refused (notes are never taken back, so
+    # that no refusal can remove one an accepted retry refers to). Counted from writing it.
+    retention_unreferenced_notes_days: int = Field(default=30, ge=1)
 
     @property
     def owner_database_url(self) -> str:

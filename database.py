@@ -48,7 +48,9 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "transferevent": ("SELECT", "INSERT"),
     # delivery state only: a sent email's recipient, subject and body stay as written
     "notification": ("SELECT", "INSERT", "UPDATE (sent_at, attempts, last_error)"),
-    "actionnote": ("SELECT", "INSERT", "DELETE"),
+    # notes are never taken back by the API: a refused action's note is the retention
+    # schedule's (run as the owner) to purge
+    "actionnote": ("SELECT", "INSERT"),
     "startkey": ("SELECT", "INSERT", "DELETE"),
     "subjectaccessexport": ("SELECT", "INSERT"),
     # need to know: the teams a transfer has involved (only ever added to), and who read what

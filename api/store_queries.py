@@ -231,11 +231,6 @@ def save_note(
     return True
 
 
-def delete_note(session: Session, ref: str) -> None:
-    session.exec(delete(ActionNote).where(col(ActionNote.ref) == ref))
-    session.commit()
-
-
 def notes_for(session: Session, refs: list[str]) -> dict[str, str]:
     """The texts of the notes with these refs (missing refs are left out)."""
     if not refs:

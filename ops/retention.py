@@ -4,7 +4,8 @@ What is removed, and when (settings, in days):
 
 - the notes given with a transfer's actions (actionnote), RETENTION_NOTES_DAYS after the
   transfer closed (or ended: withdrawn, redirected, declined); a note no event refers to
-  (its action was refused, or never reached the trail), that long after it was written;
+  (its action was refused, or never reached the trail), RETENTION_UNREFERENCED_NOTES_DAYS
+  after it was written;
 - the bodies of the emails about a transfer (notification), RETENTION_EMAILS_DAYS after it
   closed; a weekly meeting's agenda, that long after it was written. The row stays, with
   `body_purged_at` set: who was emailed about what, and when, is still known;
@@ -55,10 +56,12 @@ class Schedule:
     notes_days: int
     emails_days: int
     start_keys_days: int
+    unreferenced_notes_days: int = 30
 
     @classmethod
     def from_settings(cls, s: Settings) -> Schedule:
-        return cls(s.retention_notes_days, s.retention_emails_days, s.retention_start_keys_days)
+        return cls(s.retention_notes_days, s.retention_emails_days, s.retention_start_keys_days,
+                   s.retention_unreferenced_notes_days)
 
 
 @dataclass
@@ -123,8 +126,9 @@ def plan(conn: Connection, schedule: Schedule, now: datetime) -> Purge:
         if run.notes or run.emails:
             purge.runs.append(run)
     referenced = select(EVENTS.c.id).where(EVENTS.c.note_ref == NOTES.c.ref).exists()
+    unreferenced_before = now - timedelta(days=schedule.unreferenced_notes_days)
     purge.unreferenced_notes = list(conn.execute(
-        select(NOTES.c.ref).where(NOTES.c.created_at < notes_before, ~referenced)
+        select(NOTES.c.ref).where(NOTES.c.created_at < unreferenced_before, ~referenced)
         .order_by(NOTES.c.ref)).scalars())
     purge.agenda_emails = list(conn.execute(
         select(OUTBOX.c.id).where(OUTBOX.c.transfer_id.startswith("meeting-"),

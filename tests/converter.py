@@ -16,3 +16,5 @@ from payload_codec import PayloadKeys, data_converter
 TEST_KEY = base64.b64encode(hashlib.sha256(b"caseflow test payload key").digest()).decode()
 TEST_KEYS = PayloadKeys.parse(f"test:{TEST_KEY}")
 CONVERTER = data_converter(TEST_KEYS)
+# The PAYLOAD_KEYS setting naming the same key: what production settings in tests carry.
+TEST_PAYLOAD_KEYS = f"test:{TEST_KEY}"

@@ -18,6 +18,7 @@ from api.sign_in_throttle import SignInThrottle
 from config import ROOT, Settings
 from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
+from tests.converter import TEST_PAYLOAD_KEYS
 
 UI = "http://localhost:8233"
 
@@ -63,5 +64,5 @@ def test_without_the_setting_the_ui_origin_must_sign_in(directory: sqlalchemy.En
 def test_production_refuses_a_development_operator() -> None:
     with pytest.raises(ValidationError, match="CODEC_DEVELOPMENT_OPERATOR is for development"):
         Settings(environment="production", database_url="postgresql://x@db/x",
-                 temporal_insecure_ok=True, smtp_insecure_ok=True, payload_keys="k1:" + "A" * 44,
+                 temporal_insecure_ok=True, smtp_insecure_ok=True, payload_keys=TEST_PAYLOAD_KEYS,
                  codec_development_operator="gateshead-director")

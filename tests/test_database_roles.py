@@ -134,14 +134,17 @@ def test_the_app_writes_transfers_but_cannot_change_or_delete_the_trail(
         capsys.readouterr().out)
 
 
-def test_the_app_takes_back_what_a_refused_request_stored(
+def test_the_app_keeps_notes_and_releases_only_start_keys(
         owner_engine: sqlalchemy.Engine, app_engine: sqlalchemy.Engine) -> None:
     now = datetime(2027, 6, 7, 9, tzinfo=UTC)
     with Session(app_engine) as session:
         assert q.save_note(session, ref="n1", transfer_id="TR-1", staff_id="sm-sgcp",
                            text="why", now=now)
-        q.delete_note(session, "n1")
-        assert q.notes_for(session, ["n1"]) == {}
+        assert q.notes_for(session, ["n1"]) == {"n1": "why"}
+        # Notes are never taken back by the app: only the owner's retention purge may.
+        with pytest.raises(sqlalchemy.exc.ProgrammingError, match="permission denied"):
+            session.execute(sqlalchemy.text("DELETE FROM actionnote"))
+        session.rollback()
         assert q.register_start_key(session, authority="gateshead", key="k1", case_id="C1",
                                     transfer_id="transfer-gateshead-C1", staff_id="sm-sgcp",
                                     now=now) is None
@@ -169,7 +172,7 @@ def test_migrating_again_grants_exactly_the_listed_privileges(
         "transfer": {"SELECT", "INSERT", "UPDATE"},
         "transferevent": {"SELECT", "INSERT"},
         "notification": {"SELECT", "INSERT"},
-        "actionnote": {"SELECT", "INSERT", "DELETE"},
+        "actionnote": {"SELECT", "INSERT"},
         "startkey": {"SELECT", "INSERT", "DELETE"},
         "subjectaccessexport": {"SELECT", "INSERT"},
         "transferteam": {"SELECT", "INSERT"}, "readrecord": {"SELECT", "INSERT"},

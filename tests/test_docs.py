@@ -14,10 +14,12 @@ from temporalio.client import Client
 from api.deps import AppState
 from api.main import create_app
 from config import Settings
+from tests.converter import TEST_PAYLOAD_KEYS
 
 PRODUCTION: dict[str, Any] = {"environment": "production",
                               "database_url": "postgresql://caseflow@db/caseflow",
-                              "temporal_insecure_ok": True, "smtp_starttls": True}
+                              "temporal_insecure_ok": True, "smtp_starttls": True,
+                              "payload_keys": TEST_PAYLOAD_KEYS}
 
 
 @asynccontextmanager

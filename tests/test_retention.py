@@ -18,7 +18,8 @@ from ops.retention import Schedule
 from tests.test_case_store import STAFF, change, started_notices
 
 NOW = datetime(2031, 3, 3, 12, tzinfo=UTC)
-SCHEDULE = Schedule(notes_days=365, emails_days=90, start_keys_days=30)
+SCHEDULE = Schedule(notes_days=365, emails_days=90, start_keys_days=30,
+                    unreferenced_notes_days=30)
 OLD = datetime(2029, 1, 10, 9, tzinfo=UTC)  # closed > 1 year before NOW
 MIDDLE = datetime(2030, 9, 1, 9, tzinfo=UTC)  # closed < 1 year, > 90 days before NOW
 RECENT = datetime(2031, 2, 20, 9, tzinfo=UTC)  # closed < 90 days before NOW
@@ -163,3 +164,15 @@ def test_later_the_rest_falls_due(history: sqlalchemy.Engine) -> None:
         ("middle", 2, 0), ("recent", 0, 2)]
     assert [e.seq for e in trail(history, "middle")] == [1, 2, 3, 4, 5]
     assert audit.verify(history).breaks == []
+
+
+def test_a_refused_actions_note_goes_after_its_own_shorter_period(
+        history: sqlalchemy.Engine) -> None:
+    """Notes no event names (their action was refused) are purged once they are
+    `unreferenced_notes_days` old, however long the notes of the trail are kept."""
+    assert "orphan-recent" in notes(history)  # written 11 days before NOW
+    retention.purge(history, SCHEDULE, NOW + timedelta(days=18))
+    assert "orphan-recent" in notes(history)
+    retention.purge(history, SCHEDULE, NOW + timedelta(days=20))
+    assert "orphan-recent" not in notes(history)
+    assert "open:n1" in notes(history)  # an open transfer's note stays, however old

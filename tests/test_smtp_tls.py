@@ -21,11 +21,12 @@ from config import Settings
 from database import make_engine
 from models.tables import Notification
 from tests.certs import Authority
+from tests.converter import TEST_PAYLOAD_KEYS
 from tests.mail import Mailbox, free_port
 
 BASE: dict[str, Any] = {"environment": "production",
                         "database_url": "postgresql://caseflow@db/caseflow",
-                        "temporal_insecure_ok": True}
+                        "temporal_insecure_ok": True, "payload_keys": TEST_PAYLOAD_KEYS}
 
 
 def test_production_refuses_email_in_the_clear():

@@ -31,6 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from config import Settings
 from temporal_setup import connect, tls_config
 from tests.certs import Authority, Pair
+from tests.converter import TEST_PAYLOAD_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +165,8 @@ def test_settings_map_onto_temporalios_tls(pki):
 
 def production(**changes: Any) -> Settings:
     base: dict[str, Any] = {"environment": "production", "database_url":
-                            "postgresql://caseflow@db/caseflow", "smtp_starttls": True}
+                            "postgresql://caseflow@db/caseflow", "smtp_starttls": True,
+                            "payload_keys": TEST_PAYLOAD_KEYS}
     return Settings(**{**base, **changes})
 
 

@@ -311,11 +311,14 @@ async def act(transfer_id: TransferId,
     pathway = state.protocols[view.authority].pathways[view.pathway]
     key = _reference(state, staff, idempotency_key)
     text = note_text(body)
-    note_ref = f"{transfer_id}:{action}:{key}" if text else None
-    stored = False  # whether THIS request stored the note (a retry finds the first's)
+    # The ref names the note's words too (a keyed hash): a retry with the same words finds
+    # the note it stored; a retry with other words stores its own. Nothing is taken back on
+    # a refusal, so no refusal can remove a note an accepted copy of the request refers to;
+    # one that no event refers to is purged by the retention schedule (ops/retention).
+    note_ref = f"{transfer_id}:{action}:{key}:{_words(state, text)}" if text else None
     if note_ref and text:
         note = text
-        stored = await run_in_threadpool(_with_session, state, lambda s: q.save_note(
+        await run_in_threadpool(_with_session, state, lambda s: q.save_note(
             s, ref=note_ref, transfer_id=transfer_id, staff_id=staff.id, text=note,
             now=datetime.now(UTC)))
     handle: WorkflowHandle[Any, Any] = state.temporal.get_workflow_handle(
@@ -327,11 +330,6 @@ async def act(transfer_id: TransferId,
         return await send_action(handle, action, body, actor, pathway, note_ref, key)
     except Exception as exc:  # noqa: BLE001 - mapped to a readable HTTP error
         error = exc if isinstance(exc, HTTPException) else http_error(exc)
-        # Drop the note only when the action was surely not taken (a refusal) and this
-        # request stored it: after a timeout the update may still complete, and a retry's
-        # refusal (the transfer has since closed) must not take the first request's note.
-        if note_ref and stored and 400 <= error.status_code < 500:
-            await run_in_threadpool(_with_session, state, lambda s: q.delete_note(s, note_ref))
         raise error from exc
 
 
@@ -340,6 +338,11 @@ def _reference(state: AppState, staff: Staff, key: str | None) -> str:
     if key is None:
         return "req-" + uuid.uuid4().hex
     return key_reference(reference_secret(state.settings, state.temporal), staff.authority, key)
+
+
+def _words(state: AppState, text: str) -> str:
+    """A short keyed hash of a note's words: names them without showing or confirming them."""
+    return key_reference(reference_secret(state.settings, state.temporal), "note", text)[4:20]
 
 
 def _with_session(state: AppState, work: Any) -> Any:
