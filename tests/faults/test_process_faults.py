@@ -78,7 +78,12 @@ async def cut_off_deliveries(client: Client, transfer_ids: list[str]) -> set[tup
             if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 attrs = event.activity_task_scheduled_event_attributes
                 if attrs.activity_type.name == "deliver_notifications":
-                    request = json.loads(attrs.input.payloads[0].data)
+                    # History holds it encrypted: opened as a client with the keys does.
+                    payloads = list(attrs.input.payloads[:1])
+                    codec = client.data_converter.payload_codec
+                    if codec is not None:
+                        payloads = await codec.decode(payloads)
+                    request = json.loads(payloads[0].data)
                     scheduled[event.event_id] = (request["run_id"], request["seq"])
             elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
                 attrs_started = event.activity_task_started_event_attributes
