@@ -20,12 +20,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.outbox import SmtpConfig
-from config import ROOT
+from config import ROOT, Settings
 from database import make_engine, migrate
 from models.external_addresses import load_external_addresses
 from models.protocol_files import load_protocols
 from ops.demo import seed_demo_directory
-from temporal_setup import register_search_attributes
+from temporal_setup import prepare_namespace, register_search_attributes
 from tests import dates
 from tests.converter import CONVERTER
 from tests.identity_provider import idp  # noqa: F401 - a fixture for every test module
@@ -149,6 +149,21 @@ async def ts_env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvir
         dates.set_clock_offset(timedelta(0))
         await env.shutdown()
 
+
+
+@pytest.fixture
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI's dev server (visibility answers list queries; the time-skipping
+    server does not), with the project's search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=CONVERTER,
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        dev_server_extra_args=["--dynamic-config-value",
+                               "system.forceSearchAttributesCacheRefreshOnRead=true"],
+    )
+    await prepare_namespace(env.client, Settings(), protocols={})
+    yield env
+    await env.shutdown()
 
 
 @pytest.fixture

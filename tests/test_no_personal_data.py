@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import base64
 import logging
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,9 +33,7 @@ from models.tables import ActionNote
 from ops.demo import seed_demo_directory
 from ops.recalculate import Result, directory_actor, recalculate_all
 from payload_codec import ENCODING
-from temporal_setup import prepare_namespace
 from tests.conftest import ADDRESSES
-from tests.converter import CONVERTER
 from tests.mail import Mailbox
 from tests.test_engine_capabilities import TESTSHIRE
 from worker import ACTIVITY_THREADS, build_worker
@@ -58,18 +54,6 @@ def named(raw: bytes) -> bool:
     lowered = raw.lower()
     return any(s in lowered for s in SPELLINGS)
 
-
-@pytest.fixture
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=CONVERTER,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        dev_server_extra_args=["--dynamic-config-value",
-                               "system.forceSearchAttributesCacheRefreshOnRead=true"],
-    )
-    await prepare_namespace(env.client, Settings(), protocols={})
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture

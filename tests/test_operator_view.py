@@ -8,40 +8,20 @@ overdue, and say in plain words what it waits for.
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 import temporalio.api.workflowservice.v1 as workflowservice
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import SmtpConfig
-from config import Settings
-from temporal_setup import prepare_namespace
-from tests.converter import CONVERTER
 from tests.mail import Mailbox
 from tests.transfers import SGCP_TM, gate, start
 from worker import ACTIVITY_THREADS, build_worker
-
-
-@pytest.fixture
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=CONVERTER,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        dev_server_extra_args=["--dynamic-config-value",
-                               "system.forceSearchAttributesCacheRefreshOnRead=true"],
-    )
-    await prepare_namespace(env.client, Settings(temporal_retention_days=30), protocols={})
-    yield env
-    await env.shutdown()
 
 
 async def test_operator_finds_a_transfer_and_reads_what_it_waits_for(

@@ -10,9 +10,8 @@ core finds an authority's running transfers through visibility and updates them.
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -32,7 +31,6 @@ from temporalio.testing import WorkflowEnvironment
 from activities.outbox import SmtpConfig
 from activities.working_days import due_at, non_working_dates
 from api.starting import open_transfer
-from config import Settings
 from models.days import add_working_days
 from models.protocol import (
     Calendar,
@@ -47,8 +45,6 @@ from models.protocol import (
 )
 from models.transfer import Actor, DeadlineChange, DeadlineStatus, Recalculation, TransferView
 from ops.recalculate import Result, recalculate_all, run
-from temporal_setup import prepare_namespace
-from tests.converter import CONVERTER
 from tests.dates import Scene
 from tests.mail import Mailbox
 from tests.scenario import PROTOCOLS, deadline, mail
@@ -360,18 +356,6 @@ async def test_bad_arguments_are_refused_before_any_transfer_is_touched():
 
 # ----- the CLI's core, on the dev server (visibility) -----------------------------------------
 
-
-@pytest.fixture
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=CONVERTER,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        dev_server_extra_args=["--dynamic-config-value",
-                               "system.forceSearchAttributesCacheRefreshOnRead=true"],
-    )
-    await prepare_namespace(env.client, Settings(), protocols={})
-    yield env
-    await env.shutdown()
 
 
 async def listed(client: Client, query: str, expected: int) -> list[str]:
