@@ -1,15 +1,18 @@
-"""Who acts for the whole authority: the roles that may see any of its cases' records.
+"""Who answers for the whole authority's records: the roles that may export everything held
+about a case or a child (subject access).
 
-The one place this set is kept (subject access exports use it). A Head of Service counts
-only in the authority's own team: one listed under a service heads that service alone.
+Narrower than who may read every transfer (api/need_to_know: IROs, Legal Services,
+Business Support and panel Chairs read all transfers, as their work needs, but an export
+is a disclosure the authority makes). A Head of Service counts only in the authority's own
+team: one listed under a service heads that service alone.
 """
 
 from __future__ import annotations
 
+from api.need_to_know import AUTHORITY_TEAM
 from models.protocol import Role
 from models.tables import Staff
 
-AUTHORITY_TEAM = "authority"  # the `team` of staff who serve the whole authority (ops/demo)
 AUTHORITY_LEVEL_ROLES = frozenset({Role.head_of_service, Role.senior_assistant_director,
                                    Role.director, Role.designated_administrator})
 
