@@ -7,8 +7,10 @@ outcomes, clock changes, withdrawals, breaches). `before-lean-history/` holds th
 recorded before the "lean-history" patch, and the three at the top are older still.
 `before-note-ref/` holds a transfer recalculated twice when the reason still travelled as
 text in the `recalculate` Update (before it was kept in the case store, sent as a note ref).
-`note-ref/` holds the same on today's path, recorded encrypted (with the tests' fixed key,
-tests/converter.py): the replayer decrypts it; the plaintext histories pass through.
+`note-ref/` holds the same with the reason as a note ref, recorded encrypted (with the
+tests' fixed key, tests/converter.py): the replayer decrypts it; the plaintext histories
+pass through. `checked-asker/` holds it on today's path: the workflow checks who starts it
+and who recalculates (patches "start-checks-starter", "recalculation-checks-asker").
 `engine/` holds one history per capability of the engine's own test protocol
 (`tests/protocols/testshire.yaml`: joint decisions, parties, conditional steps, ...), recorded
 with `RECORD_HISTORIES=1 pytest tests/test_engine_capabilities.py`.
