@@ -40,7 +40,8 @@ def token(who: str) -> dict[str, str]:
 
 
 def not_found(transfer_id: str) -> dict[str, str]:
-    return {"detail": f"No transfer '{transfer_id}' in gateshead"}
+    del transfer_id  # the answer does not echo what was asked for
+    return {"detail": "No such transfer in gateshead"}
 
 
 # ----- the rule ---------------------------------------------------------------------------------
