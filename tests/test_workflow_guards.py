@@ -34,7 +34,8 @@ def refusal(exc: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> tuple[str |
 
 
 def asked_by(actor: Actor | None, staff_id: str | None = None) -> Recalculation:
-    return Recalculation(reason="bank holiday proclaimed",
+    # The reason stays in the case store: the Update carries only its note's ref.
+    return Recalculation(note_ref="transfer-gateshead-C1:recalculate:r1",
                          requested_by=staff_id or (actor.staff_id if actor else "someone"),
                          actor=actor)
 
