@@ -18,7 +18,8 @@ BANNER = """
 Case transfers: development system
   API and its OpenAPI docs   http://localhost:8000/docs
   Temporal Web UI            http://localhost:8233  (payloads encrypted: .data/payload-key;
-                             POST /codec/decode decrypts them for a service manager or above)
+                             the UI decodes them through POST /codec/decode, as the
+                             development operator gateshead-director; each decode recorded)
   Emails sent                GET http://localhost:8000/notifications  (and .data/mailbox/)
 
 Act as a demo manager with  -H 'Authorization: Bearer <token>'  (or Authorize in /docs).
