@@ -86,18 +86,6 @@ class Settings(BaseSettings):
     # always served.
     docs_enabled: bool | None = None
 
-    @property
-    def temporal_uses_tls(self) -> bool:
-        return bool(self.temporal_tls or self.temporal_tls_server_ca_file
-                    or self.temporal_tls_client_cert_file or self.temporal_tls_server_name
-                    or self.temporal_api_key)
-
-    @property
-    def docs_on(self) -> bool:
-        if self.docs_enabled is None:
-            return self.environment == "development"
-        return self.docs_enabled
-
     # The retention schedule (ops/retention), in days. Notes and email bodies are counted
     # from the day the transfer closed (or ended); start keys from the day they were sent,
     # as they only guard retries of a start.
@@ -108,10 +96,6 @@ class Settings(BaseSettings):
     # that no refusal can remove one an accepted retry refers to). Counted from writing it.
     retention_unreferenced_notes_days: int = Field(default=30, ge=1)
 
-    @property
-    def owner_database_url(self) -> str:
-        """Where migrations and the retention purge connect: the schema's owner."""
-        return self.migration_database_url or self.database_url
     # Sign-in with the council's identity provider (OpenID Connect): access tokens (JWTs) it
     # issues for this API. Empty issuer: only API tokens are accepted.
     oidc_issuer: str = ""
@@ -129,6 +113,23 @@ class Settings(BaseSettings):
     sign_in_max_failures: PositiveInt = 10
     sign_in_failure_window_seconds: PositiveInt = 60
     sign_in_backoff_seconds: PositiveInt = 300
+
+    @property
+    def owner_database_url(self) -> str:
+        """Where migrations and the retention purge connect: the schema's owner."""
+        return self.migration_database_url or self.database_url
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        return bool(self.temporal_tls or self.temporal_tls_server_ca_file
+                    or self.temporal_tls_client_cert_file or self.temporal_tls_server_name
+                    or self.temporal_api_key)
+
+    @property
+    def docs_on(self) -> bool:
+        if self.docs_enabled is None:
+            return self.environment == "development"
+        return self.docs_enabled
 
     @field_validator("oidc_algorithms", mode="before")
     @classmethod
