@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
+from datetime import timedelta
 
 import httpx
 from sqlmodel import Session, col, select
@@ -124,3 +126,36 @@ async def test_production_offers_no_demo_chooser(ts_env, worker, directory_engin
         assert page.status_code == 501 and "gateshead-lac-tm" not in page.text
         posted = await api.post("/pages/sign-in", data={"staff_id": "gateshead-lac-tm"})
         assert posted.status_code == 403 and "set-cookie" not in posted.headers
+
+
+async def test_the_tray_puts_overdue_first_filters_and_pages(ts_env, worker, directory_engine,
+                                                              monkeypatch):
+    follow_the_clock(monkeypatch)
+    monkeypatch.setattr("pages.routes.PAGE_SIZE", 2)
+    async with api_on(directory_engine, ts_env, worker, pages_session_secret=SECRET) as api:
+        now = await ts_env.get_current_time()
+        for case, days_ago in (("C200001", 1), ("C200002", 0)):
+            started = await api.post(
+                "/transfers", headers={"Authorization": "Bearer demo-gateshead-sgcp-tm"},
+                json={"authority": "gateshead", "pathway": "sgcp-to-lac", "case_id": case,
+                      "anchor_at": (now - timedelta(days=days_ago, hours=1)).isoformat()})
+            assert started.status_code == 201, started.text
+        await start_overdue(api, ts_env, "C200003")
+        await sign_in(api, "gateshead-lac-tm")
+        await until_in_tray(api, "C200003")
+
+        first = (await api.get("/pages/tray")).text
+        assert cases(first) == ["C200003", "C200001"] and "Page 1 of 2" in first
+        second = (await api.get("/pages/tray", params={"page": 2})).text
+        assert cases(second) == ["C200002"]
+        on_time = (await api.get("/pages/tray", params={"overdue": "no"})).text
+        assert cases(on_time) == ["C200001", "C200002"]
+        assert cases((await api.get("/pages/tray", params={"stage": "ready"})).text) == []
+        other = (await api.get("/pages/tray", params={"pathway": "lac-closure"})).text
+        assert cases(other) == []
+        same = (await api.get("/pages/tray", params={"pathway": "sgcp-to-lac", "page": 2})).text
+        assert cases(same) == ["C200002"] and "pathway=sgcp-to-lac" in same
+
+
+def cases(html: str) -> list[str]:
+    return re.findall(r'href="/pages/transfers/transfer-gateshead-(C\d+)"', html)
