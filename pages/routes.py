@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from activities.working_days import non_working_dates
 from api import store_queries as q
 from api.deps import AppState, get_state, signed_in
+from api.limits import ID_CHARS
 from api.need_to_know import pathways_naming
 from api.routes.transfers import load_readable, scope, trail
 from config import Settings
@@ -36,7 +37,7 @@ from pages.session import (
     csrf_ok,
     new_session,
 )
-from pages.wording import deadline_words
+from pages.wording import deadline_row, deadline_words
 from workflows.rules import who
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
@@ -211,7 +212,7 @@ def tray(db: Session, state: AppState, staff: Staff, *, stage: str | None,
 
 @router.get("/tray", response_model=None)
 def tray_page(request: Request, stage: str = "", pathway: str = "", overdue: str = "",
-              page: int = 1) -> Response:
+              page: str = "1") -> Response:
     state = get_state(request)
     try:
         session, staff = _signed_in(request, state)
@@ -225,12 +226,13 @@ def tray_page(request: Request, stage: str = "", pathway: str = "", overdue: str
     chosen_stage = stage if stage in stages else None
     chosen_pathway = pathway if pathway in pathways else None
     late = {"yes": True, "no": False}.get(overdue)
-    page = min(max(page, 1), MAX_PAGE)
+    # A page number typed wrong is page 1, not an error page.
+    number = min(max(int(page), 1), MAX_PAGE) if page.isdigit() and len(page) < 6 else 1
     now = _now()
     with Session(state.engine) as db:
         q.record_read(db, staff=staff, what="tray", transfer_id=None, now=now)
         views, total = tray(db, state, staff, stage=chosen_stage, pathway=chosen_pathway,
-                            overdue=late, offset=(page - 1) * PAGE_SIZE, now=now)
+                            overdue=late, offset=(number - 1) * PAGE_SIZE, now=now)
     closed = closed_days(state, staff.authority, now)
     rows = [{"view": v, "late": v.overdue or bool(v.next_deadline and v.next_deadline.due_at
                                                   <= now),
@@ -247,10 +249,10 @@ def tray_page(request: Request, stage: str = "", pathway: str = "", overdue: str
                                            "page": to})
 
     return _render(request, "tray.html", session=session, staff=staff, rows=rows,
-                   total=total, page=page, pages=pages, filters=filters, stages=stages,
+                   total=total, page=number, pages=pages, filters=filters, stages=stages,
                    pathways=pathways,
-                   previous=link(page - 1) if page > 1 else None,
-                   next_page=link(page + 1) if page < pages else None)
+                   previous=link(number - 1) if number > 1 else None,
+                   next_page=link(number + 1) if number < pages else None)
 
 
 # ----- A transfer ------------------------------------------------------------------------
@@ -272,7 +274,9 @@ def transfer_page(request: Request, transfer_id: str) -> Response:
     now = _now()
     with Session(state.engine) as db:
         try:
-            view = load_readable(db, state, staff, transfer_id[:200], "transfer")
+            if len(transfer_id) > ID_CHARS:  # as the API's bound; no read to record
+                raise HTTPException(404, f"No such transfer in {staff.authority}")
+            view = load_readable(db, state, staff, transfer_id, "transfer")
         except HTTPException as exc:
             # Word for word the API's answer: to anyone who need not know, it does not exist.
             return _render(request, "not_found.html", exc.status_code, session=session,
@@ -286,9 +290,8 @@ def transfer_page(request: Request, transfer_id: str) -> Response:
     duties = [{"task": t, "who": _who_may(
         pathway, pathway.after_transfer.get(t.id) if pathway else None, view.parties)}
         for t in view.tasks]
-    deadlines = [{"deadline": d, "words": deadline_words(d.due_at, now, closed),
-                  "status": "extended" if d.extended and d.status.value == "pending"
-                  else d.status.value.replace("_", " ")} for d in view.deadlines]
+    deadlines = [dict(zip(("deadline", "words", "status"), (d, *deadline_row(d, now, closed)),
+                          strict=True)) for d in view.deadlines]
     return _render(request, "transfer.html", session=session, staff=staff, view=view,
                    pathway_title=pathway.title if pathway else view.pathway, gates=gates,
                    deadlines=deadlines, duties=duties, events=events)

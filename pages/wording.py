@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from models.days import is_working_day, london_date, london_offset
+from models.transfer import DeadlineStatus, DeadlineView
 
 
 def when(due: datetime, now: datetime) -> str:
@@ -44,3 +45,18 @@ def relative(due: datetime, now: datetime, closed: frozenset[date]) -> str:
 
 def deadline_words(due: datetime, now: datetime, closed: frozenset[date]) -> str:
     return f"{when(due, now)} — {relative(due, now, closed)}"
+
+
+def deadline_row(deadline: DeadlineView, now: datetime, closed: frozenset[date]
+                 ) -> tuple[str, str]:
+    """A deadline's due time in words and its status: how far off only while it still runs
+    (pending) or has been missed; a met one is not "overdue" however long ago it fell due."""
+    running = deadline.status in (DeadlineStatus.pending, DeadlineStatus.missed)
+    due = deadline_words(deadline.due_at, now, closed) if running else when(deadline.due_at, now)
+    status = deadline.status.value.replace("_", " ")
+    if deadline.paused_at is not None and deadline.status is DeadlineStatus.pending:
+        status = "paused"
+    elif deadline.extended:
+        status = "extended" if deadline.status is DeadlineStatus.pending else \
+            f"{status} (extended)"
+    return due, status

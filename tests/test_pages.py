@@ -53,6 +53,12 @@ async def test_sign_in_tray_transfer_and_need_to_know(ts_env, worker, directory_
         refused = await api.post("/pages/sign-in", data={"staff_id": "gateshead-lac-tm",
                                                          "csrf_token": "forged"})
         assert refused.status_code == 403
+        # Only a demo member of staff, chosen: anything else asks again.
+        again = await api.post("/pages/sign-in", data={"csrf_token": csrf_of(chooser.text),
+                                                       "staff_id": "nobody"})
+        assert again.headers["location"] == "/pages/sign-in?error=choose"
+        asked = await api.get(again.headers["location"])
+        assert "There is a problem" in asked.text and "<title>Error: " in asked.text
         signed = await sign_in(api, "gateshead-lac-tm")
         assert (signed.status_code, signed.headers["location"]) == (303, "/pages/tray")
 
@@ -75,6 +81,11 @@ async def test_sign_in_tray_transfer_and_need_to_know(ts_env, worker, directory_
         assert "C100234" not in (await api.get("/pages/tray")).text
         hidden = await api.get(f"/pages/transfers/{TID}")
         assert hidden.status_code == 404 and "No such transfer in gateshead" in hidden.text
+        assert (await api.get("/pages/transfers/" + "x" * 300)).status_code == 404
+        assert (await api.get("/pages/tray", params={"page": "two"})).status_code == 200
+        # The API keeps its own policy: nothing at all.
+        api_csp = (await api.get("/transfers")).headers["content-security-policy"]
+        assert api_csp.startswith("default-src 'none'; frame-ancestors")
 
     with Session(directory_engine) as db:
         reads = db.exec(select(ReadRecord).where(col(ReadRecord.staff_id).in_(

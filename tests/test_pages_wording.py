@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from pages.wording import deadline_words, relative, when, working_days_between
+from models.transfer import DeadlineStatus, DeadlineView
+from pages.wording import deadline_row, deadline_words, relative, when, working_days_between
 
 # England and Wales, winter 2026/27: Christmas Fri 25 Dec, Boxing Day's substitute Mon 28,
 # New Year's Day Fri 1 Jan.
@@ -46,3 +47,28 @@ def test_due_and_late_on_the_same_day() -> None:
 def test_working_days_between_counts_after_the_first_day() -> None:
     assert working_days_between(date(2027, 1, 8), date(2027, 1, 11), CLOSED) == 1  # Fri->Mon
     assert working_days_between(date(2027, 1, 11), date(2027, 1, 8), CLOSED) == 0
+
+
+def deadline(status: DeadlineStatus, **more: object) -> DeadlineView:
+    due = datetime(2027, 1, 5, 17, 0, tzinfo=UTC)
+    return DeadlineView(id="transfer_by", title="Transfer", due_at=due,
+                        due_local="Tue 5 Jan 2027 17:00 GMT", status=status, **more)
+
+
+def test_a_met_deadline_is_never_called_overdue() -> None:
+    now = datetime(2027, 1, 8, 9, 0, tzinfo=UTC)
+    assert deadline_row(deadline(DeadlineStatus.met), now, CLOSED) == ("Tue 5 Jan, 17:00", "met")
+    assert deadline_row(deadline(DeadlineStatus.met_late), now, CLOSED) == \
+        ("Tue 5 Jan, 17:00", "met late")
+    assert deadline_row(deadline(DeadlineStatus.missed), now, CLOSED) == \
+        ("Tue 5 Jan, 17:00 — overdue by 3 working days", "missed")
+
+
+def test_extended_and_paused_deadlines_say_so() -> None:
+    now = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    assert deadline_row(deadline(DeadlineStatus.pending, extended=True), now, CLOSED) == \
+        ("Tue 5 Jan, 17:00 — in 1 working day", "extended")
+    assert deadline_row(deadline(DeadlineStatus.met, extended=True), now, CLOSED)[1] == \
+        "met (extended)"
+    paused = deadline(DeadlineStatus.pending, paused_at=now)
+    assert deadline_row(paused, now, CLOSED)[1] == "paused"
