@@ -46,6 +46,7 @@ COPY workflows/ workflows/
 COPY activities/ activities/
 COPY models/ models/
 COPY api/ api/
+COPY pages/ pages/
 COPY ops/ ops/
 COPY protocols/ protocols/
 COPY migrations/ migrations/

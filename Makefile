@@ -8,8 +8,11 @@ INSTALLED := $(VENV)/.installed
 # The local OpenID provider (oidc-provider, on node) that `make dev` and the tests sign in with.
 IDP := tests/oidc
 IDP_INSTALLED := $(IDP)/node_modules/.package-lock.json
+# The managers' pages' front-end files (GOV.UK Frontend; axe-core for the browser tests).
+WEB := web
+WEB_INSTALLED := $(WEB)/node_modules/.package-lock.json
 
-.PHONY: dev test test-faults test-awkward-days lint check-protocols docs bench clean
+.PHONY: dev test chromium test-faults test-awkward-days lint check-protocols docs bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,14 +24,22 @@ $(IDP_INSTALLED): $(IDP)/package-lock.json
 	npm ci --prefix $(IDP) --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(WEB_INSTALLED): $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 # compileall: the worker's sandbox imports the workflow module for every transfer it starts;
 # with PYTHONDONTWRITEBYTECODE set it would otherwise compile the source each time.
-dev: $(INSTALLED) $(IDP_INSTALLED)
+dev: $(INSTALLED) $(IDP_INSTALLED) $(WEB_INSTALLED)
 	$(BIN)/python -m compileall -q workflows
 	$(BIN)/python -m ops.prepare
 	$(BIN)/honcho --procfile Procfile start
 
-test: $(INSTALLED) $(IDP_INSTALLED) lint
+test: $(INSTALLED) $(IDP_INSTALLED) $(WEB_INSTALLED) chromium lint
 	$(BIN)/pytest
 
 # The fault suite alone (also part of `make test`): the real stack as processes, killed,
@@ -62,4 +73,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench $(if $(FULL),--full,) $(if $(PROFILE),--profile,)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(IDP)/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(IDP)/node_modules $(WEB)/node_modules

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     # default: on in development, off in production. /openapi.json, the contract, is
     # always served.
     docs_enabled: bool | None = None
+    # The managers' pages (pages/): their session cookie is signed with this secret; in
+    # development without it, one is made and kept in the key file (like the payload key).
+    pages_session_secret: SecretStr = SecretStr("")
+    pages_session_key_file: Path = ROOT / ".data" / "pages-session-key"
+    pages_session_hours: PositiveInt = 8
+    # GOV.UK Frontend and axe-core, installed by `npm ci --prefix web` (the Makefile).
+    pages_node_modules: Path = ROOT / "web" / "node_modules"
 
     # The retention schedule (ops/retention), in days. Notes and email bodies are counted
     # from the day the transfer closed (or ended); start keys from the day they were sent,

@@ -21,6 +21,7 @@ from database import make_engine
 from models.external_addresses import load_external_addresses
 from models.protocol_files import load_protocols
 from ops.staff.guard import refuse_demo_staff
+from pages.routes import add_pages
 from temporal_setup import connect
 
 
@@ -68,6 +69,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(subject_access.router)
     app.include_router(codec.router)
+    add_pages(app, settings)
 
     async def _store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "The case store is unavailable; try again shortly"},

@@ -74,6 +74,7 @@ def list_transfers(
     offset: int,
     readable_by: frozenset[str] | None = None,
     named_on: Sequence[str] = (),
+    pathway: str | None = None,
 ) -> tuple[list[str], int]:
     """One page of matching transfers' stored views (JSON text, as written: the workflow's
     `TransferView`), soonest deadline first, and how many match in all.
@@ -98,6 +99,8 @@ def list_transfers(
         )
     if stage is not None:
         where.append(col(Transfer.stage) == stage)
+    if pathway is not None:
+        where.append(col(Transfer.pathway) == pathway)
     parts = [[*where, part] for part in _tray_parts(overdue, now)]
     text = cast(col(Transfer.view), Text).label("view")
     deadline, tid = col(Transfer.next_deadline_at), col(Transfer.transfer_id)

@@ -206,8 +206,8 @@ def scope(state: AppState, staff: Staff) -> Scope:
     return scope_of(staff.authority, staff.role, staff.team, state.protocols.get(staff.authority))
 
 
-def _load(session: Session, state: AppState, staff: Staff, transfer_id: str, what: str
-          ) -> TransferView:
+def load_readable(session: Session, state: AppState, staff: Staff, transfer_id: str,
+                  what: str) -> TransferView:
     """The transfer, if the member of staff may read it (api/need_to_know); the read, or
     the refused attempt on a transfer that exists, is recorded either way."""
     row = q.latest_transfer(session, transfer_id)
@@ -241,7 +241,7 @@ def get_transfer(transfer_id: TransferId, session: SessionDep, state: StateDep,
 
     Only for staff who need to know (see the work tray); to anyone else the transfer does
     not exist (404)."""
-    return _load(session, state, staff, transfer_id, "transfer")
+    return load_readable(session, state, staff, transfer_id, "transfer")
 
 
 @router.get("", response_model=TransferPage)
@@ -282,7 +282,12 @@ def transfer_events(transfer_id: TransferId, session: SessionDep, state: StateDe
                     staff: StaffDep) -> list[EventOut]:
     """The audit trail: who did what, when, and why (with the notes). Only for staff who
     need to know the transfer (404 to anyone else)."""
-    view = _load(session, state, staff, transfer_id, "events")
+    view = load_readable(session, state, staff, transfer_id, "events")
+    return trail(session, view)
+
+
+def trail(session: Session, view: TransferView) -> list[EventOut]:
+    """A readable transfer's audit trail, with the notes (the pages show the same)."""
     events = q.transfer_events(session, view.run_id)
     notes = q.notes_for(session, [e.note_ref for e in events if e.note_ref])
     return [EventOut(seq=e.seq, at=q.aware(e.at), kind=e.kind, summary=e.summary, stage=e.stage,
@@ -305,8 +310,8 @@ async def act(transfer_id: TransferId,
     post-transfer step (e.g. `complete-later-life-letters`). A `note` says why; some
     actions require one. To staff who need not know the transfer it does not exist (404)."""
     body = body or ActionBody()
-    view = await run_in_threadpool(_with_session, state,
-                                   lambda s: _load(s, state, staff, transfer_id, "action"))
+    view = await run_in_threadpool(
+        _with_session, state, lambda s: load_readable(s, state, staff, transfer_id, "action"))
     check_action_dates(action, body, view.anchor_at.date())
     pathway = state.protocols[view.authority].pathways[view.pathway]
     key = _reference(state, staff, idempotency_key)
