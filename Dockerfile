@@ -24,6 +24,12 @@ RUN /opt/venv/bin/python -c "import tomllib; print('\\n'.join(tomllib.load(open(
  && /opt/venv/bin/pip install --requirement /tmp/build/requirements.txt \
  && /opt/venv/bin/pip check
 
+# --- the pages' front-end files (GOV.UK Frontend), from the lock file, served by the app
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 # --- runtime
 FROM ${PYTHON_IMAGE} AS runtime
 
@@ -47,6 +53,7 @@ COPY activities/ activities/
 COPY models/ models/
 COPY api/ api/
 COPY pages/ pages/
+COPY --from=web /web/node_modules/ web/node_modules/
 COPY ops/ ops/
 COPY protocols/ protocols/
 COPY migrations/ migrations/

@@ -5,12 +5,15 @@ Temporal client) on a free port.
 Sign in through the chooser by keyboard, find the overdue transfer in the tray, open it,
 see its deadlines and trail; another team's manager sees it neither in the tray nor by its
 address; sign out; a POST without the CSRF token is refused; axe-core finds no serious or
-critical violations. Screenshots of the tray and the transfer go to docs/screenshots/.
+critical violations. Screenshots of the tray and the transfer are taken on every run; with
+SCREENSHOTS=docs they go to docs/screenshots/ (for the README), otherwise to the test's
+temporary folder, so that `make test` leaves the working tree as it found it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +33,7 @@ from tests.pages_helpers import CASE, SECRET, TID, follow_the_clock, start_overd
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 # axe-core is served to the browser at this same-origin address by the test alone (a
 # Playwright route), so the pages' self-only script policy stays in force while it runs.
 AXE_URL = "/pages/static/__test-axe.js"
@@ -103,9 +106,10 @@ async def until_listed(page: Page, base: str, case_id: str) -> None:
 
 
 async def test_a_manager_works_the_tray_in_a_browser(ts_env, worker, directory_engine,
-                                                     monkeypatch):
+                                                     monkeypatch, tmp_path):
     follow_the_clock(monkeypatch)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots = DOCS_SCREENSHOTS if os.environ.get("SCREENSHOTS") == "docs" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
     async with served(directory_engine, ts_env, worker) as base, async_playwright() as pw:
         async with httpx.AsyncClient(base_url=base, timeout=60) as api:
             await start_overdue(api, ts_env)
@@ -129,7 +133,8 @@ async def test_a_manager_works_the_tray_in_a_browser(ts_env, worker, directory_e
             assert "Overdue" in await row.inner_text()
             assert "overdue by" in await row.inner_text()
             await no_serious_violations(page)
-            await page.screenshot(path=str(SCREENSHOTS / "tray.png"), full_page=True)
+            await page.screenshot(path=str(shots / "tray.png"), full_page=True)
+            assert (shots / "tray.png").stat().st_size > 0
 
             await page.get_by_role("link", name=CASE).focus()
             async with page.expect_navigation():
@@ -140,7 +145,7 @@ async def test_a_manager_works_the_tray_in_a_browser(ts_env, worker, directory_e
             assert "missed" in deadlines
             assert await page.locator("#trail li").count() >= 1
             await no_serious_violations(page)
-            await page.screenshot(path=str(SCREENSHOTS / "transfer.png"), full_page=True)
+            await page.screenshot(path=str(shots / "transfer.png"), full_page=True)
 
             # A POST without the form's token is refused, signed in or not.
             refused = await page.request.post(f"{base}/pages/sign-out", form={"x": "1"})
