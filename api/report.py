@@ -33,6 +33,7 @@ view's deadlines unnested in the database), the counting and medians from Python
 from __future__ import annotations
 
 import bisect
+import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -41,7 +42,19 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, Table, func, or_, select, true
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    Table,
+    Text,
+    case,
+    column,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlmodel import Session
 
 from activities.working_days import non_working_dates
@@ -156,22 +169,48 @@ def _filters(q: Query) -> list[ColumnElement[bool]]:
     return where
 
 
-def _deadlines(dialect: str, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
-    """(run_id, deadline id, met_when) of every breached deadline, unnested in the database."""
+def _runs(dialect: str, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """Per run: sending team, pathway, start, anchor, transferred_at, and its breached
+    deadlines (ids, and whether one is a transfer deadline), unnested in the database.
+
+    The view is parsed once per row: on PostgreSQL a `json` column is parsed again by
+    every `->>` (and a cast to `jsonb` costs more than that), so `json_to_record` reads the
+    three keys wanted in one pass, and only the deadlines' array is parsed again.
+    """
     if dialect == "postgresql":
-        each = func.json_array_elements(CURRENT.c.view["deadlines"]).table_valued(
-            "value").render_derived()
+        doc = func.json_to_record(CURRENT.c.view).table_valued(
+            column("anchor_at", Text), column("transferred_at", Text),
+            column("deadlines", JSON)).render_derived("doc", with_types=True)
+        each = func.json_array_elements(doc.c.deadlines).table_valued(
+            "value").render_derived("deadline")
 
         def part(name: str) -> ColumnElement[Any]:
             return each.c.value.op("->>")(name)
+
+        def top(name: str) -> ColumnElement[Any]:
+            return doc.c[name]
+        ids: ColumnElement[Any] = func.array_agg(part("id"))
     else:
         each = func.json_each(CURRENT.c.view, "$.deadlines").table_valued("value")
 
         def part(name: str) -> ColumnElement[Any]:
             return func.json_extract(each.c.value, f"$.{name}")
-    return (select(CURRENT.c.run_id, part("id"), part("met_when"))
-            .select_from(CURRENT).join(each, true())
-            .where(*where, part("status").in_(BREACHED)))
+
+        def top(name: str) -> ColumnElement[Any]:
+            return func.json_extract(CURRENT.c.view, f"$.{name}")
+        ids = func.json_group_array(part("id"))
+    late = func.max(case((part("met_when") == "transferred", 1), else_=0))
+    columns = (CURRENT.c.run_id, CURRENT.c.from_team, CURRENT.c.pathway, CURRENT.c.started_at,
+               top("anchor_at"), top("transferred_at"))
+    breached = select(ids.label("ids"), late.label("late")).select_from(each).where(
+        part("status").in_(BREACHED))
+    if dialect == "postgresql":
+        found = breached.lateral("breached")
+        return (select(*columns, found.c.ids, found.c.late)
+                .select_from(CURRENT.join(doc, true()).join(found, true())).where(*where))
+    # SQLite has no LATERAL: the same as two correlated subqueries (its JSON is cheap).
+    return select(*columns, breached.with_only_columns(ids).scalar_subquery(),
+                  breached.with_only_columns(late).scalar_subquery()).where(*where)
 
 
 def _first_allocated(where: Sequence[ColumnElement[bool]]) -> Select[Any]:
@@ -222,17 +261,7 @@ def timeliness(session: Session, q: Query, calendar: Calendar) -> Report:
     where = _filters(q)
     dialect = session.get_bind().dialect.name
     zone = ZoneInfo(calendar.timezone)
-    view = CURRENT.c.view
-    runs = session.execute(select(
-        CURRENT.c.run_id, CURRENT.c.from_team, CURRENT.c.pathway, CURRENT.c.started_at,
-        view["anchor_at"].as_string(), view["transferred_at"].as_string(),
-    ).where(*where)).all()
-    late: set[str] = set()
-    breaches: dict[str, list[str]] = defaultdict(list)
-    for run_id, deadline_id, met_when in session.execute(_deadlines(dialect, where)):
-        breaches[run_id].append(deadline_id)
-        if met_when == "transferred":
-            late.add(run_id)
+    runs = session.execute(_runs(dialect, where)).all()
     allocated = {run: first for run, first in session.execute(_first_allocated(where))}
     kinds: dict[str, list[str]] = defaultdict(list)
     for run_id, kind in session.execute(_dispute_events(where)):
@@ -240,7 +269,7 @@ def timeliness(session: Session, q: Query, calendar: Calendar) -> Report:
 
     days = WorkingDays(calendar, range(q.first.year - 1, q.last.year + 3))
     rows: dict[tuple[str, str, str], Cell] = defaultdict(Cell)
-    for run_id, team, pathway, started_at, anchor_at, transferred_at in runs:
+    for run_id, team, pathway, started_at, anchor_at, transferred_at, ids, late in runs:
         month = _local_date(started_at, zone).strftime("%Y-%m")
         cell = rows[(team, pathway, month)]
         cell.transfers += 1
@@ -249,10 +278,11 @@ def timeliness(session: Session, q: Query, calendar: Calendar) -> Report:
             cell.to_transfer.append(days.after(anchor, _local_date(transferred_at, zone)))
         if run_id in allocated:
             cell.to_allocation.append(days.after(anchor, _local_date(allocated[run_id], zone)))
-        if transferred_at is not None or run_id in late:
+        if transferred_at is not None or late:
             cell.decided += 1
-            cell.within += transferred_at is not None and run_id not in late
-        cell.breaches.update(breaches.get(run_id, ()))
+            cell.within += transferred_at is not None and not late
+        # array_agg hands back a list (None when nothing was breached); SQLite's JSON text.
+        cell.breaches.update(json.loads(ids) if isinstance(ids, str) else ids or ())
         for level, ending in _disputes(kinds.get(run_id, ())):
             cell.dispute_levels[level] += 1
             cell.dispute_outcomes[ending] += 1
