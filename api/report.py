@@ -33,6 +33,7 @@ view's deadlines unnested in the database), the counting and medians from Python
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import statistics
 from collections import Counter, defaultdict
@@ -141,7 +142,7 @@ class WorkingDays:
     bisection, so a year of transfers costs no loop over days."""
 
     def __init__(self, calendar: Calendar, years: Iterable[int]) -> None:
-        self._closed = sorted(non_working_dates(calendar, years))
+        self._closed = _closed(calendar.model_dump_json(), tuple(years))
 
     def after(self, day0: date, day: date) -> int:
         """Working days in (day0, day]: `day` is the result-th working day after day0."""
@@ -153,6 +154,12 @@ class WorkingDays:
         closed = (bisect.bisect_right(self._closed, day)
                   - bisect.bisect_right(self._closed, day0))
         return weekdays - closed
+
+
+@functools.lru_cache(maxsize=32)
+def _closed(calendar: str, years: tuple[int, ...]) -> list[date]:
+    """The holidays package takes tens of milliseconds per call: keep its answers."""
+    return sorted(non_working_dates(Calendar.model_validate_json(calendar), years))
 
 
 def _filters(q: Query) -> list[ColumnElement[bool]]:
@@ -175,17 +182,18 @@ def _runs(dialect: str, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
 
     The view is parsed once per row: on PostgreSQL a `json` column is parsed again by
     every `->>` (and a cast to `jsonb` costs more than that), so `json_to_record` reads the
-    three keys wanted in one pass, and only the deadlines' array is parsed again.
+    three keys wanted in one pass, and `json_to_recordset` the deadlines' in one more.
     """
     if dialect == "postgresql":
         doc = func.json_to_record(CURRENT.c.view).table_valued(
             column("anchor_at", Text), column("transferred_at", Text),
             column("deadlines", JSON)).render_derived("doc", with_types=True)
-        each = func.json_array_elements(doc.c.deadlines).table_valued(
-            "value").render_derived("deadline")
+        each = func.json_to_recordset(doc.c.deadlines).table_valued(
+            column("id", Text), column("status", Text), column("met_when", Text),
+        ).render_derived("deadline", with_types=True)
 
         def part(name: str) -> ColumnElement[Any]:
-            return each.c.value.op("->>")(name)
+            return each.c[name]
 
         def top(name: str) -> ColumnElement[Any]:
             return doc.c[name]
