@@ -15,7 +15,7 @@ from api.deps import AppState
 from api.docs import add_docs
 from api.errors import invalid_request
 from api.hygiene import RequestHygiene
-from api.routes import codec, notifications, subject_access, transfers
+from api.routes import codec, notifications, reports, subject_access, transfers
 from config import get_settings
 from database import make_engine
 from models.external_addresses import load_external_addresses
@@ -68,6 +68,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app.include_router(transfers.router)
     app.include_router(notifications.router)
     app.include_router(subject_access.router)
+    app.include_router(reports.router)
     app.include_router(codec.router)
     add_pages(app, settings)
 
