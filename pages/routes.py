@@ -29,6 +29,7 @@ from config import Settings
 from models.protocol import Calendar, Pathway
 from models.tables import Staff
 from models.transfer import Stage, TransferView
+from pages.action_forms import actions_context
 from pages.session import (
     CSRF_FIELD,
     PageSession,
@@ -263,7 +264,7 @@ def _who_may(pathway: Pathway | None, spec: Any, parties: dict[str, str]) -> str
 
 
 @router.get("/transfers/{transfer_id}", response_model=None)
-def transfer_page(request: Request, transfer_id: str) -> Response:
+def transfer_page(request: Request, transfer_id: str, done: str = "") -> Response:
     state = get_state(request)
     try:
         session, staff = _signed_in(request, state)
@@ -294,13 +295,17 @@ def transfer_page(request: Request, transfer_id: str) -> Response:
                           strict=True)) for d in view.deadlines]
     return _render(request, "transfer.html", session=session, staff=staff, view=view,
                    pathway_title=pathway.title if pathway else view.pathway, gates=gates,
-                   deadlines=deadlines, duties=duties, events=events)
+                   deadlines=deadlines, duties=duties, events=events,
+                   **actions_context(state, staff, view, done))
 
 
 def add_pages(app: FastAPI, settings: Settings) -> None:
     """The pages, their own files and GOV.UK Frontend's, all served from this app."""
     dist = settings.pages_node_modules / "govuk-frontend" / "dist" / "govuk"
+    from pages.actions import router as actions_router  # it builds on this module
+
     app.include_router(router)
+    app.include_router(actions_router)
     # check_dir off: an app without `npm ci --prefix web` still serves the API.
     app.mount("/pages/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/pages/static", StaticFiles(directory=Path(__file__).parent / "static"),

@@ -309,7 +309,14 @@ async def act(transfer_id: TransferId,
     `acknowledge-dispute` / `resolve-dispute` (with `resolution`, `to_team`), or a
     post-transfer step (e.g. `complete-later-life-letters`). A `note` says why; some
     actions require one. To staff who need not know the transfer it does not exist (404)."""
-    body = body or ActionBody()
+    return await take_action(state, staff, transfer_id, action, body or ActionBody(),
+                             idempotency_key)
+
+
+async def take_action(state: AppState, staff: Staff, transfer_id: str, action: str,
+                      body: ActionBody, idempotency_key: str | None) -> TransferView:
+    """One action, by the API's route and by the pages alike: the same reads, checks, note
+    and Update; refusals are HTTPExceptions with the readable sentence."""
     view = await run_in_threadpool(
         _with_session, state, lambda s: load_readable(s, state, staff, transfer_id, "action"))
     check_action_dates(action, body, view.anchor_at.date())

@@ -1,0 +1,202 @@
+"""The action forms a transfer's page offers, generated from the protocol.
+
+Who may take each action is decided by the workflow's own pure rule (workflows.rules.holds,
+levels_of); what the view does not carry (the order of steps, papers in time, a joint
+decision's agreements) is left to the workflow, whose refusal the page shows as the API's.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.actions import DEADLINE_ACTIONS
+from api.deps import AppState, as_actor
+from models.protocol import GateKind, Pathway, RoleRef
+from models.tables import Staff
+from models.transfer import FINAL_STAGES, Actor, DeadlineStatus, Stage, TransferView
+from workflows.rules import holds, levels_of
+from workflows.state import AFTER_TRANSFER, OPEN_STAGES
+
+ACTION_NAME = r"^[a-z][a-z0-9-]{0,79}$"
+
+
+@dataclass
+class Choice:
+    value: str
+    label: str
+    optional: bool = False  # a checklist item that may be marked not applicable
+
+
+@dataclass
+class FormField:
+    kind: str  # items, attendees, date, team, deadline, resolution, worker, note
+    name: str
+    label: str
+    choices: list[Choice] = field(default_factory=list)
+    required: bool = False
+
+
+@dataclass
+class ActionForm:
+    action: str
+    title: str
+    fields: list[FormField]
+    button: str = "Record"
+
+    @property
+    def note_required(self) -> bool:
+        return any(f.kind == "note" and f.required for f in self.fields)
+
+
+def _may(actor: Actor, refs: list[RoleRef], pathway: Pathway, view: TransferView) -> bool:
+    return any(holds(actor, ref, pathway, view.parties) for ref in refs)
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def _note(required: bool) -> FormField:
+    return FormField("note", "note", "Note (why)" if required else "Note (optional)",
+                     required=required)
+
+
+def _gate_forms(actor: Actor, pathway: Pathway, view: TransferView,
+                teams: list[str]) -> list[ActionForm]:
+    if view.stage in FINAL_STAGES:
+        return []
+    forms = []
+    for gate in view.gates:
+        spec = pathway.gates.get(gate.id)
+        if spec is None or gate.done or gate.not_needed or not _may(actor, spec.by, pathway,
+                                                                   view):
+            continue
+        for name, outcome in pathway.outcomes(gate.id).items():
+            late_ok = (gate.id not in pathway.transfer.requires and outcome.completes
+                       and not outcome.dispute)
+            if view.stage not in OPEN_STAGES + (AFTER_TRANSFER if late_ok else ()):
+                continue
+            if outcome.dispute and view.dispute is not None:
+                continue
+            fields: list[FormField] = []
+            if spec.kind is GateKind.checklist and outcome.completes:
+                fields.append(FormField("items", "items", "Confirm each item", [
+                    Choice(i, _words(i), i in spec.if_applicable) for i in spec.items]))
+            if spec.kind is GateKind.meeting:
+                fields.append(FormField("attendees", "attendees", "Who attended", [
+                    Choice(a, _words(a)) for a in spec.attendees]))
+            if outcome.needs_date:
+                fields.append(FormField("date", "date", outcome.follow_up or "Date",
+                                        required=True))
+            elif outcome.event_date:
+                fields.append(FormField("date", "date", "The date it happened", required=True))
+            if outcome.names_party:
+                fields.append(FormField("team", "team", pathway.parties[outcome.names_party]
+                                        .title, [Choice(t, t) for t in teams], required=True))
+            fields.append(_note(outcome.reason_required))
+            title = spec.title if len(spec.outcomes) < 2 else f"{spec.title}: {_words(name)}"
+            forms.append(ActionForm(outcome.action, title, fields))
+    return forms
+
+
+def _deadline_forms(actor: Actor, pathway: Pathway, view: TransferView) -> list[ActionForm]:
+    changeable = []
+    for d in view.deadlines:
+        spec = pathway.deadlines.get(d.id) or pathway.after_transfer.get(d.id)
+        if (spec is not None and spec.extend_by and d.kind in ("deadline", "duty")
+                and d.status not in (DeadlineStatus.met, DeadlineStatus.met_late)
+                and _may(actor, spec.extend_by, pathway, view)):
+            changeable.append(d)
+    forms = []
+    for action in DEADLINE_ACTIONS:
+        kind = DEADLINE_ACTIONS[action]
+        chosen = [d for d in changeable if (kind != "pause" or d.paused_at is None)
+                  and (kind != "resume" or d.paused_at is not None)]
+        if not chosen:
+            continue
+        fields = [FormField("deadline", "deadline", "Deadline",
+                            [Choice(d.id, d.title) for d in chosen], required=True)]
+        if kind == "extend":
+            fields.append(FormField("date", "until", "New due date", required=True))
+        forms.append(ActionForm(action, f"{kind.capitalize()} a deadline",
+                                [*fields, _note(True)], kind.capitalize()))
+    return forms
+
+
+def _dispute_forms(actor: Actor, pathway: Pathway, view: TransferView,
+                   teams: list[str]) -> list[ActionForm]:
+    rule = pathway.raise_dispute
+    if view.dispute is None:
+        if rule and view.stage in (Stage.proposed, Stage.ready) and _may(actor, rule.by,
+                                                                          pathway, view):
+            return [ActionForm("raise-dispute", "Dispute the transfer", [_note(True)],
+                               "Raise a dispute")]
+        return []
+    ladder = pathway.ladders.get(view.dispute.ladder)
+    levels = levels_of(ladder, actor, pathway) if ladder else []
+    current = view.dispute.level
+    forms = []
+    if current in levels:
+        forms.append(ActionForm("acknowledge-dispute", "Acknowledge the dispute",
+                                [_note(False)], "Acknowledge"))
+    if levels and max(levels) >= current:
+        others = [t for t in teams if t not in (pathway.sending, pathway.receiving)]
+        forms.append(ActionForm("resolve-dispute", "Resolve the dispute", [
+            FormField("resolution", "resolution", "Resolution",
+                      [Choice(r, r.capitalize()) for r in ("proceed", "redirect", "decline")],
+                      required=True),
+            FormField("team", "to_team", "Team to redirect to (only to redirect)",
+                      [Choice(t, t) for t in others]),
+            _note(True)], "Resolve"))
+    return forms
+
+
+def action_forms(actor: Actor, pathway: Pathway, view: TransferView, teams: list[str]
+                 ) -> list[ActionForm]:
+    """Every action the actor may take on the transfer now, as far as the view tells."""
+    forms = _gate_forms(actor, pathway, view, teams)
+    agreed = pathway.transfer.agreed_date
+    if agreed and view.stage in (Stage.proposed, Stage.ready) and _may(actor, agreed.set_by,
+                                                                       pathway, view):
+        forms.append(ActionForm("set-transfer-date", "Set the transfer date", [
+            FormField("date", "transfer_date", "Agreed transfer date", required=True),
+            _note(False)], "Set the date"))
+    if (pathway.allocation and view.stage is Stage.transferred
+            and _may(actor, pathway.allocation.by, pathway, view)):
+        forms.append(ActionForm("allocate", "Allocate a worker", [
+            FormField("worker", "worker_id", "Worker id", required=True), _note(False)],
+            "Allocate"))
+    if view.stage in AFTER_TRANSFER:
+        for duty_id, duty in pathway.after_transfer.items():
+            if duty.by and _may(actor, duty.by, pathway, view) and (
+                    duty_id in {t.id for t in view.tasks if not t.done}
+                    or duty_id in {d.id for d in view.deadlines
+                                   if d.status is DeadlineStatus.pending}):
+                forms.append(ActionForm(pathway.duty_action(duty_id), duty.title,
+                                        [_note(False)]))
+    forms += _deadline_forms(actor, pathway, view)
+    forms += _dispute_forms(actor, pathway, view, teams)
+    if view.stage in OPEN_STAGES and _may(actor, pathway.withdraw_by, pathway, view):
+        forms.append(ActionForm("withdraw", "Withdraw the transfer", [_note(False)],
+                                "Withdraw"))
+    return forms
+
+
+def new_key() -> str:
+    """A fresh Idempotency-Key for each rendered form: a second copy of it acts once."""
+    return "page-" + uuid.uuid4().hex
+
+
+def actions_context(state: AppState, staff: Staff, view: TransferView, done: str
+                    ) -> dict[str, Any]:
+    """What the transfer page needs to show its action forms and the banner after one."""
+    protocol = state.protocols.get(view.authority)
+    pathway = protocol.pathways.get(view.pathway) if protocol else None
+    forms = action_forms(as_actor(staff), pathway, view, sorted(protocol.teams)) \
+        if protocol and pathway else []
+    # Only an action's name is echoed, never other text from the address.
+    shown = done.replace("-", " ").capitalize() if re.match(ACTION_NAME, done) else ""
+    return {"actions": forms, "new_key": new_key, "done": shown}
