@@ -199,4 +199,5 @@ def actions_context(state: AppState, staff: Staff, view: TransferView, done: str
         if protocol and pathway else []
     # Only an action's name is echoed, never other text from the address.
     shown = done.replace("-", " ").capitalize() if re.match(ACTION_NAME, done) else ""
-    return {"actions": forms, "new_key": new_key, "done": shown}
+    return {"actions": forms, "new_key": new_key, "done": shown,
+            "transfer_id": view.transfer_id}

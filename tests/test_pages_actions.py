@@ -14,8 +14,8 @@ from tests.pages_helpers import SECRET, csrf_of, follow_the_clock
 from tests.transfers import api_on
 
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
-FORMS = re.compile(r'<form method="post" action="/pages/transfers/[^"]+" novalidate '
-                   r'class="app-action" id="action-([a-z0-9-]+)"')
+FORMS = re.compile(r'<form method="post" action="/pages/transfers/transfer-[^"/]+/actions/'
+                   r'([a-z0-9-]+)" novalidate class="app-action" id="action-\1"')
 
 
 async def sign_in(api: httpx.AsyncClient, authority: str, staff_id: str) -> None:
