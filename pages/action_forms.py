@@ -14,11 +14,20 @@ from typing import Any
 
 from api.actions import DEADLINE_ACTIONS
 from api.deps import AppState, as_actor
-from models.protocol import GateKind, Pathway, RoleRef
+from models.protocol import Calendar, GateKind, Pathway, RoleRef
 from models.tables import Staff
-from models.transfer import FINAL_STAGES, Actor, DeadlineStatus, Stage, TransferView
-from workflows.rules import holds, levels_of
-from workflows.state import AFTER_TRANSFER, OPEN_STAGES
+from models.transfer import (
+    FINAL_STAGES,
+    Actor,
+    DeadlineStatus,
+    GateAction,
+    Stage,
+    TransferInput,
+    TransferView,
+)
+from workflows.checks import check_agreement, check_order
+from workflows.rules import Refusal, holds, levels_of
+from workflows.state import AFTER_TRANSFER, OPEN_STAGES, TransferState
 
 ACTION_NAME = r"^[a-z][a-z0-9-]{0,79}$"
 
@@ -64,10 +73,37 @@ def _note(required: bool) -> FormField:
                      required=required)
 
 
+def _state_of(view: TransferView, pathway: Pathway, actor: Actor) -> TransferState:
+    """As much of the workflow's state as the view carries: its steps, stage and dispute,
+    enough for the workflow's own checks of a step's order and of a joint agreement."""
+    state = TransferState(TransferInput(
+        transfer_id=view.transfer_id, request_id="page", case_id=view.case_id,
+        children=view.children, authority=view.authority,
+        protocol_version=view.protocol_version, pathway_id=view.pathway, pathway=pathway,
+        calendar=Calendar(), anchor_at=view.anchor_at, parties=view.parties,
+        started_by=actor))  # who started it is not in the view; no check here reads it
+    state.opened, state.stage, state.dispute = True, view.stage, view.dispute
+    state.gates.update({g.id: g for g in view.gates if g.id in state.gates})
+    return state
+
+
+def _open_now(state: TransferState, gate_id: str, outcome: str, actor: Actor) -> bool:
+    spec = state.pathway.gates[gate_id]
+    try:
+        check_order(state, gate_id)
+        if spec.joint and state.pathway.outcomes(gate_id)[outcome].completes:
+            check_agreement(state, gate_id, outcome, GateAction(
+                action=state.pathway.outcomes(gate_id)[outcome].action, actor=actor))
+    except Refusal:
+        return False
+    return True
+
+
 def _gate_forms(actor: Actor, pathway: Pathway, view: TransferView,
                 teams: list[str]) -> list[ActionForm]:
     if view.stage in FINAL_STAGES:
         return []
+    state = _state_of(view, pathway, actor)
     forms = []
     for gate in view.gates:
         spec = pathway.gates.get(gate.id)
@@ -79,7 +115,8 @@ def _gate_forms(actor: Actor, pathway: Pathway, view: TransferView,
                        and not outcome.dispute)
             if view.stage not in OPEN_STAGES + (AFTER_TRANSFER if late_ok else ()):
                 continue
-            if outcome.dispute and view.dispute is not None:
+            if (outcome.dispute and view.dispute is not None) or not _open_now(
+                    state, gate.id, name, actor):
                 continue
             fields: list[FormField] = []
             if spec.kind is GateKind.checklist and outcome.completes:

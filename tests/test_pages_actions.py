@@ -71,9 +71,11 @@ async def test_each_person_is_offered_what_the_protocol_lets_them_do(
         await sign_in(api, "gateshead", "gateshead-sgcp-tm")
         manager = await page_of(api, tid)
         assert set(FORMS.findall(manager)) == {
-            "record-care-order", "record-section-20", "record-legal-gateway",
-            "authorise-summary", "complete-checklist", "inform-iro", "set-transfer-date",
-            "raise-dispute", "withdraw"}
+            "record-care-order", "record-section-20", "authorise-summary",
+            "complete-checklist", "inform-iro", "set-transfer-date", "raise-dispute",
+            "withdraw"}
+        # The legal gateway waits for the legal status (the workflow's check_order).
+        assert 'id="action-record-legal-gateway"' not in manager
         # The checklist's items are checkboxes; each form has its own fresh key.
         assert 'name="items" type="checkbox" value="genogram_current"' in manager
         assert len(set(KEY.findall(manager))) == len(FORMS.findall(manager))
@@ -111,6 +113,8 @@ async def test_a_double_submission_acts_once_and_refusals_read_as_the_apis(
         assert "govuk-notification-banner--success" in banner
         assert "Recorded: Record care order" in banner
         assert "record-care-order" not in FORMS.findall(done)
+        assert "record-legal-gateway" not in FORMS.findall(done)  # after a care order,
+        assert "Not needed" in done  # the gateway (section 20 only) is not needed
         recorded = [e for e in await trail_of(api, tid, "gateshead-sgcp-tm")
                     if e["kind"].startswith("gate:legal_status")]
         assert len(recorded) == 1 and recorded[0]["note"] == "Care order granted"
