@@ -22,6 +22,7 @@ from sqlmodel import Session
 from api.actions import ActionBody
 from api.deps import AppState, get_state
 from api.errors import invalid_request_body
+from api.limits import ID_CHARS
 from api.references import IDEMPOTENCY_KEY
 from api.routes.transfers import ACTION, load_readable, take_action
 from models.tables import Staff
@@ -101,7 +102,7 @@ async def post_action(request: Request, transfer_id: str, action: str) -> Respon
     if not csrf_ok(session, (fields.get(CSRF_FIELD) or [""])[0]) or not re.match(
             IDEMPOTENCY_KEY, key):
         return _bad_form(request, session)
-    if not re.match(ACTION, action) or len(transfer_id) > 200:
+    if not re.match(ACTION, action) or len(transfer_id) > ID_CHARS:
         return _refused(request, session, staff, f"No such transfer in {staff.authority}", 404)
     try:
         await take_action(state, staff, transfer_id, action, body_of(fields), key)
