@@ -37,6 +37,7 @@ from pages.session import (
     csrf_ok,
     new_session,
 )
+from pages.timeline import build as build_timeline
 from pages.wording import deadline_row, deadline_words
 from workflows.rules import who
 
@@ -294,7 +295,8 @@ def transfer_page(request: Request, transfer_id: str) -> Response:
                           strict=True)) for d in view.deadlines]
     return _render(request, "transfer.html", session=session, staff=staff, view=view,
                    pathway_title=pathway.title if pathway else view.pathway, gates=gates,
-                   deadlines=deadlines, duties=duties, events=events)
+                   deadlines=deadlines, duties=duties, events=events,
+                   timeline=build_timeline(view, events, now))
 
 
 def add_pages(app: FastAPI, settings: Settings) -> None:
