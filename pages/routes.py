@@ -303,6 +303,9 @@ def add_pages(app: FastAPI, settings: Settings) -> None:
     """The pages, their own files and GOV.UK Frontend's, all served from this app."""
     dist = settings.pages_node_modules / "govuk-frontend" / "dist" / "govuk"
     app.include_router(router)
+    # Imported here: pages.pathways builds on this module's sign-in and rendering.
+    from pages.pathways import router as pathways_router
+    app.include_router(pathways_router)
     # check_dir off: an app without `npm ci --prefix web` still serves the API.
     app.mount("/pages/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/pages/static", StaticFiles(directory=Path(__file__).parent / "static"),
