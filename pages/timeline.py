@@ -124,7 +124,8 @@ def ticks(start: datetime, end: datetime, at_x: _Scale) -> list[Tick]:
     span = (last - first).days + 1
     step = next((s for s in TICK_STEPS_DAYS if span / s <= MAX_TICKS), TICK_STEPS_DAYS[-1])
     found: list[Tick] = []
-    day = first
+    # Weekly ticks fall on Mondays, as a manager's week does.
+    day = first + timedelta(days=(7 - first.weekday()) % 7) if step % 7 == 0 else first
     while day <= last:
         # London's midnight moves against UTC across a clock change: 23:00 UTC in summer.
         at = london_instant(day, time(0))

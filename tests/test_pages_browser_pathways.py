@@ -59,6 +59,7 @@ async def test_the_timeline_and_the_pathway_in_a_browser(ts_env, worker, directo
             assert await caption.evaluate("e => e.getBoundingClientRect().width") <= 1
             assert await page.locator("#timeline-days tbody tr").count() >= 1
             await no_serious_violations(page)
+            await page.locator("#timeline").screenshot(path=str(shots / "timeline.png"))
 
             async with page.expect_navigation():
                 await page.get_by_role("link", name="SGCP to Looked After Children Service"
