@@ -38,6 +38,7 @@ from pages.session import (
     csrf_ok,
     new_session,
 )
+from pages.timeline import build as build_timeline
 from pages.wording import deadline_row, deadline_words
 from workflows.rules import who
 
@@ -296,16 +297,21 @@ def transfer_page(request: Request, transfer_id: str, done: str = "") -> Respons
     return _render(request, "transfer.html", session=session, staff=staff, view=view,
                    pathway_title=pathway.title if pathway else view.pathway, gates=gates,
                    deadlines=deadlines, duties=duties, events=events,
+                   timeline=build_timeline(view, events, now),
                    **actions_context(state, staff, view, done))
 
 
 def add_pages(app: FastAPI, settings: Settings) -> None:
     """The pages, their own files and GOV.UK Frontend's, all served from this app."""
     dist = settings.pages_node_modules / "govuk-frontend" / "dist" / "govuk"
-    from pages.actions import router as actions_router  # it builds on this module
+    # Imported here: pages.actions and pages.pathways build on this module's sign-in and
+    # rendering.
+    from pages.actions import router as actions_router
+    from pages.pathways import router as pathways_router
 
     app.include_router(router)
     app.include_router(actions_router)
+    app.include_router(pathways_router)
     # check_dir off: an app without `npm ci --prefix web` still serves the API.
     app.mount("/pages/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/pages/static", StaticFiles(directory=Path(__file__).parent / "static"),
