@@ -308,7 +308,10 @@ def add_pages(app: FastAPI, settings: Settings) -> None:
     # rendering.
     from pages.actions import router as actions_router
     from pages.pathways import router as pathways_router
+    from pages.starting import router as starting_router
 
+    # Before the pages' own router: /transfers/new is not a transfer's id.
+    app.include_router(starting_router)
     app.include_router(router)
     app.include_router(actions_router)
     app.include_router(pathways_router)

@@ -119,6 +119,13 @@ async def start_transfer(body: StartTransfer, state: StateDep, staff: StaffDep,
 
     Sent again with the same Idempotency-Key for the same case, it answers as the first
     time and starts nothing more; a key already used to start another case is refused."""
+    return await begin_transfer(state, staff, body, idempotency_key)
+
+
+async def begin_transfer(state: AppState, staff: Staff, body: StartTransfer,
+                         idempotency_key: str | None) -> TransferView:
+    """One start, by the API's route and by the pages alike: the same checks, key
+    registration and workflow start; refusals are HTTPExceptions with the readable sentence."""
     if body.authority != staff.authority:
         raise HTTPException(403, f"You work for {staff.authority}, not for the authority named")
     protocol = _pathway(state.protocols, body.authority, body.pathway)

@@ -1,0 +1,102 @@
+"""Starting a transfer from the pages, in process: the pathways offered follow the role, a
+refused start reads as the API's sentence and starts nothing, a double submission starts
+once, and a form without the session's CSRF token is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tests.pages_helpers import SECRET, csrf_of, follow_the_clock
+from tests.test_pages_actions import sign_in
+from tests.transfers import api_on
+
+KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+OFFERED = re.compile(r'name="pathway" type="radio" value="([a-z0-9-]+)"')
+
+
+async def form_of(api: httpx.AsyncClient, pathway: str) -> dict[str, str]:
+    page = await api.get("/pages/transfers/new", params={"pathway": pathway})
+    assert page.status_code == 200 and 'id="start-form"' in page.text, page.text
+    found = KEY.search(page.text)
+    assert found
+    return {"csrf_token": csrf_of(page.text), "idempotency_key": found.group(1),
+            "pathway": pathway}
+
+
+async def filled(api: httpx.AsyncClient, ts_env: Any, case_id: str) -> dict[str, str]:
+    anchor = (await ts_env.get_current_time() - timedelta(hours=1)).astimezone(
+        ZoneInfo("Europe/London"))
+    return {**await form_of(api, "sgcp-to-lac"), "case_id": case_id,
+            "anchor-day": str(anchor.day), "anchor-month": str(anchor.month),
+            "anchor-year": str(anchor.year), "anchor-time": f"{anchor:%H:%M}"}
+
+
+async def test_the_pathways_offered_follow_the_role(ts_env, worker, directory_engine,
+                                                    monkeypatch):
+    follow_the_clock(monkeypatch)
+    async with api_on(directory_engine, ts_env, worker, pages_session_secret=SECRET) as api:
+        await sign_in(api, "gateshead", "gateshead-sgcp-tm")
+        sgcp = set(OFFERED.findall((await api.get("/pages/transfers/new")).text))
+        assert "sgcp-to-lac" in sgcp
+        await sign_in(api, "gateshead", "gateshead-lac-tm")
+        lac_page = (await api.get("/pages/transfers/new")).text
+        assert "sgcp-to-lac" not in set(OFFERED.findall(lac_page))
+        # Nor by its address: the form is not offered, and a post is refused.
+        chosen = await api.get("/pages/transfers/new", params={"pathway": "sgcp-to-lac"})
+        assert 'id="start-form"' not in chosen.text
+        refused = await api.post("/pages/transfers/new", data={
+            "csrf_token": csrf_of(lac_page), "idempotency_key": "page-x1",
+            "pathway": "sgcp-to-lac", "case_id": "C600009"})
+        assert refused.status_code == 403
+        listed = await api.get("/transfers", headers={
+            "Authorization": "Bearer demo-gateshead-sgcp-tm"})
+        assert "C600009" not in listed.text
+
+
+async def test_a_refused_start_reads_as_the_apis_and_starts_nothing(
+        ts_env, worker, directory_engine, monkeypatch):
+    follow_the_clock(monkeypatch)
+    async with api_on(directory_engine, ts_env, worker, pages_session_secret=SECRET) as api:
+        await sign_in(api, "gateshead", "gateshead-sgcp-tm")
+        sent = await filled(api, ts_env, "Jane Smith")
+        answer = await api.post("/pages/transfers/new", data=sent)
+        assert answer.status_code == 422
+        refusal = re.search(r'id="refusal">([^<]*)<', answer.text)
+        assert refusal and "must be a gateshead case id (a name is never one)" in \
+            refusal.group(1), answer.text
+        assert "Jane Smith" not in refusal.group(1)
+        assert "govuk-error-summary" in answer.text and 'id="start-form"' in answer.text
+        listed = await api.get("/transfers", headers={
+            "Authorization": "Bearer demo-gateshead-sgcp-tm"})
+        assert listed.json()["count"] == 0
+
+
+async def test_a_double_submission_starts_once_and_csrf_is_checked(
+        ts_env, worker, directory_engine, monkeypatch):
+    follow_the_clock(monkeypatch)
+    async with api_on(directory_engine, ts_env, worker, pages_session_secret=SECRET) as api:
+        await sign_in(api, "gateshead", "gateshead-sgcp-tm")
+        sent = await filled(api, ts_env, "C600001")
+        forged = await api.post("/pages/transfers/new", data={**sent, "csrf_token": ""})
+        assert forged.status_code == 403
+        first, second = await asyncio.gather(api.post("/pages/transfers/new", data=sent),
+                                             api.post("/pages/transfers/new", data=sent))
+        tid = "transfer-gateshead-C600001"
+        for answer in (first, second):
+            assert answer.status_code == 303, answer.text
+            assert answer.headers["location"] == f"/pages/transfers/{tid}" \
+                                                 "?done=start-transfer"
+        page = (await api.get(first.headers["location"])).text
+        assert "govuk-notification-banner--success" in page
+        events = await api.get(f"/transfers/{tid}/events", headers={
+            "Authorization": "Bearer demo-gateshead-sgcp-tm"})
+        assert sum(e["kind"] == "started" for e in events.json()) == 1
+        listed = await api.get("/transfers", headers={
+            "Authorization": "Bearer demo-gateshead-sgcp-tm"})
+        assert listed.json()["count"] == 1
