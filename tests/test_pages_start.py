@@ -6,18 +6,39 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from api.deps import AppState
+from api.main import create_app
+from config import Settings
+from models.protocol_files import load_protocols
+from tests.conftest import ADDRESSES
 from tests.pages_helpers import SECRET, csrf_of, follow_the_clock
 from tests.test_pages_actions import sign_in
 from tests.transfers import api_on
 
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 OFFERED = re.compile(r'name="pathway" type="radio" value="([a-z0-9-]+)"')
+
+
+@asynccontextmanager
+async def with_addresses(engine: Any, env: Any, worker: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in process with the councils' address list, as the worker has it."""
+    settings = Settings(temporal_task_queue=worker.task_queue, pages_session_secret=SECRET)
+    app = create_app(AppState(settings=settings, engine=engine, temporal=env.client,
+                              protocols=load_protocols(settings.protocols_dir),
+                              addresses=ADDRESSES))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api",
+                                     timeout=60) as client:
+            yield client
 
 
 async def form_of(api: httpx.AsyncClient, pathway: str) -> dict[str, str]:
@@ -100,3 +121,28 @@ async def test_a_double_submission_starts_once_and_csrf_is_checked(
         listed = await api.get("/transfers", headers={
             "Authorization": "Bearer demo-gateshead-sgcp-tm"})
         assert listed.json()["count"] == 1
+
+
+async def test_an_organisation_named_at_the_start_is_chosen_from_the_address_list(
+        ts_env, worker, directory_engine, monkeypatch):
+    follow_the_clock(monkeypatch)
+    async with with_addresses(directory_engine, ts_env, worker) as api:
+        await sign_in(api, "gateshead", "gateshead-sgcp-tm")
+        page = (await api.get("/pages/transfers/new",
+                              params={"pathway": "sgcp-cp-temporary-move"})).text
+        assert '<select class="govuk-select" id="external-other_authority"' in page
+        assert '<option value="newcastle">newcastle</option>' in page
+        anchor = (await ts_env.get_current_time() - timedelta(hours=1)).astimezone(
+            ZoneInfo("Europe/London"))
+        sent = {**await form_of(api, "sgcp-cp-temporary-move"), "case_id": "C600002",
+                "anchor-day": str(anchor.day), "anchor-month": str(anchor.month),
+                "anchor-year": str(anchor.year), "anchor-time": f"{anchor:%H:%M}"}
+        unnamed = await api.post("/pages/transfers/new", data=sent)
+        assert unnamed.status_code == 422
+        assert "Name the The other local authority in &#39;externals&#39;" in unnamed.text
+        named = await api.post("/pages/transfers/new",
+                               data={**sent, "external-other_authority": "newcastle"})
+        assert named.status_code == 303, named.text
+        view = await api.get("/transfers/transfer-gateshead-C600002", headers={
+            "Authorization": "Bearer demo-gateshead-sgcp-tm"})
+        assert view.json()["externals"] == {"other_authority": "newcastle"}
