@@ -146,3 +146,27 @@ async def test_an_organisation_named_at_the_start_is_chosen_from_the_address_lis
         view = await api.get("/transfers/transfer-gateshead-C600002", headers={
             "Authorization": "Bearer demo-gateshead-sgcp-tm"})
         assert view.json()["externals"] == {"other_authority": "newcastle"}
+
+
+async def test_a_key_date_the_pathway_needs_is_asked_for_and_sent(
+        ts_env, worker, directory_engine, monkeypatch):
+    follow_the_clock(monkeypatch)
+    async with api_on(directory_engine, ts_env, worker, pages_session_secret=SECRET) as api:
+        await sign_in(api, "family_safeguarding", "family_safeguarding-cla-tm")
+        page = (await api.get("/pages/transfers/new",
+                              params={"pathway": "cla-to-sixteen-plus"})).text
+        assert 'name="key-turns_15_and_half-day"' in page
+        anchor = (await ts_env.get_current_time() - timedelta(hours=1)).astimezone(
+            ZoneInfo("Europe/London"))
+        day = anchor.date() + timedelta(days=60)
+        sent = {**await form_of(api, "cla-to-sixteen-plus"), "case_id": "C600003",
+                "anchor-day": str(anchor.day), "anchor-month": str(anchor.month),
+                "anchor-year": str(anchor.year), "anchor-time": f"{anchor:%H:%M}",
+                "key-turns_15_and_half-day": str(day.day),
+                "key-turns_15_and_half-month": str(day.month),
+                "key-turns_15_and_half-year": str(day.year)}
+        started = await api.post("/pages/transfers/new", data=sent)
+        assert started.status_code == 303, re.findall(r'id="refusal">([^<]*)', started.text)
+        view = await api.get("/transfers/transfer-family_safeguarding-C600003", headers={
+            "Authorization": "Bearer demo-family_safeguarding-cla-tm"})
+        assert view.json()["key_dates"] == {"turns_15_and_half": day.isoformat()}
