@@ -95,6 +95,13 @@ async def test_a_transfer_from_start_to_allocation_by_the_pages_alone(
             await page.screenshot(path=str(shots / "start.png"), full_page=True)
             assert (shots / "start.png").stat().st_size > 0
 
+            # Sent without a case id: the API's sentence in an error summary, form kept.
+            async with page.expect_navigation():
+                await page.locator("#start-form button[type=submit]").click()
+            summary = await page.locator(".govuk-error-summary").inner_text()
+            assert "must be a gateshead case id" in summary
+            await no_serious_violations(page)
+
             await type_into(page, "case_id", CASE)
             await type_into(page, "anchor-day", str(anchor.day))
             await type_into(page, "anchor-month", str(anchor.month))
