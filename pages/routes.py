@@ -301,6 +301,9 @@ def add_pages(app: FastAPI, settings: Settings) -> None:
     """The pages, their own files and GOV.UK Frontend's, all served from this app."""
     dist = settings.pages_node_modules / "govuk-frontend" / "dist" / "govuk"
     app.include_router(router)
+    from pages.report import router as report_router  # it imports this module's helpers
+
+    app.include_router(report_router)
     # check_dir off: an app without `npm ci --prefix web` still serves the API.
     app.mount("/pages/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/pages/static", StaticFiles(directory=Path(__file__).parent / "static"),
