@@ -42,8 +42,11 @@ def nice_max(values: Sequence[float | None], floor: float = 1.0) -> float:
     return float(next(power * s for s in (1, 2, 2.5, 5, 10) if power * s >= top))
 
 
-def ticks(top: float, count: int = 5) -> list[float]:
-    return [top * k / (count - 1) for k in range(count)]
+def ticks(top: float) -> list[float]:
+    """Gridlines at round steps: 2, 20, ... for a top of 10, 100; 0.5, 5 for 2, 20."""
+    mantissa = top / 10.0 ** math.floor(math.log10(top))
+    steps = 4 if math.isclose(mantissa, 2) else 5
+    return [top * k / steps for k in range(steps + 1)]
 
 
 def _plot() -> tuple[float, float]:

@@ -11,7 +11,7 @@ import re
 import httpx
 import pytest
 
-from pages.charts import HEIGHT, LEFT, TOP, bar_chart, bars, line_chart, nice_max, points
+from pages.charts import HEIGHT, LEFT, TOP, bar_chart, bars, line_chart, nice_max, points, ticks
 from tests.pages_helpers import csrf_of
 from tests.test_report import api, held, report
 
@@ -111,3 +111,10 @@ async def test_bad_months_are_explained_on_the_form(api: httpx.AsyncClient) -> N
     page = await api.get("/pages/report", params={"from": "2027-06", "to": "2027-05"})
     assert page.status_code == 200 and "There is a problem" in page.text
     assert "must not be before" in page.text and "<svg" not in page.text
+
+
+def test_gridlines_fall_on_round_steps() -> None:
+    assert ticks(5) == [0, 1, 2, 3, 4, 5]
+    assert ticks(100) == [0, 20, 40, 60, 80, 100]
+    assert ticks(2) == [0, 0.5, 1, 1.5, 2]
+    assert ticks(25) == [0, 5, 10, 15, 20, 25]
