@@ -22,6 +22,7 @@ from api.routes.reports import csv_text, run
 from models.tables import Staff
 from pages.charts import bar_chart, line_chart
 from pages.routes import NotSignedIn, _refused, _render, _signed_in
+from pages.session import PageSession
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
 MONTH = re.compile(r"\d{4}-\d{2}")
@@ -49,7 +50,7 @@ def by_month(found: r.Report) -> dict[str, r.Cell]:
 
 
 def _read(request: Request, from_: str, to: str, team: str, pathway: str
-          ) -> tuple[Staff, r.Report | None, dict[str, str], str | None] | Response:
+          ) -> tuple[PageSession, Staff, r.Report | None, dict[str, str], str | None] | Response:
     """The signed-in staff member's report, or the response to give instead."""
     state = get_state(request)
     try:
@@ -75,8 +76,7 @@ def _read(request: Request, from_: str, to: str, team: str, pathway: str
             if exc.status_code == 403:
                 return _refused(request, session, staff, str(exc.detail), 403)
             error = str(exc.detail)
-    request.state.page_session = session
-    return staff, found, chosen, error
+    return session, staff, found, chosen, error
 
 
 @router.get("/report", response_model=None)
@@ -86,7 +86,7 @@ def report_page(request: Request, to: str = "", team: str = "", pathway: str = "
     got = _read(request, request.query_params.get("from", ""), to, team, pathway)
     if isinstance(got, Response):
         return got
-    staff, found, chosen, error = got
+    session, staff, found, chosen, error = got
     teams, pathways = _choices(request, staff)
     context: dict[str, Any] = {"chosen": chosen, "teams": teams, "pathways": pathways,
                                   "error": error, "found": found}
@@ -126,8 +126,7 @@ def report_page(request: Request, to: str = "", team: str = "", pathway: str = "
                 list(total["disputes"]["by_outcome"].values()), ident="outcomes")
             if total["disputes"]["count"] else None,
         }
-    return _render(request, "report.html", session=request.state.page_session, staff=staff,
-                   **context)
+    return _render(request, "report.html", session=session, staff=staff, **context)
 
 
 @router.get("/report.csv", response_model=None)
@@ -136,9 +135,9 @@ def report_csv(request: Request, to: str = "", team: str = "",
     got = _read(request, request.query_params.get("from", ""), to, team, pathway)
     if isinstance(got, Response):
         return got
-    staff, found, chosen, error = got
+    session, staff, found, chosen, error = got
     if found is None:
-        return _refused(request, request.state.page_session, staff, error or "", 422)
+        return _refused(request, session, staff, error or "", 422)
     name = f"timeliness-{staff.authority}-{chosen['from']}-to-{chosen['to']}"
     return Response(csv_text(found), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
