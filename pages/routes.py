@@ -312,6 +312,9 @@ def add_pages(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
     app.include_router(actions_router)
     app.include_router(pathways_router)
+    from pages.report import router as report_router  # it imports this module's helpers
+
+    app.include_router(report_router)
     # check_dir off: an app without `npm ci --prefix web` still serves the API.
     app.mount("/pages/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/pages/static", StaticFiles(directory=Path(__file__).parent / "static"),
