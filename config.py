@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     # A token naming a key we do not hold refetches the keys at most this often, so a stream
     # of forged key ids cannot make us hammer the provider.
     oidc_jwks_cooldown_seconds: NonNegativeInt = 60
+    # The pages' sign-in through the same provider (authorization code with PKCE): the pages'
+    # own client. No secret: a public client (PKCE alone); with one, client_secret_basic.
+    # Empty client id: no sign-in through the provider (development offers the chooser).
+    pages_oidc_client_id: str = ""
+    pages_oidc_client_secret: SecretStr = SecretStr("")
+    pages_oidc_redirect_url: str = ""  # e.g. https://caseflow.council.example/pages/sign-in/callback
+    pages_oidc_scopes: str = "openid"
     # Repeated failed sign-ins from one client address: after this many within the window,
     # every sign-in from it is refused (429) for the backoff period.
     sign_in_max_failures: PositiveInt = 10
@@ -197,6 +204,9 @@ class Settings(BaseSettings):
         if self.oidc_issuer and not self.oidc_audience:
             problems.append("OIDC_ISSUER is set without OIDC_AUDIENCE: the audience this "
                             "API's access tokens are issued for (e.g. api://<client id>)")
+        if self.pages_oidc_client_id and not (self.oidc_issuer and self.pages_oidc_redirect_url):
+            problems.append("PAGES_OIDC_CLIENT_ID needs OIDC_ISSUER and PAGES_OIDC_REDIRECT_URL "
+                            "(this service's /pages/sign-in/callback address)")
         if self.environment == "production":
             for name, url in (("OIDC_ISSUER", self.oidc_issuer),
                               ("OIDC_JWKS_URL", self.oidc_jwks_url)):
