@@ -2,12 +2,16 @@
 code with PKCE, in Debian's chromium (Playwright) through the provider's development login
 form, against the app served by uvicorn on the port the provider's pages client redirects
 to. A tampered state, a replayed code, a stale or missing flow, an unknown subject and a
-leaver are each refused with a readable page.
+leaver are each refused with a readable page. In process, with the token endpoint's answer
+replaced by ID tokens signed with the provider's own key (so that only the claim under test
+is wrong): each wrong claim is refused before anyone is signed in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,9 +19,11 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
 import pytest
 import sqlalchemy
 import uvicorn
+from authlib.integrations.httpx_client import AsyncOAuth2Client
 from playwright.async_api import Page, async_playwright
 from sqlmodel import Session
 from temporalio.client import Client
@@ -28,6 +34,7 @@ from config import ROOT, Settings
 from models.protocol_files import load_protocols
 from models.tables import Staff
 from ops.demo import demo_staff
+from ops.local_idp import new_signing_key
 from pages.sign_in_oidc import FLOW_COOKIE
 from tests.identity_provider import AUDIENCE, STRANGER, LocalProvider
 from tests.mail import free_port
@@ -251,3 +258,91 @@ async def test_production_offers_only_the_provider(pages_idp, app_port, director
         end = await http.get("/pages/sign-in/idp-sign-out")
         assert end.status_code == 303
         assert end.headers["location"].startswith(pages_idp.issuer)
+
+
+# ----- The ID token's checks, in process ----------------------------------------------
+
+def id_token(key: dict[str, Any], **claims: Any) -> str:
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, jwt.PyJWK(key),
+                      headers={"kid": key["kid"]})
+
+
+async def callback_with(monkeypatch: pytest.MonkeyPatch, http: httpx.AsyncClient,
+                        answer: Any) -> httpx.Response:
+    """Start a flow, then call back with its state, the token endpoint answering `answer`
+    (a function of the flow's nonce)."""
+    started = await http.get("/pages/sign-in/idp")
+    asked = parse_qs(urlsplit(started.headers["location"]).query)
+    seen: dict[str, Any] = {}
+
+    async def fetch_token(self: AsyncOAuth2Client, url: str, **kwargs: Any) -> dict[str, Any]:
+        seen.update(kwargs)
+        return {"access_token": "opaque", "token_type": "Bearer",
+                "id_token": answer(asked["nonce"][0])}
+
+    monkeypatch.setattr(AsyncOAuth2Client, "fetch_token", fetch_token)
+    found = await http.get("/pages/sign-in/callback",
+                           params={"code": "a-code", "state": asked["state"][0]})
+    # The code went with this flow's verifier, whose S256 challenge the request carried.
+    assert seen["code"] == "a-code" and len(seen["code_verifier"]) >= 43
+    return found
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"nonce": "another-flows-nonce"}, "another request (nonce)"),
+    ({"nonce": None}, "no 'nonce' claim"),
+    ({"aud": "api://caseflow-test"}, "issued for another service"),
+    ({"iss": "http://127.0.0.1:1"}, "another identity provider"),
+    ({"exp": -3600}, "has expired"),
+    ({"sub": None}, "no 'sub' claim"),
+])
+async def test_an_id_token_with_a_wrong_claim_is_refused(pages_idp, app_port, directory_engine,
+                                                         monkeypatch, change, words):
+    key = pages_idp.signing_key
+
+    def answer(nonce: str) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {"iss": pages_idp.issuer, "aud": CLIENT,
+                                  "sub": "gateshead-lac-tm", "iat": now, "exp": now + 300,
+                                  "nonce": nonce}
+        claims.update(change)
+        if isinstance(claims.get("exp"), int) and claims["exp"] < 0:
+            claims["exp"] = now + claims["exp"]
+        return id_token(key, **claims)
+
+    async with served(directory_engine, settings_for(pages_idp, app_port), app_port) as base, \
+            httpx.AsyncClient(base_url=base) as http:
+        refused = await callback_with(monkeypatch, http, answer)
+    assert refused.status_code == 401, refused.text
+    assert words in html.unescape(refused.text)
+    assert "caseflow_pages=" not in refused.headers.get("set-cookie", "")
+
+
+async def test_an_id_token_signed_by_another_key_and_a_good_one(pages_idp, app_port,
+                                                                directory_engine, monkeypatch):
+    def good(key: dict[str, Any]) -> Any:
+        def answer(nonce: str) -> str:
+            now = int(time.time())
+            return id_token(key, iss=pages_idp.issuer, aud=CLIENT, sub="gateshead-lac-tm",
+                            iat=now, exp=now + 300, nonce=nonce)
+        return answer
+
+    async with served(directory_engine, settings_for(pages_idp, app_port), app_port) as base, \
+            httpx.AsyncClient(base_url=base) as http:
+        stranger = await callback_with(monkeypatch, http, good(new_signing_key()))
+        assert stranger.status_code == 401
+        assert "signing key (kid) the identity provider does not publish" in stranger.text
+        signed = await callback_with(monkeypatch, http, good(pages_idp.signing_key))
+        assert (signed.status_code, signed.headers["location"]) == (303, "/pages/tray")
+        tray = await http.get("/pages/tray")
+        assert "(gateshead-lac-tm)" in tray.text
+
+
+async def test_the_provider_says_no(pages_idp, app_port, directory_engine):
+    async with served(directory_engine, settings_for(pages_idp, app_port), app_port) as base, \
+            httpx.AsyncClient(base_url=base) as http:
+        started = await http.get("/pages/sign-in/idp")
+        state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
+        refused = await http.get("/pages/sign-in/callback",
+                                 params={"error": "access_denied", "state": state})
+        assert refused.status_code == 400 and "did not sign you in" in refused.text
