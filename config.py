@@ -120,7 +120,9 @@ class Settings(BaseSettings):
     # Empty client id: no sign-in through the provider (development offers the chooser).
     pages_oidc_client_id: str = ""
     pages_oidc_client_secret: SecretStr = SecretStr("")
-    pages_oidc_redirect_url: str = ""  # e.g. https://caseflow.council.example/pages/sign-in/callback
+    # This service's callback, as registered with the provider:
+    # https://<this service>/pages/sign-in/callback
+    pages_oidc_redirect_url: str = ""
     pages_oidc_scopes: str = "openid"
     # Repeated failed sign-ins from one client address: after this many within the window,
     # every sign-in from it is refused (429) for the backoff period.
@@ -207,9 +209,14 @@ class Settings(BaseSettings):
         if self.pages_oidc_client_id and not (self.oidc_issuer and self.pages_oidc_redirect_url):
             problems.append("PAGES_OIDC_CLIENT_ID needs OIDC_ISSUER and PAGES_OIDC_REDIRECT_URL "
                             "(this service's /pages/sign-in/callback address)")
+        if self.environment == "production" and self.pages_oidc_client_id and \
+                not self.pages_session_secret.get_secret_value().strip():
+            problems.append("PAGES_OIDC_CLIENT_ID in production needs PAGES_SESSION_SECRET: "
+                            "it signs the pages' session and sign-in cookies")
         if self.environment == "production":
             for name, url in (("OIDC_ISSUER", self.oidc_issuer),
-                              ("OIDC_JWKS_URL", self.oidc_jwks_url)):
+                              ("OIDC_JWKS_URL", self.oidc_jwks_url),
+                              ("PAGES_OIDC_REDIRECT_URL", self.pages_oidc_redirect_url)):
                 if url and urlparse(url).scheme != "https":
                     problems.append(f"production needs {name} to be an https:// address")
         if problems:

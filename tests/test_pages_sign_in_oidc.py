@@ -346,3 +346,16 @@ async def test_the_provider_says_no(pages_idp, app_port, directory_engine):
         refused = await http.get("/pages/sign-in/callback",
                                  params={"error": "access_denied", "state": state})
         assert refused.status_code == 400 and "did not sign you in" in refused.text
+
+
+def test_the_pages_client_settings_go_together():
+    with pytest.raises(ValueError, match="PAGES_OIDC_CLIENT_ID needs OIDC_ISSUER"):
+        Settings(pages_oidc_client_id=CLIENT)
+    with pytest.raises(ValueError, match="needs PAGES_SESSION_SECRET"):
+        Settings(environment="production", pages_oidc_client_id=CLIENT,
+                 oidc_issuer="https://idp.example", oidc_audience="api://x",
+                 pages_oidc_redirect_url="https://caseflow.example/pages/sign-in/callback")
+    with pytest.raises(ValueError, match="PAGES_OIDC_REDIRECT_URL to be an https"):
+        Settings(environment="production", pages_oidc_client_id=CLIENT,
+                 oidc_issuer="https://idp.example", oidc_audience="api://x",
+                 pages_oidc_redirect_url="http://caseflow.example/pages/sign-in/callback")
