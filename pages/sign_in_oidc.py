@@ -227,9 +227,7 @@ async def _finish(request: Request, provider: ProviderClient, flow: dict[str, st
     try:
         endpoints = await provider.endpoints()
         verified = await _exchange(provider, endpoints, code, flow)
-    except Unavailable:
-        return _unavailable(request)
-    except ProviderUnavailable:
+    except (Unavailable, ProviderUnavailable):
         return _unavailable(request)
     except (AuthlibBaseError, httpx.HTTPStatusError, json.JSONDecodeError) as exc:
         log.warning("pages sign-in: the code was not exchanged (%s)", type(exc).__name__)
@@ -267,15 +265,18 @@ def _session_for(request: Request, state: AppState, verified: Verified) -> Respo
 @router.get("/idp-sign-out", response_model=None)
 async def provider_sign_out(request: Request) -> Response:
     """After signing out of the pages: to the provider's end-session endpoint, if any."""
+    # Back to "signed out", never to the sign-in itself: in production that would sign
+    # the person straight back in through the provider.
+    signed_out = RedirectResponse("/pages/sign-in?signed_out=1", status_code=303)
     provider = provider_of(request)
     if provider is None:
-        return RedirectResponse("/pages/sign-in", status_code=303)
+        return signed_out
     try:
         endpoints = await provider.endpoints()
     except Unavailable:
         return _unavailable(request)
     if endpoints.end_session is None:
-        return RedirectResponse("/pages/sign-in", status_code=303)
+        return signed_out
     query: dict[str, Any] = {"client_id": provider.client_id}
     joiner = "&" if "?" in endpoints.end_session else "?"
     return RedirectResponse(endpoints.end_session + joiner + urlencode(query), status_code=303)

@@ -119,6 +119,13 @@ async def through_login_form(page: Page, base: str, login: str) -> str:
     return flow
 
 
+async def serious_violations(page: Page) -> list[str]:
+    found: list[str] = await page.evaluate(
+        "async () => (await axe.run(document)).violations"
+        ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)")
+    return found
+
+
 @browser_needed
 async def test_a_manager_signs_in_through_the_provider_in_a_browser(
         pages_idp, app_port, directory_engine):
@@ -139,6 +146,8 @@ async def test_a_manager_signs_in_through_the_provider_in_a_browser(
             await page.goto(f"{base}/pages/sign-in")
             assert await page.get_by_role("button", name="Sign in with your council "
                                           "account").count() == 1
+            await page.add_script_tag(url=AXE_URL)
+            assert await serious_violations(page) == []
             flow = await through_login_form(page, base, "gateshead-lac-tm")
             assert page.url == f"{base}/pages/tray"
             signed_in_as = await page.locator(".app-signed-in").inner_text()
@@ -168,10 +177,7 @@ async def test_a_manager_signs_in_through_the_provider_in_a_browser(
             await through_login_form(other, base, STRANGER)
             assert "not in this service's staff directory" in await other.content()
             await other.add_script_tag(url=AXE_URL)
-            violations = await other.evaluate(
-                "async () => (await axe.run(document)).violations"
-                ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)")
-            assert violations == []
+            assert await serious_violations(other) == []
             assert not [c for c in await stranger.cookies(base)
                         if c["name"] == "caseflow_pages" and c["value"]]
         finally:
