@@ -200,14 +200,20 @@ async def _exchange(provider: ProviderClient, endpoints: Endpoints, code: str,
 
 
 @router.get("/callback", response_model=None)
-async def callback(request: Request, code: str = "", state: str = "",
-                   error: str = "") -> Response:
+async def callback(request: Request, code: str = "", state: str = "", error: str = "",
+                   iss: str | None = None) -> Response:
     provider = provider_of(request)
     if provider is None:
         return problem(request, "Signing in through the council's identity provider is not "
                        "set up for this service.", 404)
     flow = provider.read_flow(request)
-    response = await _finish(request, provider, flow, code=code, state=state, error=error)
+    if iss is not None and iss != provider.issuer:
+        # RFC 9207: an answer naming another issuer is another provider's (a mix-up).
+        response: Response = problem(request, "This sign-in came back from another identity "
+                                     "provider. Start again.", 400)
+    else:
+        response = await _finish(request, provider, flow, code=code, state=state,
+                                 error=error)
     provider.clear_flow(response)  # read once: a second callback for this flow is refused
     return response
 

@@ -201,6 +201,11 @@ async def test_the_authorization_request_and_a_tampered_state(pages_idp, app_por
         # The verifier stays here: the request carries only its S256 challenge.
         assert "code_verifier" not in asked
 
+        mixed_up = await http.get("/pages/sign-in/callback", params={
+            "code": "anything", "state": asked["state"][0], "iss": "http://127.0.0.1:1"})
+        assert mixed_up.status_code == 400 and "another identity provider" in mixed_up.text
+        started = await http.get("/pages/sign-in/idp")
+        asked = parse_qs(urlsplit(started.headers["location"]).query)
         tampered = await http.get("/pages/sign-in/callback",
                                   params={"code": "anything", "state": "not-the-state"})
         assert tampered.status_code == 400 and "state does not match" in tampered.text
