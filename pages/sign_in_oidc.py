@@ -193,6 +193,12 @@ async def _exchange(provider: ProviderClient, endpoints: Endpoints, code: str,
     if not isinstance(nonce, str) or not hmac.compare_digest(nonce.encode(),
                                                              flow["nonce"].encode()):
         raise SignInRefused("That sign-in was meant for another request (nonce); start again")
+    # OpenID Connect Core 3.1.3.7: a token for several audiences must name us as the party
+    # it was issued to, or it is another client's token that happens to include us.
+    audiences = claims.get("aud")
+    if isinstance(audiences, list) and len(audiences) > 1 and \
+            claims.get("azp") != provider.client_id:
+        raise SignInRefused("That sign-in was issued to another party (azp); start again")
     subject = claims.get(provider.verifier.subject_claim)
     if not isinstance(subject, str) or not subject:
         raise SignInRefused("The identity provider did not name who signed in")

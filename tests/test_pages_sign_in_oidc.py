@@ -306,6 +306,7 @@ async def callback_with(monkeypatch: pytest.MonkeyPatch, http: httpx.AsyncClient
     ({"iss": "http://127.0.0.1:1"}, "another identity provider"),
     ({"exp": -3600}, "has expired"),
     ({"sub": None}, "no 'sub' claim"),
+    ({"aud": [CLIENT, "another-client"], "azp": "another-client"}, "another party (azp)"),
 ])
 async def test_an_id_token_with_a_wrong_claim_is_refused(pages_idp, app_port, directory_engine,
                                                          monkeypatch, change, words):
