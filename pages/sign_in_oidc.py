@@ -145,11 +145,11 @@ def provider_of(request: Request) -> ProviderClient | None:
 
 
 def problem(request: Request, message: str, status: int, *, signed_out: bool = False,
-            end_session: bool = False) -> HTMLResponse:
+            end_session: bool = False, retry: bool = True) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "sign_in_provider.html",
         {"staff": None, "csrf": "", "message": message, "signed_out": signed_out,
-         "end_session": end_session}, status_code=status)
+         "end_session": end_session, "retry": retry}, status_code=status)
 
 
 def _unavailable(request: Request) -> HTMLResponse:
@@ -162,7 +162,7 @@ async def start(request: Request) -> Response:
     provider = provider_of(request)
     if provider is None:
         return problem(request, "Signing in through the council's identity provider is not "
-                       "set up for this service.", 404)
+                       "set up for this service.", 404, retry=False)
     try:
         endpoints = await provider.endpoints()
     except Unavailable:
@@ -211,7 +211,7 @@ async def callback(request: Request, code: str = "", state: str = "", error: str
     provider = provider_of(request)
     if provider is None:
         return problem(request, "Signing in through the council's identity provider is not "
-                       "set up for this service.", 404)
+                       "set up for this service.", 404, retry=False)
     flow = provider.read_flow(request)
     if iss is not None and iss != provider.issuer:
         # RFC 9207: an answer naming another issuer is another provider's (a mix-up).
