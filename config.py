@@ -115,6 +115,15 @@ class Settings(BaseSettings):
     # A token naming a key we do not hold refetches the keys at most this often, so a stream
     # of forged key ids cannot make us hammer the provider.
     oidc_jwks_cooldown_seconds: NonNegativeInt = 60
+    # The pages' sign-in through the same provider (authorization code with PKCE): the pages'
+    # own client. No secret: a public client (PKCE alone); with one, client_secret_basic.
+    # Empty client id: no sign-in through the provider (development offers the chooser).
+    pages_oidc_client_id: str = ""
+    pages_oidc_client_secret: SecretStr = SecretStr("")
+    # This service's callback, as registered with the provider:
+    # https://<this service>/pages/sign-in/callback
+    pages_oidc_redirect_url: str = ""
+    pages_oidc_scopes: str = "openid"
     # Repeated failed sign-ins from one client address: after this many within the window,
     # every sign-in from it is refused (429) for the backoff period.
     sign_in_max_failures: PositiveInt = 10
@@ -197,9 +206,17 @@ class Settings(BaseSettings):
         if self.oidc_issuer and not self.oidc_audience:
             problems.append("OIDC_ISSUER is set without OIDC_AUDIENCE: the audience this "
                             "API's access tokens are issued for (e.g. api://<client id>)")
+        if self.pages_oidc_client_id and not (self.oidc_issuer and self.pages_oidc_redirect_url):
+            problems.append("PAGES_OIDC_CLIENT_ID needs OIDC_ISSUER and PAGES_OIDC_REDIRECT_URL "
+                            "(this service's /pages/sign-in/callback address)")
+        if self.environment == "production" and self.pages_oidc_client_id and \
+                not self.pages_session_secret.get_secret_value().strip():
+            problems.append("PAGES_OIDC_CLIENT_ID in production needs PAGES_SESSION_SECRET: "
+                            "it signs the pages' session and sign-in cookies")
         if self.environment == "production":
             for name, url in (("OIDC_ISSUER", self.oidc_issuer),
-                              ("OIDC_JWKS_URL", self.oidc_jwks_url)):
+                              ("OIDC_JWKS_URL", self.oidc_jwks_url),
+                              ("PAGES_OIDC_REDIRECT_URL", self.pages_oidc_redirect_url)):
                 if url and urlparse(url).scheme != "https":
                     problems.append(f"production needs {name} to be an https:// address")
         if problems:

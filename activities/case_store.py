@@ -34,6 +34,7 @@ from temporalio import activity
 from models.audit_chain import event_hash
 from models.external_addresses import ExternalAddresses
 from models.protocol import Side
+from models.report_facts import facts
 from models.tables import Notification, Staff, Transfer, TransferEvent, TransferTeam
 from models.transfer import ChangeRecord, ExternalRecipient, Notice
 
@@ -48,7 +49,8 @@ StaffRow = Row[Any, Any, Any, Any]  # id, team, role, email
 
 # The current row's columns a change rewrites (all but run_id and started_at).
 REWRITTEN = ("transfer_id", "case_id", "authority", "pathway", "stage", "from_team", "to_team",
-             "responsible_team", "next_deadline_at", "overdue", "updated_at", "seq", "view")
+             "responsible_team", "next_deadline_at", "overdue", "updated_at", "seq", "view",
+             "anchor_at", "transferred_at", "breached", "transfer_late")
 
 
 def _utc(value: datetime) -> datetime:
@@ -184,7 +186,8 @@ class CaseStoreActivities:
             "updated_at": at,
             "seq": change.seq,
             "view": view.model_dump_json(),
-        }
+        } | facts(view.anchor_at, view.transferred_at,
+                  ((d.id, d.status.value, d.met_when) for d in view.deadlines))
 
     @staticmethod
     def _wanted(change: ChangeRecord, notice: Notice) -> list[tuple[str, list[str] | None]]:

@@ -75,6 +75,17 @@ class OidcVerifier:
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Verified:
+        claims = self.claims(token)
+        subject = claims[self.subject_claim]
+        if not isinstance(subject, str) or not subject:
+            raise SignInRefused(f"That sign-in token's '{self.subject_claim}' claim is not "
+                                "an identifier")
+        return Verified(subject)
+
+    def claims(self, token: str, *, audience: str | None = None,
+               also_required: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The token's claims once its signature, issuer, audience (the API's unless given:
+        the pages' ID tokens are for their own client) and lifetime are checked."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError as exc:
@@ -90,10 +101,10 @@ class OidcVerifier:
         if not isinstance(kid, str) or not kid:
             raise SignInRefused("That sign-in token does not name its signing key (kid)")
         key = self._signing_key(kid)
-        required = ["exp", "iss", "aud", self.subject_claim]
+        required = ["exp", "iss", "aud", self.subject_claim, *also_required]
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key, algorithms=self.algorithms, audience=self.audience,
+                token, key, algorithms=self.algorithms, audience=audience or self.audience,
                 issuer=self.issuer, leeway=self.leeway, options={"require": required})
         except jwt.ExpiredSignatureError as exc:
             raise SignInRefused("That sign-in token has expired; sign in again") from exc
@@ -114,11 +125,7 @@ class OidcVerifier:
                                 "the identity provider's keys") from exc
         except jwt.PyJWTError as exc:  # any other way a token can be wrong: still a refusal
             raise SignInRefused("That sign-in token is not valid") from exc
-        subject = claims[self.subject_claim]
-        if not isinstance(subject, str) or not subject:
-            raise SignInRefused(f"That sign-in token's '{self.subject_claim}' claim is not "
-                                "an identifier")
-        return Verified(subject)
+        return claims
 
     def _signing_key(self, kid: str) -> jwt.PyJWK:
         try:

@@ -26,15 +26,14 @@ Definitions (the README repeats them):
   (redirected), `decline` (declined) or `withdrawn` (the transfer withdrawn during it), or
   is still `open`.
 
-Reads the current rows and the trail only; the per-transfer facts come from SQL (the JSON
-view's deadlines unnested in the database), the counting and medians from Python.
+Reads the current rows and the trail only; the per-transfer facts are columns of the
+current row (models/report_facts), the counting and medians done in Python.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
-import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -44,17 +43,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
+    Date,
     Select,
     Table,
-    Text,
-    case,
-    column,
+    cast,
     func,
     or_,
     select,
-    true,
 )
 from sqlmodel import Session
 
@@ -176,49 +172,19 @@ def _filters(q: Query) -> list[ColumnElement[bool]]:
     return where
 
 
-def _runs(dialect: str, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
-    """Per run: sending team, pathway, start, anchor, transferred_at, and its breached
-    deadlines (ids, and whether one is a transfer deadline), unnested in the database.
+def _runs(where: Sequence[ColumnElement[bool]], dialect: str, zone: str) -> Select[Any]:
+    """Per run: sending team, pathway, start, anchor, transferred_at, its breached deadline
+    ids and whether one is a transfer deadline: plain columns the case store writes from the
+    view (models/report_facts), so no row's JSON is parsed here.
 
-    The view is parsed once per row: on PostgreSQL a `json` column is parsed again by
-    every `->>` (and a cast to `jsonb` costs more than that), so `json_to_record` reads the
-    three keys wanted in one pass, and `json_to_recordset` the deadlines' in one more.
-    """
+    On PostgreSQL the three times come back as the authority's local dates, converted in
+    the database: a year of transfers spends most of its Python time converting times
+    otherwise. SQLite has no time zones: there the caller converts them."""
+    times = (CURRENT.c.started_at, CURRENT.c.anchor_at, CURRENT.c.transferred_at)
     if dialect == "postgresql":
-        doc = func.json_to_record(CURRENT.c.view).table_valued(
-            column("anchor_at", Text), column("transferred_at", Text),
-            column("deadlines", JSON)).render_derived("doc", with_types=True)
-        each = func.json_to_recordset(doc.c.deadlines).table_valued(
-            column("id", Text), column("status", Text), column("met_when", Text),
-        ).render_derived("deadline", with_types=True)
-
-        def part(name: str) -> ColumnElement[Any]:
-            return each.c[name]
-
-        def top(name: str) -> ColumnElement[Any]:
-            return doc.c[name]
-        ids: ColumnElement[Any] = func.array_agg(part("id"))
-    else:
-        each = func.json_each(CURRENT.c.view, "$.deadlines").table_valued("value")
-
-        def part(name: str) -> ColumnElement[Any]:
-            return func.json_extract(each.c.value, f"$.{name}")
-
-        def top(name: str) -> ColumnElement[Any]:
-            return func.json_extract(CURRENT.c.view, f"$.{name}")
-        ids = func.json_group_array(part("id"))
-    late = func.max(case((part("met_when") == "transferred", 1), else_=0))
-    columns = (CURRENT.c.run_id, CURRENT.c.from_team, CURRENT.c.pathway, CURRENT.c.started_at,
-               top("anchor_at"), top("transferred_at"))
-    breached = select(ids.label("ids"), late.label("late")).select_from(each).where(
-        part("status").in_(BREACHED))
-    if dialect == "postgresql":
-        found = breached.lateral("breached")
-        return (select(*columns, found.c.ids, found.c.late)
-                .select_from(CURRENT.join(doc, true()).join(found, true())).where(*where))
-    # SQLite has no LATERAL: the same as two correlated subqueries (its JSON is cheap).
-    return select(*columns, breached.with_only_columns(ids).scalar_subquery(),
-                  breached.with_only_columns(late).scalar_subquery()).where(*where)
+        times = tuple(cast(func.timezone(zone, t), Date) for t in times)  # type: ignore[assignment]
+    return select(CURRENT.c.run_id, CURRENT.c.from_team, CURRENT.c.pathway, *times,
+                  CURRENT.c.breached, CURRENT.c.transfer_late).where(*where)
 
 
 def _first_allocated(where: Sequence[ColumnElement[bool]]) -> Select[Any]:
@@ -251,7 +217,9 @@ def _disputes(kinds: Iterable[str]) -> list[tuple[int, str]]:
     return found
 
 
-def _local_date(value: datetime | str, zone: ZoneInfo) -> date:
+def _local_date(value: date | datetime | str, zone: ZoneInfo) -> date:
+    if not isinstance(value, datetime | str):  # already local (converted by PostgreSQL)
+        return value
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:  # SQLite hands stored times back as naive UTC
         moment = moment.replace(tzinfo=UTC)
@@ -267,9 +235,9 @@ class Report:
 def timeliness(session: Session, q: Query, calendar: Calendar) -> Report:
     """The report's figures for one authority over whole London months."""
     where = _filters(q)
-    dialect = session.get_bind().dialect.name
     zone = ZoneInfo(calendar.timezone)
-    runs = session.execute(_runs(dialect, where)).all()
+    runs = session.execute(_runs(where, session.get_bind().dialect.name,
+                                 calendar.timezone)).all()
     allocated = {run: first for run, first in session.execute(_first_allocated(where))}
     kinds: dict[str, list[str]] = defaultdict(list)
     for run_id, kind in session.execute(_dispute_events(where)):
@@ -278,7 +246,8 @@ def timeliness(session: Session, q: Query, calendar: Calendar) -> Report:
     days = WorkingDays(calendar, range(q.first.year - 1, q.last.year + 3))
     rows: dict[tuple[str, str, str], Cell] = defaultdict(Cell)
     for run_id, team, pathway, started_at, anchor_at, transferred_at, ids, late in runs:
-        month = _local_date(started_at, zone).strftime("%Y-%m")
+        start = _local_date(started_at, zone)
+        month = f"{start.year:04d}-{start.month:02d}"  # strftime costs more, a year over
         cell = rows[(team, pathway, month)]
         cell.transfers += 1
         anchor = _local_date(anchor_at, zone)
@@ -289,8 +258,8 @@ def timeliness(session: Session, q: Query, calendar: Calendar) -> Report:
         if transferred_at is not None or late:
             cell.decided += 1
             cell.within += transferred_at is not None and not late
-        # array_agg hands back a list (None when nothing was breached); SQLite's JSON text.
-        cell.breaches.update(json.loads(ids) if isinstance(ids, str) else ids or ())
+        if ids:
+            cell.breaches.update(ids.split())
         for level, ending in _disputes(kinds.get(run_id, ())):
             cell.dispute_levels[level] += 1
             cell.dispute_outcomes[ending] += 1

@@ -36,23 +36,26 @@ from sqlmodel import Session
 
 from api import store_queries
 from api.need_to_know import pathways_naming, scope_of
-from bench import profile
+from bench import pages, profile
 from bench.common import bench_stack, latency_summary, log, ratio
 from bench.drive import AUTHORITY, SGCP_TM, api_client
 from config import ROOT
 from database import make_engine
 from models.protocol_files import load_protocols
+from models.report_facts import facts_of_json
 from models.transfer import DeadlineView, GateView, Stage, TransferView
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEAM = "sgcp"  # in most of Gateshead's pathways: the fullest tray
 WARMUP = 20
+DAYS = 120  # the transfers' starts spread over this many days before now
 STAGES = [(Stage.proposed, 30), (Stage.ready, 10), (Stage.transferred, 10),
           (Stage.allocated, 15), (Stage.closed, 25), (Stage.withdrawn, 5), (Stage.disputed, 5)]
 OPEN = {Stage.proposed, Stage.ready, Stage.transferred, Stage.disputed}
 COLUMNS = ["run_id", "transfer_id", "case_id", "authority", "pathway", "stage", "from_team",
            "to_team", "responsible_team", "next_deadline_at", "overdue", "started_at",
-           "updated_at", "seq", "view"]
+           "updated_at", "seq", "view", "anchor_at", "transferred_at", "breached",
+           "transfer_late"]  # the last four: the report's facts, as the case store writes
 
 
 def _reader() -> dict[str, Any]:
@@ -143,7 +146,7 @@ def _rows(count: int, seed: int = 4) -> Any:
         stage = rnd.choice(stages)
         case = f"C{i:07d}"
         run_id = f"{i:08x}-bench-{secrets.token_hex(8)}"
-        started = now - timedelta(days=rnd.uniform(0, 120))
+        started = now - timedelta(days=rnd.uniform(0, DAYS))
         is_open = stage in OPEN
         overdue = is_open and rnd.random() < 0.2
         due = (now - timedelta(days=rnd.uniform(0.1, 10))) if overdue else (
@@ -164,10 +167,12 @@ def _rows(count: int, seed: int = 4) -> Any:
         view.update(transfer_id=f"transfer-{AUTHORITY}-{case}", run_id=run_id, case_id=case,
                     children=[case], stage=stage.value, responsible_team=responsible,
                     anchor_at=started.isoformat(), overdue=overdue, next_deadline=upcoming)
+        fact = facts_of_json(view)
         yield (run_id, view["transfer_id"], case, AUTHORITY, view["pathway"], stage.value,
                view["from_team"], view["to_team"], responsible,
                upcoming["due_at"] if upcoming else None, overdue, started,
-               now, 3, json.dumps(view))
+               now, 3, json.dumps(view), fact["anchor_at"], fact["transferred_at"],
+               fact["breached"], fact["transfer_late"])
 
 
 def fill(url: str, count: int) -> dict[str, Any]:
@@ -254,11 +259,14 @@ async def run(rows: int, reps: int, requests: int, spy: str | None = None) -> di
                     b, p = runs[-2]["latency"], runs[-1]["latency"]
                     log(f"  fig5 p95: bare SQL {b['p95_ms']:.1f} ms, API {p['p95_ms']:.1f} ms "
                         f"(x{ratio(p['p95_ms'], b['p95_ms'])})")
+                page = await pages.measure_tray_page(http, requests)
+                timeliness = await pages.measure_report(http, DAYS)
                 prof = await _profiled(bs, http, requests, spy) if spy else None
     finally:
         await asyncio.to_thread(drop_database, name)
     return {"figure": "trays", "rows": rows, "team": TEAM, "repetitions": reps,
-            "requests": requests, "store": filled, "runs": runs, "profile": prof}
+            "requests": requests, "store": filled, "runs": runs, "profile": prof,
+            "tray_page": page, "report": timeliness}
 
 
 TRAY_GROUPS: list[tuple[str, str]] = [

@@ -62,6 +62,8 @@ class Transfer(SQLModel, table=True):
               postgresql_where=text("overdue IS true"), sqlite_where=text("overdue IS 1")),
         Index("ix_transfer_tray_unflagged", "authority", "next_deadline_at", "transfer_id",
               postgresql_where=text("overdue IS false"), sqlite_where=text("overdue IS 0")),
+        # The timeliness report (api/report): an authority's transfers by start.
+        Index("ix_transfer_report", "authority", "started_at"),
     )
 
     run_id: str = Field(primary_key=True)
@@ -79,6 +81,11 @@ class Transfer(SQLModel, table=True):
     updated_at: datetime = _aware()
     seq: int
     view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # The report's facts from the view (models/report_facts), so it need not parse JSON.
+    anchor_at: datetime | None = _aware(nullable=True)
+    transferred_at: datetime | None = _aware(nullable=True)
+    breached: str | None = None  # ids of deadlines missed or met late, space-separated
+    transfer_late: bool = False  # one of them is a transfer deadline
 
 
 class TransferEvent(SQLModel, table=True):

@@ -38,6 +38,8 @@ DEV_PORT = 9400
 DEV_ISSUER = f"http://127.0.0.1:{DEV_PORT}"
 DEV_AUDIENCE = "api://caseflow"
 DEV_CONFIG = ROOT / ".data" / "oidc" / "provider.json"
+DEV_PAGES_CLIENT = "caseflow-pages"
+DEV_PAGES_REDIRECT = "http://127.0.0.1:8000/pages/sign-in/callback"
 TOKEN_TTL_SECONDS = 3600
 
 
@@ -53,12 +55,14 @@ def new_signing_key(alg: str = "RS256") -> dict[str, Any]:
 
 
 def write_config(path: Path, *, port: int, audiences: dict[str, str], subjects: Iterable[str],
-                 rotate: bool = False) -> dict[str, Any]:
+                 rotate: bool = False, pages_clients: dict[str, list[str]] | None = None
+                 ) -> dict[str, Any]:
     """Write (or refresh) the provider's file: `audiences` maps each audience (resource) it
     issues tokens for to the algorithm they are signed with (RS256 or ES256). Keep the keys
     and secrets it already holds, add a client for every new subject; `rotate` puts a new
     RSA key first (the old one stays published, as a provider does while tokens it signed
-    are still in use)."""
+    are still in use). `pages_clients`: the pages' public clients and their redirect URIs,
+    for the authorization code flow with PKCE."""
     old: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     keys: list[dict[str, Any]] = old.get("keys") or []
     if rotate:
@@ -70,7 +74,9 @@ def write_config(path: Path, *, port: int, audiences: dict[str, str], subjects: 
                for s in dict.fromkeys(subjects)]
     config = {"issuer": f"http://127.0.0.1:{port}", "port": port,
               "resources": [{"audience": aud, "alg": alg} for aud, alg in audiences.items()],
-              "token_ttl_seconds": TOKEN_TTL_SECONDS, "keys": keys, "clients": clients}
+              "token_ttl_seconds": TOKEN_TTL_SECONDS, "keys": keys, "clients": clients,
+              "pages_clients": [{"client_id": c, "redirect_uris": uris}
+                                for c, uris in (pages_clients or {}).items()]}
     path.parent.mkdir(parents=True, exist_ok=True)
     # Private keys and client secrets: readable by this user only.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -124,7 +130,7 @@ def main() -> None:
     subjects = [person.id for protocol in load_protocols(settings.protocols_dir).values()
                 for person in demo_staff(protocol)]
     write_config(DEV_CONFIG, port=DEV_PORT, audiences={DEV_AUDIENCE: "RS256"},
-                 subjects=subjects)
+                 subjects=subjects, pages_clients={DEV_PAGES_CLIENT: [DEV_PAGES_REDIRECT]})
     try:
         args = command(DEV_CONFIG)
     except NotInstalled as exc:

@@ -38,6 +38,8 @@ from pages.session import (
     csrf_ok,
     new_session,
 )
+from pages.sign_in_oidc import problem, provider_of
+from pages.sign_in_oidc import router as sign_in_oidc_router
 from pages.timeline import build as build_timeline
 from pages.wording import deadline_row, deadline_words
 from workflows.rules import who
@@ -118,13 +120,15 @@ async def home() -> RedirectResponse:
 @router.get("/sign-in", response_model=None)
 def sign_in_page(request: Request, authority: str | None = None) -> Response:
     state = get_state(request)
+    provider = provider_of(request)
     if state.settings.environment == "production":
-        # HERE the council's identity provider goes: OpenID Connect, authorization code with
-        # PKCE, the API's provider and directory (api/oidc, api/deps.signed_in). It is the
-        # next step of issue 11; until then production has no way in through the pages,
-        # and never the demo chooser.
-        return _refused(request, None, None, "Signing in to these pages through the "
-                        "council's identity provider is not available yet.", 501)
+        # The council's identity provider is the only way in (pages/sign_in_oidc).
+        if provider is None:
+            return _refused(request, None, None, "Signing in to these pages needs the "
+                            "council's identity provider, which is not set up.", 501)
+        if request.query_params.get("signed_out"):
+            return problem(request, "", 200, signed_out=True, end_session=True)
+        return RedirectResponse("/pages/sign-in/idp", status_code=303)
     sessions = sessions_of(request)
     session = sessions.read(request) or new_session()
     chosen = authority if authority in state.protocols else min(state.protocols, default="")
@@ -133,7 +137,8 @@ def sign_in_page(request: Request, authority: str | None = None) -> Response:
             Staff.authority == chosen, col(Staff.demo).is_(True), col(Staff.active).is_(True),
             Staff.kind == "person").order_by(col(Staff.team), col(Staff.id))).all())
     response = _render(request, "sign_in.html", session=session, people=people,
-                       authority=chosen, authorities=sorted(state.protocols))
+                       authority=chosen, authorities=sorted(state.protocols),
+                       provider=provider is not None)
     sessions.write(response, session)
     return response
 
@@ -315,6 +320,10 @@ def add_pages(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
     app.include_router(actions_router)
     app.include_router(pathways_router)
+    from pages.report import router as report_router  # it imports this module's helpers
+
+    app.include_router(report_router)
+    app.include_router(sign_in_oidc_router)
     # check_dir off: an app without `npm ci --prefix web` still serves the API.
     app.mount("/pages/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/pages/static", StaticFiles(directory=Path(__file__).parent / "static"),

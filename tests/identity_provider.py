@@ -29,14 +29,16 @@ STRANGER = "someone-not-in-the-directory"
 
 
 class LocalProvider:
-    def __init__(self, workdir: Path, subjects: Iterable[str], audiences: dict[str, str]
-                 ) -> None:
-        """`audiences`: each audience the provider issues tokens for, and their algorithm."""
+    def __init__(self, workdir: Path, subjects: Iterable[str], audiences: dict[str, str],
+                 pages_clients: dict[str, list[str]] | None = None) -> None:
+        """`audiences`: each audience the provider issues tokens for, and their algorithm;
+        `pages_clients`: the pages' clients (code flow) and their redirect URIs."""
         self.workdir = workdir
         self.config_path = workdir / "provider.json"
         self.log = workdir / "provider.log"
         self.subjects = list(subjects)
         self.audiences = audiences
+        self.pages_clients = pages_clients
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.config: dict[str, Any] = {}
@@ -44,7 +46,8 @@ class LocalProvider:
 
     def start(self, *, rotate: bool = False) -> None:
         self.config = write_config(self.config_path, port=self.port, audiences=self.audiences,
-                                   subjects=self.subjects, rotate=rotate)
+                                   subjects=self.subjects, rotate=rotate,
+                                   pages_clients=self.pages_clients)
         self._process = start(self.config_path, self.log)
         deadline = time.monotonic() + READY_SECONDS
         while time.monotonic() < deadline:

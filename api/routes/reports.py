@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlmodel import Session
 
 from api import report
 from api import store_queries as q
 from api.authority_level import authority_level_titles, is_authority_level
-from api.deps import SessionDep, StaffDep, StateDep
+from api.deps import AppState, SessionDep, StaffDep, StateDep
 from api.errors import EVERY_ROUTE, error_responses
 from models.protocol import Calendar, Role
 from models.tables import Staff
@@ -48,25 +49,10 @@ def _scope(state: StateDep, staff: Staff) -> frozenset[str] | None:
         f"service's teams; you are {staff.role} of {staff.team}"))
 
 
-@router.get("/timeliness", responses=error_responses(403, 422) | {
-    200: {"description": "JSON, or (format=csv) one row per team, pathway and month",
-          "content": {"application/json": {}, "text/csv": {}}}})
-def timeliness(
-    session: SessionDep, staff: StaffDep, state: StateDep,
-    from_: Annotated[str, Query(alias="from", pattern=MONTH,
-                                description="The first month, YYYY-MM (London time)")],
-    to: Annotated[str, Query(pattern=MONTH, description="The last month, YYYY-MM")],
-    team: Annotated[str | None, Query(pattern=IDENTIFIER,
-                                      description="Only this sending team")] = None,
-    pathway: Annotated[str | None, Query(pattern=IDENTIFIER,
-                                         description="Only this pathway")] = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
-) -> Response:
-    """Transfers within timescale, median working days to transfer and to allocation,
-    breaches by deadline and disputes by ladder level and ending, per sending team,
-    pathway and month of the transfer's start (London time), at most 24 months.
-
-    The definitions are in the README (Timeliness report). Each read is recorded."""
+def run(session: Session, staff: Staff, state: AppState, from_: str, to: str,
+        team: str | None, pathway: str | None) -> tuple[report.Report, frozenset[str] | None]:
+    """The report for `staff` (their scope; bounds checked), the read recorded, refused or
+    not: the API route and the report page (pages/report) both answer through this."""
     now = datetime.now(UTC)
     try:
         teams = _scope(state, staff)
@@ -88,14 +74,41 @@ def timeliness(
         authority=staff.authority, first=first, last=last, team=team, pathway=pathway,
         teams=teams), calendar)
     q.record_read(session, staff=staff, what="report", transfer_id=None, now=now)
+    return found, teams
+
+
+def csv_text(found: report.Report) -> str:
+    header, rows = report.csv_rows(found)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@router.get("/timeliness", responses=error_responses(403, 422) | {
+    200: {"description": "JSON, or (format=csv) one row per team, pathway and month",
+          "content": {"application/json": {}, "text/csv": {}}}})
+def timeliness(
+    session: SessionDep, staff: StaffDep, state: StateDep,
+    from_: Annotated[str, Query(alias="from", pattern=MONTH,
+                                description="The first month, YYYY-MM (London time)")],
+    to: Annotated[str, Query(pattern=MONTH, description="The last month, YYYY-MM")],
+    team: Annotated[str | None, Query(pattern=IDENTIFIER,
+                                      description="Only this sending team")] = None,
+    pathway: Annotated[str | None, Query(pattern=IDENTIFIER,
+                                         description="Only this pathway")] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """Transfers within timescale, median working days to transfer and to allocation,
+    breaches by deadline and disputes by ladder level and ending, per sending team,
+    pathway and month of the transfer's start (London time), at most 24 months.
+
+    The definitions are in the README (Timeliness report). Each read is recorded."""
+    found, teams = run(session, staff, state, from_, to, team, pathway)
     name = f"timeliness-{staff.authority}-{from_}-to-{to}"
     if format == "csv":
-        header, rows = report.csv_rows(found)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return Response(out.getvalue(), media_type="text/csv",
+        return Response(csv_text(found), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     body = {
         "authority": staff.authority, "from": from_, "to": to, "team": team,
