@@ -28,7 +28,7 @@ from api.routes.transfers import ACTION, load_readable, take_action
 from models.tables import Staff
 from models.transfer import TransferView
 from pages.action_forms import ActionForm, actions_context, new_key
-from pages.routes import NotSignedIn, _bad_form, _refused, _render, _signed_in
+from pages.routes import _bad_form, _refused, _render, signed_in_or_answer
 from pages.session import CSRF_FIELD, csrf_ok
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
@@ -91,12 +91,10 @@ def body_of(fields: dict[str, list[str]]) -> ActionBody:
 @router.post("/transfers/{transfer_id}/actions/{action}", response_model=None)
 async def post_action(request: Request, transfer_id: str, action: str) -> Response:
     state = get_state(request)
-    try:
-        session, staff = _signed_in(request, state)
-    except NotSignedIn:
-        return RedirectResponse("/pages/sign-in", status_code=303)
-    except HTTPException as exc:
-        return _refused(request, None, None, str(exc.detail), exc.status_code)
+    signed = signed_in_or_answer(request, state)
+    if isinstance(signed, Response):
+        return signed
+    session, staff = signed
     fields = await _fields(request)
     key = (fields.get(KEY_FIELD) or [""])[0]
     if not csrf_ok(session, (fields.get(CSRF_FIELD) or [""])[0]) or not re.match(

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from api.deps import get_state
 from models.protocol import Pathway, Protocol
 from ops.pathway_words import INDENT, describe, describe_ladder, describe_pathway
-from pages.routes import NotSignedIn, _refused, _render, _signed_in
+from pages.routes import _render, signed_in_or_answer
 
 router = APIRouter(prefix="/pages/pathways", include_in_schema=False)
 SECTIONS = {"gates": "Steps", "deadlines": "Clocks: deadlines, and what happens if one is "
@@ -98,12 +98,10 @@ def pathway_words(pathway_id: str, pathway: Pathway, protocol: Protocol) -> Path
 @router.get("", response_model=None)
 def pathways_index(request: Request) -> Response:
     state = get_state(request)
-    try:
-        session, staff = _signed_in(request, state)
-    except NotSignedIn:
-        return RedirectResponse("/pages/sign-in", status_code=303)
-    except HTTPException as exc:
-        return _refused(request, None, None, str(exc.detail), exc.status_code)
+    signed = signed_in_or_answer(request, state)
+    if isinstance(signed, Response):
+        return signed
+    session, staff = signed
     protocol = state.protocols.get(staff.authority)
     if protocol is None:
         return _render(request, "not_found.html", 404, session=session, staff=staff,
@@ -118,12 +116,10 @@ def pathways_index(request: Request) -> Response:
 @router.get("/{authority}/{pathway_id}", response_model=None)
 def pathway_page(request: Request, authority: str, pathway_id: str) -> Response:
     state = get_state(request)
-    try:
-        session, staff = _signed_in(request, state)
-    except NotSignedIn:
-        return RedirectResponse("/pages/sign-in", status_code=303)
-    except HTTPException as exc:
-        return _refused(request, None, None, str(exc.detail), exc.status_code)
+    signed = signed_in_or_answer(request, state)
+    if isinstance(signed, Response):
+        return signed
+    session, staff = signed
     protocol = state.protocols.get(staff.authority)
     pathway = protocol.pathways.get(pathway_id) if protocol else None
     if authority != staff.authority or protocol is None or pathway is None:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from api import report as r
@@ -21,7 +21,7 @@ from api.deps import get_state
 from api.routes.reports import csv_text, run
 from models.tables import Staff
 from pages.charts import bar_chart, line_chart
-from pages.routes import NotSignedIn, _refused, _render, _signed_in
+from pages.routes import _refused, _render, signed_in_or_answer
 from pages.session import PageSession
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
@@ -53,12 +53,10 @@ def _read(request: Request, from_: str, to: str, team: str, pathway: str
           ) -> tuple[PageSession, Staff, r.Report | None, dict[str, str], str | None] | Response:
     """The signed-in staff member's report, or the response to give instead."""
     state = get_state(request)
-    try:
-        session, staff = _signed_in(request, state)
-    except NotSignedIn:
-        return RedirectResponse("/pages/sign-in", status_code=303)
-    except HTTPException as exc:
-        return _refused(request, None, None, str(exc.detail), exc.status_code)
+    signed = signed_in_or_answer(request, state)
+    if isinstance(signed, Response):
+        return signed
+    session, staff = signed
     teams, pathways = _choices(request, staff)
     start, end = _default_months(datetime.now(UTC))
     chosen = {"from": from_ or start, "to": to or end,

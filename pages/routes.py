@@ -99,6 +99,18 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in parsed.items()}
 
 
+def signed_in_or_answer(request: Request, state: AppState
+                        ) -> tuple[PageSession, Staff] | Response:
+    """Who is signed in, or the page's answer when nobody may go on: the sign-in page for
+    nobody, a readable refusal for a leaver."""
+    try:
+        return _signed_in(request, state)
+    except NotSignedIn:
+        return RedirectResponse("/pages/sign-in", status_code=303)
+    except HTTPException as exc:
+        return _refused(request, None, None, str(exc.detail), exc.status_code)
+
+
 def _refused(request: Request, session: PageSession | None, staff: Staff | None,
              message: str, status: int) -> HTMLResponse:
     return _render(request, "refused.html", status, session=session, staff=staff,
@@ -221,12 +233,10 @@ def tray(db: Session, state: AppState, staff: Staff, *, stage: str | None,
 def tray_page(request: Request, stage: str = "", pathway: str = "", overdue: str = "",
               page: str = "1") -> Response:
     state = get_state(request)
-    try:
-        session, staff = _signed_in(request, state)
-    except NotSignedIn:
-        return RedirectResponse("/pages/sign-in", status_code=303)
-    except HTTPException as exc:
-        return _refused(request, None, None, str(exc.detail), exc.status_code)
+    signed = signed_in_or_answer(request, state)
+    if isinstance(signed, Response):
+        return signed
+    session, staff = signed
     protocol = state.protocols.get(staff.authority)
     pathways = sorted(protocol.pathways) if protocol else []
     stages = [s.value for s in Stage]
@@ -272,12 +282,10 @@ def _who_may(pathway: Pathway | None, spec: Any, parties: dict[str, str]) -> str
 @router.get("/transfers/{transfer_id}", response_model=None)
 def transfer_page(request: Request, transfer_id: str, done: str = "") -> Response:
     state = get_state(request)
-    try:
-        session, staff = _signed_in(request, state)
-    except NotSignedIn:
-        return RedirectResponse("/pages/sign-in", status_code=303)
-    except HTTPException as exc:
-        return _refused(request, None, None, str(exc.detail), exc.status_code)
+    signed = signed_in_or_answer(request, state)
+    if isinstance(signed, Response):
+        return signed
+    session, staff = signed
     now = _now()
     with Session(state.engine) as db:
         try:

@@ -86,12 +86,10 @@ def _page(request: Request, session: PageSession, staff: Staff, state: AppState,
 @router.get("/transfers/new", response_model=None)
 def start_page(request: Request, pathway: str = "") -> Response:
     state = get_state(request)
-    try:
-        session, staff = routes._signed_in(request, state)
-    except routes.NotSignedIn:
-        return RedirectResponse("/pages/sign-in", status_code=303)
-    except HTTPException as exc:
-        return routes._refused(request, None, None, str(exc.detail), exc.status_code)
+    signed = routes.signed_in_or_answer(request, state)
+    if isinstance(signed, Response):
+        return signed
+    session, staff = signed
     return _page(request, session, staff, state, pathway)
 
 
@@ -143,12 +141,10 @@ def body_of(protocol: Protocol, pathway_id: str, fields: dict[str, list[str]]
 @router.post("/transfers/new", response_model=None)
 async def start(request: Request) -> Response:
     state = get_state(request)
-    try:
-        session, staff = routes._signed_in(request, state)
-    except routes.NotSignedIn:
-        return RedirectResponse("/pages/sign-in", status_code=303)
-    except HTTPException as exc:
-        return routes._refused(request, None, None, str(exc.detail), exc.status_code)
+    signed = routes.signed_in_or_answer(request, state)
+    if isinstance(signed, Response):
+        return signed
+    session, staff = signed
     fields = await _fields(request)
     key = _one(fields, KEY_FIELD)
     if not csrf_ok(session, _one(fields, CSRF_FIELD)) or not re.match(IDEMPOTENCY_KEY, key):
