@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Page, async_playwright
 
 from api.deps import AppState
@@ -30,6 +29,7 @@ from config import ROOT, Settings
 from models.protocol_files import load_protocols
 from tests.mail import free_port
 from tests.pages_helpers import CASE, SECRET, TID, follow_the_clock, start_overdue
+from tests.serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -50,19 +50,8 @@ async def served(engine: Any, env: Any, worker: Any) -> AsyncIterator[str]:
     app = create_app(AppState(settings=settings, engine=engine, temporal=env.client,
                               protocols=load_protocols(settings.protocols_dir)))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(400):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.025)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app, port, lifespan="on") as base:
+        yield base
 
 
 async def no_serious_violations(page: Page) -> None:

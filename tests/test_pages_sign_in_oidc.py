@@ -9,7 +9,6 @@ is wrong): each wrong claim is refused before anyone is signed in.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +21,6 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy
-import uvicorn
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from playwright.async_api import Page, async_playwright
 from sqlmodel import Session
@@ -39,6 +37,7 @@ from pages.sign_in_oidc import FLOW_COOKIE
 from tests.identity_provider import AUDIENCE, STRANGER, LocalProvider
 from tests.mail import free_port
 from tests.pages_helpers import SECRET
+from tests.serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -89,19 +88,8 @@ async def served(engine: sqlalchemy.Engine, settings: Settings, port: int
                      protocols=PROTOCOLS)
     app = create_app(state)
     app.state.caseflow = state  # the lifespan, which would set it, reaches Temporal
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(400):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.025)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app, port, lifespan="off") as base:
+        yield base
 
 
 async def through_login_form(page: Page, base: str, login: str) -> str:

@@ -5,7 +5,6 @@ or critical violations; a screenshot (docs/screenshots with SCREENSHOTS=docs).""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import os
 from collections.abc import AsyncIterator
@@ -15,7 +14,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-import uvicorn
 from playwright.async_api import async_playwright
 from sqlmodel import Session, select
 
@@ -25,6 +23,7 @@ from config import Settings
 from models.tables import Transfer, TransferEvent
 from tests.mail import free_port
 from tests.pages_helpers import SECRET
+from tests.serving import serving
 from tests.test_case_store import LONDON
 from tests.test_pages_browser import (
     AXE,
@@ -47,19 +46,8 @@ async def served(engine: sqlalchemy.Engine) -> AsyncIterator[str]:
                               temporal=None,  # type: ignore[arg-type]
                               protocols=PROTOCOLS))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(400):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.025)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app, port, lifespan="on") as base:
+        yield base
 
 
 def from_the_store(engine: sqlalchemy.Engine, month: str) -> dict[str, int]:
