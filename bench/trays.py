@@ -261,12 +261,14 @@ async def run(rows: int, reps: int, requests: int, spy: str | None = None) -> di
                         f"(x{ratio(p['p95_ms'], b['p95_ms'])})")
                 page = await pages.measure_tray_page(http, requests)
                 timeliness = await pages.measure_report(http, DAYS)
+                report_page = await pages.measure_report_page(http, DAYS)
                 prof = await _profiled(bs, http, requests, spy) if spy else None
     finally:
         await asyncio.to_thread(drop_database, name)
     return {"figure": "trays", "rows": rows, "team": TEAM, "repetitions": reps,
             "requests": requests, "store": filled, "runs": runs, "profile": prof,
-            "tray_page": page, "report": timeliness}
+            "tray_page": page, "report": timeliness,
+            "report_page": report_page}
 
 
 TRAY_GROUPS: list[tuple[str, str]] = [
