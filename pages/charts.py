@@ -21,17 +21,19 @@ CROWDED = 6  # more labels than this are turned, so that they do not run into ea
 
 
 def summary(title: str, labels: Sequence[str], values: Sequence[float | None],
-            unit: str = "") -> str:
-    """The alt text: what the chart shows in one sentence."""
+            unit: str = "", series: bool = False) -> str:
+    """The alt text: what the chart shows in one sentence. A series (months) is named by
+    its first and last label; categories are not, as their order means nothing."""
     known = [(v, label) for label, v in zip(labels, values, strict=True) if v is not None]
+    if series:
+        title += f", {labels[0]}" if len(labels) == 1 else f", {labels[0]} to {labels[-1]}"
     if not known:
         return f"{title}: no figures yet; the table gives the details."
     high = max(known, key=lambda k: k[0])  # the first of equals
     low = min(known, key=lambda k: k[0])
-    span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
-    if high == low:
-        return f"{title}, {span}: {number(high[0], unit)}; the table gives each figure."
-    return (f"{title}, {span}: highest {number(high[0], unit)} ({high[1]}), lowest "
+    if high[0] == low[0]:
+        return f"{title}: {number(high[0], unit)} each; the table gives each figure."
+    return (f"{title}: highest {number(high[0], unit)} ({high[1]}), lowest "
             f"{number(low[0], unit)} ({low[1]}); the table gives each figure.")
 
 
@@ -58,7 +60,7 @@ def _axes(figure: Figure, labels: Sequence[str], unit: str) -> Axes:
 
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *,
-              unit: str = "") -> Picture:
+              unit: str = "", series: bool = False) -> Picture:
     """One bar per label with its value written above it; a missing value has no bar."""
     if not labels:
         raise ValueError("a chart needs at least one label")
@@ -71,11 +73,11 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
         top = max([v for v in values if v is not None] + [1])
         ax.set_ylim(0, top * 1.15)  # room for the values above the tallest bar
 
-    return draw(WIDTH, HEIGHT, paint, summary(title, labels, values, unit))
+    return draw(WIDTH, HEIGHT, paint, summary(title, labels, values, unit, series))
 
 
 def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *,
-               unit: str = "", top: float | None = None) -> Picture:
+               unit: str = "", top: float | None = None, series: bool = True) -> Picture:
     """Points joined by a line, each with its value; a missing value (nothing decided)
     has no point and breaks the line."""
     if not labels:
@@ -93,4 +95,4 @@ def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None]
         ax.set_ylim(0, highest * 1.15)
         ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= highest])
 
-    return draw(WIDTH, HEIGHT, paint, summary(title, labels, values, unit))
+    return draw(WIDTH, HEIGHT, paint, summary(title, labels, values, unit, series))

@@ -64,10 +64,10 @@ def charts(figures: dict[str, dict[str, Any]], total: dict[str, Any]
             per_month["within_timescale_pct"], unit="%", top=100) if months else None,
         "transfer_chart": bar_chart(
             "Median working days to transfer by month", months,
-            per_month["median_working_days_to_transfer"]) if months else None,
+            per_month["median_working_days_to_transfer"], series=True) if months else None,
         "allocation_chart": bar_chart(
             "Median working days to allocation by month", months,
-            per_month["median_working_days_to_allocation"]) if months else None,
+            per_month["median_working_days_to_allocation"], series=True) if months else None,
         "breach_chart": bar_chart(
             "Breaches by deadline", list(total["breaches"]),
             list(total["breaches"].values())) if total["breaches"] else None,

@@ -53,8 +53,10 @@ def draw_timeline(chart: Chart) -> Picture:
                     va="center_baseline", fontsize=12, fontweight="bold")
 
         for lane, mark in enumerate(chart.marks, start=1):
-            ax.text(0, lane - 0.22, f"{mark.title} — {mark.words}", transform=at_left,
-                    va="bottom")
+            title = ax.text(0, lane - 0.22, f"{mark.title} —", transform=at_left, va="bottom")
+            # The status in bold just after the title, wherever the title's text ends.
+            ax.annotate(mark.words, (1, 0), xycoords=title, xytext=(2, 0),
+                        textcoords="offset points", va="bottom", fontweight="bold")
             ax.barh(lane + 0.1, _x(mark.due_at) - _x(mark.start_at), left=_x(mark.start_at),
                     height=0.14, color=GRID, edgecolor=INK if mark.extended else GRID,
                     linestyle="--" if mark.extended else "-", linewidth=1)

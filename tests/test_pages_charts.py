@@ -39,8 +39,7 @@ def test_a_bar_chart_is_an_svg_image_with_its_labels_and_values_as_text() -> Non
     assert b"<script" not in chart.svg and b"href=\"http" not in chart.svg
     (css, alt, svg), = pictures(str(chart.__html__()))
     assert css == "app-chart" and svg == chart.svg
-    assert alt == "Breaches <by> deadline, transfer_by to allocate_by: 2; " \
-                  "the table gives each figure."
+    assert alt == "Breaches <by> deadline: 2 each; the table gives each figure."
     assert "&lt;by&gt;" in chart.__html__()  # the alt text is escaped in the page
 
 
@@ -74,9 +73,12 @@ def test_crowded_labels_are_all_there() -> None:
 
 
 def test_alt_texts_summarise_in_one_sentence() -> None:
-    assert summary("Days", ["a", "b", "c"], [3, 7, 7]) == \
+    assert summary("Days", ["a", "b", "c"], [3, 7, 7], series=True) == \
         "Days, a to c: highest 7 (b), lowest 3 (a); the table gives each figure."
-    assert summary("Days", ["a"], [None]) == "Days: no figures yet; the table gives the details."
+    assert summary("Endings", ["agreed", "withdrawn"], [1, 2]) == \
+        "Endings: highest 2 (withdrawn), lowest 1 (agreed); the table gives each figure."
+    assert summary("Days", ["a"], [None], series=True) == \
+        "Days, a: no figures yet; the table gives the details."
     assert [number(v, "%") for v in (None, 4, 4.25, 66.66)] == ["none", "4%", "4.2%", "66.7%"]
 
 
