@@ -10,9 +10,10 @@ import re
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
+import matplotlib
 import pytest
 
-from pages.charts import bar_chart, line_chart, summary
+from pages.charts import bar_chart, line_chart, summary, wrap
 from pages.figures import Picture, number
 
 IMG = re.compile(r'<img class="(?P<css>[^"]+)" src="data:image/svg\+xml;base64,(?P<data>[^"]+)" '
@@ -87,3 +88,22 @@ def test_a_chart_of_nothing_is_refused_so_the_page_says_so_in_words() -> None:
         bar_chart("Nothing", [], [])
     with pytest.raises(ValueError):
         line_chart("Nothing", [], [])
+
+
+def test_long_labels_wrap_at_their_word_breaks() -> None:
+    assert wrap("transfer_within_10_working_days", 16) == "transfer_within_\n10_working_days"
+    assert wrap("allocate_by", 16) == "allocate_by"
+    assert wrap("Level 3", 4) == "Level\n3"
+    assert wrap("averyveryverylongword", 8) == "averyveryverylongword"
+    # Five labels to a chart 640 wide: some 15 characters to a line.
+    chart = bar_chart("Breaches", ["transfer_within_10_working_days_of_tm", "b", "c", "d", "e"],
+                      [2, 1, 1, 1, 1])
+    texts = svg_texts(chart.svg)
+    assert "b" in texts and "transfer_within_10_working_days_of_tm" not in texts
+    assert {"transfer_", "within_10_", "working_days_", "of_tm"} <= set(texts)
+
+
+def test_drawing_leaves_matplotlibs_settings_as_they_were() -> None:
+    before = dict(matplotlib.rcParams)
+    bar_chart("Median", ["2027-05"], [4])
+    assert dict(matplotlib.rcParams) == before
