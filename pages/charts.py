@@ -112,12 +112,17 @@ def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None]
         ax = _axes(figure, labels, unit)
         ys = [math.nan if v is None else v for v in values]
         ax.plot(range(len(labels)), ys, color=GREEN, linewidth=3, marker="o", markersize=9)
-        for x, v in enumerate(values):
-            if v is not None:
-                ax.annotate(number(v, unit), (x, v), xytext=(0, 9), textcoords="offset points",
-                            ha="center", va="bottom", fontweight="bold",
-                            fontsize=_value_size(labels))
         highest = top or max([v for v in values if v is not None] + [1])
+        for x, v in enumerate(values):
+            if v is None:
+                continue
+            # A dip's value goes under its point, clear of the line on both sides.
+            around = [n for n in values[max(x - 1, 0):x + 2] if n is not None]
+            under = v < min([n for n in around if n != v], default=v) and v > highest / 8
+            ax.annotate(number(v, unit), (x, v), xytext=(0, -11 if under else 9),
+                        textcoords="offset points", ha="center",
+                        va="top" if under else "bottom", fontweight="bold",
+                        fontsize=_value_size(labels))
         ax.set_ylim(0, highest * 1.15)
         ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= highest])
 
