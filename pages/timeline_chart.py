@@ -53,10 +53,12 @@ def draw_timeline(chart: Chart) -> Picture:
                     va="center_baseline", fontsize=12, fontweight="bold")
 
         for lane, mark in enumerate(chart.marks, start=1):
-            title = ax.text(0, lane - 0.22, f"{mark.title} —", transform=at_left, va="bottom")
-            # The status in bold just after the title, wherever the title's text ends.
-            ax.annotate(mark.words, (1, 0), xycoords=title, xytext=(2, 0),
-                        textcoords="offset points", va="bottom", fontweight="bold")
+            # The title at the lane's left, its status in bold at the right: nothing placed
+            # after a text's end, which matplotlib measures in its font and the browser
+            # draws in its own.
+            ax.text(0, lane - 0.22, mark.title, transform=at_left, va="bottom")
+            ax.text(1, lane - 0.22, mark.words, transform=at_left, va="bottom", ha="right",
+                    fontweight="bold")
             ax.barh(lane + 0.1, _x(mark.due_at) - _x(mark.start_at), left=_x(mark.start_at),
                     height=0.14, color=GRID, edgecolor=INK if mark.extended else GRID,
                     linestyle="--" if mark.extended else "-", linewidth=1)

@@ -38,7 +38,9 @@ async def test_a_head_of_service_sees_the_reports_figures(api: httpx.AsyncClient
     await sign_in(api, "gateshead-hos-1")
     page = await api.get("/pages/report", params={"from": "2027-05", "to": "2027-06"})
     assert page.status_code == 200, page.text
-    assert "script-src 'self'" in page.headers["content-security-policy"]
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "img-src 'self' data:;" in csp
+    assert "unsafe-inline" not in csp  # the charts' styles stay inside their images
     body = await report(api, who="gateshead-hos-1")
     charts = pictures(page.text)
     assert [css for css, _, _ in charts] == ["app-chart"] * 6 and "<svg" not in page.text
