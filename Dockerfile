@@ -33,10 +33,16 @@ RUN npm ci --omit=dev --no-audit --no-fund
 # --- runtime
 FROM ${PYTHON_IMAGE} AS runtime
 
+# MPLCONFIGDIR: matplotlib (the pages' charts) keeps its font list in a cache folder, by
+# default under $HOME, which the app user has none of (/nonexistent). It would then make a
+# fresh temporary folder in every process, with a warning, and fail to import at all where
+# no temporary folder is writable. /tmp is writable here; a read-only container needs a
+# tmpfs there (the font list is then rebuilt at start: well under a second).
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:${PATH} \
-    PYTHONPATH=/app
+    PYTHONPATH=/app \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 RUN groupadd --system --gid 10001 caseflow \
  && useradd --system --uid 10001 --gid caseflow --no-create-home \

@@ -30,8 +30,11 @@ DOCS_CSP = (b"content-security-policy",
 DOCS = "/docs"
 # The managers' pages (pages/) and GOV.UK Frontend's files: scripts (as files, no inline
 # script), styles, fonts and images from this server only; forms post back to it alone.
+# img-src also takes data: for the charts (pages/figures), SVG images written into the page:
+# an image document runs no script and its own inline styles stay inside it, whereas the
+# same SVG inline would need style-src 'unsafe-inline' for the whole page.
 PAGES_CSP = (b"content-security-policy",
-             b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+             b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
              b"font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
              b"frame-ancestors 'none'")
 PAGES = ("/pages", "/assets")

@@ -1,148 +1,129 @@
-"""Charts as server-side SVG: bars and a line, with axes, gridlines and labels.
+"""The report's charts: bars and a line by label, drawn by matplotlib (pages/figures).
 
-Chosen over a JavaScript charting library because the pages' CSP allows no inline script
-or style: SVG built here needs no script at all, works without a network, and reads the
-same in every browser. Colours come as presentation attributes (not `style`), and are
-never the only cue: every bar and point carries its value as text, and each chart has
-a table of the same figures next to it (its text alternative).
-
-Geometry (bars, points, ticks) is computed apart from the markup, so it is tested as data.
+Colour is never the only cue: every bar and point carries its value as text, and the page
+has a table of the same figures beside each chart.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from html import escape
 
-from markupsafe import Markup
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 16, 48  # margins for the axes' labels
-INK, GRID, BAR, LINE = "#0b0c0c", "#b1b4b6", "#1d70b8", "#00703c"  # GOV.UK palette
+from pages.figures import BLUE, GREEN, INK, Picture, draw, number
 
-
-@dataclass(frozen=True)
-class Mark:
-    """One bar (x, y the top left; w, h) or one point (x, y; w = h = 0), with its label."""
-
-    label: str
-    value: float | None
-    x: float
-    y: float
-    w: float
-    h: float
+WIDTH, HEIGHT = 640, 280
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 30  # margins, in pixels
+CHAR, LINE = 7.5, 16  # a label's character and line, in pixels, near enough
+CROWDED = 6  # more labels than this are turned, so that they do not run into each other
+MANY = 12
 
 
-def nice_max(values: Sequence[float | None], floor: float = 1.0) -> float:
-    """The axis' top: the largest value rounded up to 1, 2, 2.5 or 5 times a power of ten."""
-    top = max([v for v in values if v is not None] + [floor])
-    power = 10.0 ** math.floor(math.log10(top))
-    return float(next(power * s for s in (1, 2, 2.5, 5, 10) if power * s >= top))
+def summary(title: str, labels: Sequence[str], values: Sequence[float | None],
+            unit: str = "", series: bool = False) -> str:
+    """The alt text: what the chart shows in one sentence. A series (months) is named by
+    its first and last label; categories are not, as their order means nothing."""
+    known = [(v, label) for label, v in zip(labels, values, strict=True) if v is not None]
+    if series:
+        title += f", {labels[0]}" if len(labels) == 1 else f", {labels[0]} to {labels[-1]}"
+    if not known:
+        return f"{title}: no figures yet; the table gives the details."
+    high = max(known, key=lambda k: k[0])  # the first of equals
+    low = min(known, key=lambda k: k[0])
+    if high[0] == low[0]:
+        return f"{title}: {number(high[0], unit)} each; the table gives each figure."
+    return (f"{title}: highest {number(high[0], unit)} ({high[1]}), lowest "
+            f"{number(low[0], unit)} ({low[1]}); the table gives each figure.")
 
 
-def ticks(top: float) -> list[float]:
-    """Gridlines at round steps: 2, 20, ... for a top of 10, 100; 0.5, 5 for 2, 20."""
-    mantissa = top / 10.0 ** math.floor(math.log10(top))
-    steps = 4 if math.isclose(mantissa, 2) else 5
-    return [top * k / steps for k in range(steps + 1)]
+def wrap(label: str, width: int) -> str:
+    """A label in lines of about `width` characters, broken after "_", "-" or a space (a
+    deadline's id is one long word otherwise); a longer piece keeps its line whole."""
+    lines = [""]
+    for piece in re.split(r"(?<=[_\- ])", label):
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(line.rstrip() for line in lines)
 
 
-def _plot() -> tuple[float, float]:
-    return WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+def _value_size(labels: Sequence[str]) -> int:
+    return 13 if len(labels) <= MANY else 10  # a year's values fit side by side
 
 
-def _y(value: float, top: float) -> float:
-    return TOP + _plot()[1] * (1 - value / top)
-
-
-def bars(labels: Sequence[str], values: Sequence[float | None], top: float) -> list[Mark]:
-    """One bar per label, in equal slots with a gap; a missing value has no height."""
-    width, _ = _plot()
-    slot = width / max(len(labels), 1)
-    out = []
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = _y(value or 0, top)
-        out.append(Mark(label, value, LEFT + i * slot + slot * 0.15, y, slot * 0.7,
-                        TOP + _plot()[1] - y))
-    return out
-
-
-def points(labels: Sequence[str], values: Sequence[float | None], top: float) -> list[Mark]:
-    """One point per label at its slot's centre; a missing value (nothing decided) has none
-    and breaks the line."""
-    width, _ = _plot()
-    slot = width / max(len(labels), 1)
-    return [Mark(label, value, LEFT + (i + 0.5) * slot,
-                 _y(value, top) if value is not None else math.nan, 0, 0)
-            for i, (label, value) in enumerate(zip(labels, values, strict=True))]
-
-
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "none"
-    text = f"{value:.1f}".removesuffix(".0")
-    return f"{text}{unit}"
-
-
-def _frame(title: str, top: float, unit: str, marks: Sequence[Mark], body: list[str],
-           ident: str) -> Markup:
-    width, height = _plot()
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" role="img" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="{ident}-t {ident}-d" '
-             f'font-family="Arial, sans-serif" font-size="12">',
-             f'<title id="{ident}-t">{escape(title)}</title>',
-             f'<desc id="{ident}-d">The table after this chart gives the same figures.</desc>']
-    for tick in ticks(top):
-        y = _y(tick, top)
-        parts.append(f'<line x1="{LEFT}" x2="{LEFT + width}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="{GRID}" stroke-width="1"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
-                     f'{escape(_fmt(tick, unit))}</text>')
-    base = TOP + height
-    parts.append(f'<line x1="{LEFT}" x2="{LEFT + width}" y1="{base}" y2="{base}" '
-                 f'stroke="{INK}" stroke-width="2"/>')
-    parts.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{base}" stroke="{INK}" '
-                 f'stroke-width="2"/>')
-    parts += body
-    for mark in marks:
-        centre = mark.x + mark.w / 2
-        parts.append(f'<text x="{centre:.1f}" y="{base + 18}" text-anchor="middle" '
-                     f'fill="{INK}">{escape(mark.label)}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
+def _axes(figure: Figure, labels: Sequence[str], unit: str) -> Axes:
+    ax = figure.add_subplot()
+    ax.grid(axis="y")
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=not unit))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, unit)))
+    slot = (WIDTH - LEFT - RIGHT) / len(labels)
+    turned = len(labels) > CROWDED
+    # Upright labels wrap to their slot's width; turned ones (many months) to a few words.
+    shown = [wrap(s, 18 if turned else max(8, int(slot / CHAR))) for s in labels]
+    ax.set_xticks(range(len(labels)), shown)
+    ax.tick_params(axis="x", length=0, pad=6)
+    angle = 45 if len(labels) > MANY else 30
+    if turned:
+        for text in ax.get_xticklabels():
+            text.set(rotation=angle, horizontalalignment="right", rotation_mode="anchor")
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    # Margins in pixels rather than tight_layout, which lays the figure out twice over to
+    # find them: a chart's cost would double for the same picture.
+    lines = max(s.count("\n") + 1 for s in shown)
+    longest = max(len(line) for s in shown for line in s.split("\n"))
+    low = BOTTOM + LINE * (lines - 1)
+    if turned:
+        low = BOTTOM + round(math.sin(math.radians(angle)) * CHAR * longest
+                             + math.cos(math.radians(angle)) * LINE * (lines - 1))
+    figure.subplots_adjust(left=LEFT / WIDTH, right=1 - RIGHT / WIDTH, top=1 - TOP / HEIGHT,
+                           bottom=min(low, HEIGHT // 2) / HEIGHT)
+    return ax
 
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *,
-              unit: str = "", ident: str = "chart") -> Markup:
-    top = nice_max(values)
-    marks = bars(labels, values, top)
-    body = []
-    for m in marks:
-        body.append(f'<rect x="{m.x:.1f}" y="{m.y:.1f}" width="{m.w:.1f}" height="{m.h:.1f}" '
-                    f'fill="{BAR}"/>')
-        body.append(f'<text x="{m.x + m.w / 2:.1f}" y="{m.y - 4:.1f}" text-anchor="middle" '
-                    f'fill="{INK}" font-weight="bold">{escape(_fmt(m.value, unit))}</text>')
-    return _frame(title, top, unit, marks, body, ident)
+              unit: str = "", series: bool = False) -> Picture:
+    """One bar per label with its value written above it; a missing value has no bar."""
+    if not labels:
+        raise ValueError("a chart needs at least one label")
+
+    def paint(figure: Figure) -> None:
+        ax = _axes(figure, labels, unit)
+        bars = ax.bar(range(len(labels)), [v or 0 for v in values], width=0.6, color=BLUE)
+        ax.bar_label(bars, [number(v, unit) for v in values], padding=3, color=INK,
+                     fontweight="bold", fontsize=_value_size(labels))
+        top = max([v for v in values if v is not None] + [1])
+        ax.set_ylim(0, top * 1.15)  # room for the values above the tallest bar
+
+    return draw(WIDTH, HEIGHT, paint, summary(title, labels, values, unit, series))
 
 
 def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *,
-               unit: str = "", top: float | None = None, ident: str = "chart") -> Markup:
-    top = top or nice_max(values)
-    marks = points(labels, values, top)
-    body, run = [], []
-    for m in [*marks, None]:
-        if m is not None and m.value is not None:
-            run.append(f"{m.x:.1f},{m.y:.1f}")
-            continue
-        if len(run) > 1:
-            body.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{LINE}" '
-                        f'stroke-width="3"/>')
-        run = []
-    for m in marks:
-        if m.value is not None:
-            body.append(f'<circle cx="{m.x:.1f}" cy="{m.y:.1f}" r="5" fill="{LINE}"/>')
-            body.append(f'<text x="{m.x:.1f}" y="{m.y - 9:.1f}" text-anchor="middle" '
-                        f'fill="{INK}" font-weight="bold">{escape(_fmt(m.value, unit))}</text>')
-    return _frame(title, top, unit, marks, body, ident)
+               unit: str = "", top: float | None = None, series: bool = True) -> Picture:
+    """Points joined by a line, each with its value; a missing value (nothing decided)
+    has no point and breaks the line."""
+    if not labels:
+        raise ValueError("a chart needs at least one label")
+
+    def paint(figure: Figure) -> None:
+        ax = _axes(figure, labels, unit)
+        ys = [math.nan if v is None else v for v in values]
+        ax.plot(range(len(labels)), ys, color=GREEN, linewidth=3, marker="o", markersize=9)
+        highest = top or max([v for v in values if v is not None] + [1])
+        for x, v in enumerate(values):
+            if v is None:
+                continue
+            # A dip's value goes under its point, clear of the line on both sides.
+            around = [n for n in values[max(x - 1, 0):x + 2] if n is not None]
+            under = v < min([n for n in around if n != v], default=v) and v > highest / 8
+            ax.annotate(number(v, unit), (x, v), xytext=(0, -11 if under else 9),
+                        textcoords="offset points", ha="center",
+                        va="top" if under else "bottom", fontweight="bold",
+                        fontsize=_value_size(labels))
+        ax.set_ylim(0, highest * 1.15)
+        ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= highest])
+
+    return draw(WIDTH, HEIGHT, paint, summary(title, labels, values, unit, series))

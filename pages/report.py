@@ -21,6 +21,7 @@ from api.deps import get_state
 from api.routes.reports import csv_text, run
 from models.tables import Staff
 from pages.charts import bar_chart, line_chart
+from pages.figures import Picture
 from pages.routes import _refused, _render, signed_in_or_answer
 from pages.session import PageSession
 
@@ -47,6 +48,37 @@ def by_month(found: r.Report) -> dict[str, r.Cell]:
     for (_, _, month), cell in found.rows.items():
         months[month].add(cell)
     return dict(sorted(months.items()))
+
+
+def charts(figures: dict[str, dict[str, Any]], total: dict[str, Any]
+           ) -> dict[str, Picture | None]:
+    """The page's charts; None where there is nothing to draw (the page says so in words)."""
+    months = list(figures)
+    per_month = {key: [figures[m][key] for m in months] for key in (
+        "within_timescale_pct", "median_working_days_to_transfer",
+        "median_working_days_to_allocation")}
+    disputes = total["disputes"]
+    return {
+        "within_chart": line_chart(
+            "Transfers within timescale by month (%)", months,
+            per_month["within_timescale_pct"], unit="%", top=100) if months else None,
+        "transfer_chart": bar_chart(
+            "Median working days to transfer by month", months,
+            per_month["median_working_days_to_transfer"], series=True) if months else None,
+        "allocation_chart": bar_chart(
+            "Median working days to allocation by month", months,
+            per_month["median_working_days_to_allocation"], series=True) if months else None,
+        "breach_chart": bar_chart(
+            "Breaches by deadline", list(total["breaches"]),
+            list(total["breaches"].values())) if total["breaches"] else None,
+        "level_chart": bar_chart(
+            "Disputes by the ladder level reached",
+            [f"Level {k}" for k in disputes["by_level"]],
+            list(disputes["by_level"].values())) if disputes["by_level"] else None,
+        "outcome_chart": bar_chart(
+            "Disputes by how they ended", list(disputes["by_outcome"]),
+            list(disputes["by_outcome"].values())) if disputes["count"] else None,
+    }
 
 
 def _read(request: Request, from_: str, to: str, team: str, pathway: str
@@ -90,7 +122,6 @@ def report_page(request: Request, to: str = "", team: str = "", pathway: str = "
                                   "error": error, "found": found}
     if found is not None:
         months = by_month(found)
-        labels = list(months)
         figures = {m: c.as_json() for m, c in months.items()}
         total = found.total.as_json()
         context |= {
@@ -98,32 +129,7 @@ def report_page(request: Request, to: str = "", team: str = "", pathway: str = "
             "rows": [{"team": t, "pathway": p, "month": m} | c.as_json()
                      for (t, p, m), c in found.rows.items()],
             "csv": "/pages/report.csv?" + urlencode({k: v for k, v in chosen.items() if v}),
-            "within_chart": line_chart(
-                "Transfers within timescale by month (%)", labels,
-                [figures[m]["within_timescale_pct"] for m in labels], unit="%", top=100,
-                ident="within"),
-            "transfer_chart": bar_chart(
-                "Median working days to transfer by month", labels,
-                [figures[m]["median_working_days_to_transfer"] for m in labels],
-                ident="to-transfer"),
-            "allocation_chart": bar_chart(
-                "Median working days to allocation by month", labels,
-                [figures[m]["median_working_days_to_allocation"] for m in labels],
-                ident="to-allocation"),
-            "breach_chart": bar_chart(
-                "Breaches by deadline", list(total["breaches"]),
-                list(total["breaches"].values()), ident="breaches")
-            if total["breaches"] else None,
-            "level_chart": bar_chart(
-                "Disputes by the ladder level reached", [
-                    f"Level {k}" for k in total["disputes"]["by_level"]],
-                list(total["disputes"]["by_level"].values()), ident="levels")
-            if total["disputes"]["count"] else None,
-            "outcome_chart": bar_chart(
-                "Disputes by how they ended", list(total["disputes"]["by_outcome"]),
-                list(total["disputes"]["by_outcome"].values()), ident="outcomes")
-            if total["disputes"]["count"] else None,
-        }
+        } | charts(figures, total)
     return _render(request, "report.html", session=session, staff=staff, **context)
 
 

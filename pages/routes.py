@@ -41,6 +41,7 @@ from pages.session import (
 from pages.sign_in_oidc import problem, provider_of
 from pages.sign_in_oidc import router as sign_in_oidc_router
 from pages.timeline import build as build_timeline
+from pages.timeline_chart import draw_timeline
 from pages.wording import deadline_row, deadline_words
 from workflows.rules import who
 
@@ -307,10 +308,11 @@ def transfer_page(request: Request, transfer_id: str, done: str = "") -> Respons
         for t in view.tasks]
     deadlines = [dict(zip(("deadline", "words", "status"), (d, *deadline_row(d, now, closed)),
                           strict=True)) for d in view.deadlines]
+    timeline = build_timeline(view, events, now)
     return _render(request, "transfer.html", session=session, staff=staff, view=view,
                    pathway_title=pathway.title if pathway else view.pathway, gates=gates,
                    deadlines=deadlines, duties=duties, events=events,
-                   timeline=build_timeline(view, events, now),
+                   timeline=timeline, timeline_picture=draw_timeline(timeline),
                    **actions_context(state, staff, view, done))
 
 

@@ -1,8 +1,8 @@
-"""A transfer's timeline chart: its deadlines against the events that happened, on one axis.
+"""A transfer's timeline: its deadlines against the events that happened, on one time axis.
 
-Pure geometry, drawn as inline SVG by templates/_timeline.html: no script and no style
-attribute, so it works without a network and under the pages' self-only policy. The caller
-passes `now`, so a test can fix every instant.
+This module computes what the chart shows (each deadline's span, status and symbol, the
+events grouped per London day, the axis' ticks at London midnights); pages/timeline_chart
+draws it with matplotlib. The caller passes `now`, so a test can fix every instant.
 
 "The events that happened" are the audit trail's events, grouped per London day (a busy day
 is one marker, not a pile of overlapping ones); each group sits at its first event's instant,
@@ -14,6 +14,7 @@ Colour is never the only cue: each deadline's mark carries a symbol and a word (
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,12 +23,6 @@ from typing import Protocol
 from models.days import london_date, london_instant, london_label
 from models.transfer import DeadlineStatus, DeadlineView, TransferView
 
-WIDTH = 960
-LEFT, RIGHT = 24.0, WIDTH - 24.0
-TOP = 28.0  # room for the "Now" label
-EVENTS_ROW = 44.0  # the lane of the events, first
-ROW = 52.0  # one lane per deadline
-AXIS_GAP = 20.0
 MAX_TICKS = 8
 TICK_STEPS_DAYS = (1, 2, 7, 14, 28, 56, 91, 182, 364)
 
@@ -44,7 +39,6 @@ class Event(Protocol):
 
 @dataclass(frozen=True)
 class Tick:
-    x: float
     at: datetime
     label: str  # the London date, e.g. "Mon 30 Mar"
 
@@ -55,11 +49,10 @@ class Mark:
 
     id: str
     title: str
-    y: float
-    x_start: float
-    x_due: float
-    x_mark: float  # where it was met, or its due time
-    x_end: float  # how far the bar runs: to the mark, or on to now while missed
+    start_at: datetime
+    due_at: datetime
+    mark_at: datetime  # where it was met, or its due time
+    end_at: datetime  # how far the bar runs: to the mark, or on to now while missed
     status: str  # pending, met, met late, missed, paused
     extended: bool
     symbol: str
@@ -70,7 +63,7 @@ class Mark:
 
 @dataclass(frozen=True)
 class Day:
-    x: float
+    at: datetime  # the day's first event
     day: date
     label: str  # "Mon 30 Mar"
     count: int
@@ -79,19 +72,14 @@ class Day:
 
 @dataclass(frozen=True)
 class Chart:
-    width: int
-    height: float
-    left: float
-    right: float
-    start: datetime
+    start: datetime  # the axis' ends, with a little room either side
     end: datetime
-    now_x: float
-    events_y: float
-    axis_y: float
+    now: datetime
     ticks: list[Tick]
     marks: list[Mark]
     days: list[Day]
     span: str  # "From Mon 2 Mar 2026 09:00 GMT to …", for the text alternative
+    alt: str  # the picture's one-sentence summary
 
 
 def _short(day: date) -> str:
@@ -118,7 +106,7 @@ def _status(deadline: DeadlineView) -> tuple[str, str]:
             DeadlineStatus.missed: ("missed", "✗")}[deadline.status]
 
 
-def ticks(start: datetime, end: datetime, at_x: _Scale) -> list[Tick]:
+def ticks(start: datetime, end: datetime) -> list[Tick]:
     """London midnights between start and end, every 1, 2, 7… days: at most MAX_TICKS."""
     first, last = london_date(start), london_date(end)
     span = (last - first).days + 1
@@ -130,18 +118,9 @@ def ticks(start: datetime, end: datetime, at_x: _Scale) -> list[Tick]:
         # London's midnight moves against UTC across a clock change: 23:00 UTC in summer.
         at = london_instant(day, time(0))
         if start <= at <= end:
-            found.append(Tick(at_x(at), at, _short(day)))
+            found.append(Tick(at.astimezone(UTC), _short(day)))
         day += timedelta(days=step)
     return found
-
-
-class _Scale:
-    def __init__(self, start: datetime, end: datetime) -> None:
-        self.start, self.seconds = start, (end - start).total_seconds()
-
-    def __call__(self, at: datetime) -> float:
-        share = (at - self.start).total_seconds() / self.seconds
-        return round(LEFT + share * (RIGHT - LEFT), 1)
 
 
 def group_days(events: Sequence[Event]) -> list[tuple[date, list[Event]]]:
@@ -151,8 +130,19 @@ def group_days(events: Sequence[Event]) -> list[tuple[date, list[Event]]]:
     return list(groups.items())
 
 
+def _alt(case_id: str, span: str, marks: Sequence[Mark], days: Sequence[Day]) -> str:
+    statuses = Counter(m.status for m in marks)
+    counted = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    deadlines = f"{len(marks)} deadline{'' if len(marks) == 1 else 's'}"
+    events = sum(d.count for d in days)
+    return (f"Timeline of case {case_id}, {span[0].lower()}{span[1:]}: {deadlines}"
+            f"{f' ({counted})' if counted else ''} against {events} "
+            f"event{'' if events == 1 else 's'} on {len(days)} day{'' if len(days) == 1 else 's'}"
+            "; the tables after it say the same in words.")
+
+
 def build(view: TransferView, events: Sequence[Event], now: datetime) -> Chart:
-    """The chart's geometry: x by time (left to right), one lane per deadline, in due order."""
+    """What the chart shows: one lane per deadline, in due order; the events per day."""
     deadlines = sorted(view.deadlines, key=lambda d: d.due_at)
     met = {d.id: met_at(view, d) for d in deadlines}
     instants = [view.anchor_at, now, *(e.at for e in events),
@@ -165,27 +155,22 @@ def build(view: TransferView, events: Sequence[Event], now: datetime) -> Chart:
     # A little room either side, so that the first and last marks are not on the edge.
     pad = (end - start) / 40
     start, end = start - pad, end + pad
-    at_x = _Scale(start, end)
 
     marks: list[Mark] = []
-    for index, d in enumerate(deadlines):
+    for d in deadlines:
         status, symbol = _status(d)
         when_met = met[d.id]
-        x_due = at_x(d.due_at)
-        x_mark = at_x(when_met) if when_met is not None else x_due
-        words = f"{symbol} {status}" + (" (extended)" if d.extended else "")
+        mark_at = when_met if when_met is not None else d.due_at
         marks.append(Mark(
-            id=d.id, title=d.title, y=TOP + EVENTS_ROW + ROW * index + ROW / 2 + 6,
-            x_start=at_x(d.start_at or view.anchor_at), x_due=x_due, x_mark=x_mark,
-            x_end=at_x(now) if status == "missed" else max(x_mark, x_due),
-            status=status, extended=d.extended, symbol=symbol, words=words,
+            id=d.id, title=d.title, start_at=d.start_at or view.anchor_at, due_at=d.due_at,
+            mark_at=mark_at, end_at=now if status == "missed" else max(mark_at, d.due_at),
+            status=status, extended=d.extended, symbol=symbol,
+            words=f"{symbol} {status}" + (" (extended)" if d.extended else ""),
             due=london_label(d.due_at),
             met=london_label(when_met) if when_met is not None else ""))
 
-    days = [Day(x=at_x(group[0].at), day=day, label=_short(day), count=len(group),
+    days = [Day(at=group[0].at, day=day, label=_short(day), count=len(group),
                 summaries=[e.summary for e in group]) for day, group in group_days(events)]
-    axis_y = TOP + EVENTS_ROW + ROW * len(deadlines) + AXIS_GAP
-    return Chart(width=WIDTH, height=axis_y + 36, left=LEFT, right=RIGHT,
-                 start=start.astimezone(UTC), end=end.astimezone(UTC), now_x=at_x(now),
-                 events_y=TOP + EVENTS_ROW / 2, axis_y=axis_y,
-                 ticks=ticks(start, end, at_x), marks=marks, days=days, span=span)
+    return Chart(start=start.astimezone(UTC), end=end.astimezone(UTC), now=now,
+                 ticks=ticks(start, end), marks=marks, days=days, span=span,
+                 alt=_alt(view.case_id, span, marks, days))

@@ -63,6 +63,16 @@ async def no_serious_violations(page: Page) -> None:
     assert serious == [], serious
 
 
+async def drawn_images(page: Page, selector: str) -> list[dict[str, Any]]:
+    """Each image's loaded width and alt text: a width of 0 is a picture that never drew
+    (a data: image the policy refused, or an SVG the browser could not read)."""
+    await page.wait_for_load_state("load")
+    found: list[dict[str, Any]] = await page.eval_on_selector_all(
+        selector, "els => els.map(e => ({width: e.complete ? e.naturalWidth : 0, "
+                  "alt: e.alt, shown: e.getBoundingClientRect().width}))")
+    return found
+
+
 async def sign_in_by_keyboard(page: Page, base: str, staff_id: str) -> None:
     """Tab to the chooser's radios, arrow to the person, Tab to the button, Enter."""
     await page.goto(f"{base}/pages/sign-in?authority=gateshead")
@@ -133,6 +143,9 @@ async def test_a_manager_works_the_tray_in_a_browser(ts_env, worker, directory_e
             assert "Transfer within 10 working days of the TM discussion" in deadlines
             assert "missed" in deadlines
             assert await page.locator("#trail li").count() >= 1
+            (timeline,) = await drawn_images(page, "img.app-timeline-chart")
+            assert timeline["width"] > 0 and timeline["shown"] > 600
+            assert timeline["alt"].startswith(f"Timeline of case {CASE}")
             await no_serious_violations(page)
             await page.screenshot(path=str(shots / "transfer.png"), full_page=True)
 

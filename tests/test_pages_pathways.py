@@ -1,13 +1,17 @@
 """Over HTTP, in process: a transfer's timeline chart and its words, and a pathway in plain
-words, which only its own authority's staff can read. (Geometry: test_pages_timeline.)"""
+words, which only its own authority's staff can read. (The chart itself: test_pages_timeline.)"""
 
 from __future__ import annotations
+
+import html
+import re
 
 from sqlmodel import Session, col, select
 
 from models.tables import Staff
 from tests.pages_helpers import SECRET, TID, follow_the_clock, start_overdue
 from tests.test_pages import sign_in, until_in_tray
+from tests.test_pages_charts import IMG, pictures, svg_texts
 from tests.transfers import api_on
 
 PATHWAY = "/pages/pathways/gateshead/sgcp-to-lac"
@@ -23,15 +27,19 @@ async def test_the_timeline_chart_and_its_words_are_on_a_transfer_page(
         assert f'href="{PATHWAY}"' in tray
         page = (await api.get(f"/pages/transfers/{TID}")).text
         chart = page[page.index('<figure'):page.index('</figure>')]
-        assert '<svg' in chart and 'role="img"' in chart
-        assert 'aria-labelledby="timeline-title timeline-desc"' in chart
-        assert "Transfer within 10 working days of the TM discussion: due " in chart  # desc
+        ((css, alt, svg),) = pictures(chart)
+        assert css == "app-timeline-chart" and alt.startswith("Timeline of case C100234, from ")
+        texts = svg_texts(svg)
         table = page[page.index('id="deadlines"'):page.index('id="timeline"')]
-        # One lane per deadline of the (visible) deadlines table.
-        assert chart.count('data-deadline="') == table.count("<tr") - 1 >= 2
-        assert "✗ missed" in chart
+        # One lane per deadline of the (visible) deadlines table, each with its title.
+        titles = [html.unescape(t) for t in re.findall(
+            r'<tr class="govuk-table__row">\s*<td class="govuk-table__cell">([^<]+)</td>', table)]
+        assert len(titles) == table.count("<tr") - 1 >= 2
+        assert "Transfer within 10 working days of the TM discussion" in titles
+        assert set(titles) <= set(texts)
+        assert "✗ missed" in texts and "Now" in texts
         assert 'id="timeline-deadlines"' in chart and 'id="timeline-days"' in chart
-        assert "style=" not in chart  # the policy would block it
+        assert "style=" not in IMG.sub("", chart)  # the policy would block it
         assert f'href="{PATHWAY}"' in page
 
 
