@@ -140,9 +140,15 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def signed_in(browser: Browser, live: Live, login: str, *, shot: bool = False
                     ) -> Page:
-    """A new context signed in through the provider: the pages' button by keyboard, then
-    the provider's development login form (any login name is that `sub`) and consent."""
+    """A page in a new context, signed in through the provider as `login`."""
     page = await new_page(browser, live.base, accept_downloads=True)
+    await sign_in(page, live, login, shot=shot)
+    return page
+
+
+async def sign_in(page: Page, live: Live, login: str, *, shot: bool = False) -> None:
+    """The pages' button by keyboard, then the provider's development login form (any login
+    name is that `sub`) and its consent; back on the tray, signed in as `login`."""
     await page.goto(f"{live.base}/pages/sign-in")
     await no_serious_violations(page)
     if shot:
@@ -159,7 +165,25 @@ async def signed_in(browser: Browser, live: Live, login: str, *, shot: bool = Fa
     await page.wait_for_url(f"{live.base}/pages/tray")
     signed = await page.locator(".app-signed-in").inner_text()
     assert signed.endswith(f"({login})"), signed
-    return page
+
+
+async def sign_out_by_keyboard(page: Page, live: Live) -> None:
+    """Out of the pages, then (the banner's link) out of the provider too, so that the next
+    sign-in asks who it is rather than reusing the provider's session."""
+    await tab_to(page, "el.tagName === 'BUTTON' && el.textContent.trim() === 'Sign out'")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert await page.get_by_text("You have signed out").count() == 1
+    await no_serious_violations(page)
+    await tab_to(page, "el.textContent.trim() === 'Sign out of your council account too'")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert page.url.startswith(live.provider.issuer), page.url
+    # oidc-provider asks to confirm; its "Yes" button is the form's first.
+    async with page.expect_navigation():
+        await page.locator("button[type=submit]").first.click()
+    await page.goto(f"{live.base}/pages/tray")
+    assert "/pages/sign-in" in page.url
 
 
 async def test_a_manager_signs_in_and_finds_the_overdue_transfer(live, transfers, browser):
@@ -264,7 +288,11 @@ async def test_an_action_by_keyboard_a_refusal_and_a_stale_form(live, transfers,
 
 
 async def test_another_team_is_told_the_transfer_does_not_exist(live, transfers, browser):
-    page = await signed_in(browser, live, OUTSIDER)
+    page = await signed_in(browser, live, STARTER)
+    shown = await page.goto(f"{live.base}/pages/transfers/{OVERDUE_TID}")
+    assert shown is not None and shown.status == 200
+    await sign_out_by_keyboard(page, live)
+    await sign_in(page, live, OUTSIDER)
     assert await page.get_by_role("link", name=OVERDUE_CASE).count() == 0
     hidden = await page.goto(f"{live.base}/pages/transfers/{OVERDUE_TID}")
     assert hidden is not None and hidden.status == 404
