@@ -6,9 +6,9 @@ signing the pages in by the authorization code flow with PKCE.
 One stack for the module; each test signs in afresh in a context of its own, so the tests
 may run alone or in any order, except that the action test changes the overdue transfer
 (the others only read it, and count whatever the store holds). The dev server keeps the
-real clock, so every anchor is relative to now in London: the overdue transfer's TM
-discussion was 40 calendar days ago, more than 10 working days whatever the weekends, bank
-holidays or clock changes in between; the other's an hour ago, its deadlines weeks away.
+real clock, so every anchor is relative to now: the overdue transfer's TM discussion was
+40 days ago, more than 10 working days whatever the weekends, bank holidays (Christmas
+included) or clock changes in between; the other's an hour ago, its deadlines weeks away.
 
 axe-core runs on every page visited; with SCREENSHOTS=docs each page's screenshot goes to
 docs/screenshots/ (the README's), otherwise to a temporary folder (tests/browser.py).
@@ -17,9 +17,10 @@ docs/screenshots/ (the README's), otherwise to a temporary folder (tests/browser
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,10 +30,12 @@ import pytest
 import sqlalchemy
 from aiosmtpd.controller import Controller
 from playwright.async_api import Browser, Page
+from sqlmodel import Session, select
 
 from config import ROOT
 from database import make_engine
 from models.protocol_files import load_protocols
+from models.tables import Transfer
 from ops.demo import demo_staff, demo_token
 from ops.stack import Stack
 from tests.browser import (
@@ -124,12 +127,19 @@ def start(base: str, case: str, anchor: datetime) -> None:
 
 @pytest.fixture(scope="module")
 def transfers(live: Live) -> str:
-    """One transfer whose first deadlines were missed before it started, one not yet due;
-    the overdue one's id."""
-    now = datetime.now(LONDON)
+    """One transfer whose first deadlines were missed before it started, one not yet due,
+    both stored by the worker (the overdue one flagged); the overdue one's id."""
+    now = datetime.now(UTC)  # not London's wall clock: an hour back from 03:30 BST is no hour
     start(live.base, OVERDUE_CASE, now - timedelta(days=40))
     start(live.base, CALM_CASE, now - timedelta(hours=1))
-    return OVERDUE_TID
+    deadline = time.monotonic() + 60
+    while True:
+        with Session(live.engine) as db:
+            stored = {t.case_id: t.overdue for t in db.exec(select(Transfer))}
+        if stored == {OVERDUE_CASE: True, CALM_CASE: False}:
+            return OVERDUE_TID
+        assert time.monotonic() < deadline, f"not stored as expected: {stored}"
+        time.sleep(0.1)
 
 
 @pytest.fixture
