@@ -130,7 +130,9 @@ class Stack:
         self.temporal_db = self.workdir / "temporal.db"
         # The stack's own payload key: its processes share it; the repo's .data/ is not touched.
         self.payload_keys = PayloadKeys.generate("stack")
-        self._extra_env = dict(env or {})
+        # Added to every child's environment; may grow before a child starts (e.g. with an
+        # address that names api_port, chosen above).
+        self.extra_env = dict(env or {})
         self._children: dict[str, _Child] = {}
         self._started: set[str] = set()  # children that came up once (their port is theirs)
         self._lock = threading.Lock()
@@ -156,7 +158,7 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "PAYLOAD_KEYS": self.payload_keys.setting(),
         })
-        env.update(self._extra_env)
+        env.update(self.extra_env)
         return env
 
     def log_path(self, name: str) -> Path:

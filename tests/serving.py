@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api.deps import AppState
+from api.main import create_app
+from config import Settings
+from models.protocol_files import load_protocols
+from tests.mail import free_port
+from tests.pages_helpers import SECRET
 
 
 @asynccontextmanager
@@ -29,3 +37,14 @@ async def serving(app: FastAPI, port: int, lifespan: Literal["on", "off"] = "on"
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def serving_pages(engine: Engine, env: Any, worker: Any) -> AsyncIterator[str]:
+    """The whole app, pages included, over real HTTP on a free port of this event loop,
+    on the test's time-skipping Temporal (`env`) and `worker`'s task queue."""
+    settings = Settings(temporal_task_queue=worker.task_queue, pages_session_secret=SECRET)
+    app = create_app(AppState(settings=settings, engine=engine, temporal=env.client,
+                              protocols=load_protocols(settings.protocols_dir)))
+    async with serving(app, free_port(), lifespan="on") as base:
+        yield base

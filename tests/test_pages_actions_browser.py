@@ -1,54 +1,34 @@
-"""Actions from a transfer's page in a real browser (Debian's chromium, by keyboard only):
+"""Actions from a transfer's page in a real browser (tests/browser.py; by keyboard only):
 an action taken changes the trail; a refused one reads as the API's sentence; axe-core
 finds no serious or critical violations on the page with its forms, nor on the refusal."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import httpx
-from playwright.async_api import Page, async_playwright
 
-from tests.pages_helpers import follow_the_clock
-from tests.test_pages_browser import (
-    AXE,
-    AXE_URL,
-    CHROMIUM,
+from tests.browser import (
+    chromium,
+    needs_chromium,
+    new_page,
     no_serious_violations,
-    pytestmark,
-    served,
     sign_in_by_keyboard,
+    tab_to,
+    until_offered,
 )
+from tests.pages_helpers import follow_the_clock
+from tests.serving import serving_pages
 
-__all__ = ["pytestmark"]  # the same skip as the other browser tests
+pytestmark = needs_chromium
 CASE = "C500001"
 TID = f"transfer-gateshead-{CASE}"
-
-
-async def tab_to(page: Page, test: str) -> None:
-    """Press Tab until the focused element passes `test` (a JS expression on `el`)."""
-    for _ in range(300):
-        await page.keyboard.press("Tab")
-        if await page.evaluate(f"(() => {{ const el = document.activeElement; "
-                               f"return !!({test}); }})()"):
-            return
-    raise AssertionError(f"Tab never reached {test}")
-
-
-async def until_offered(page: Page, url: str, action: str) -> None:
-    for _ in range(100):
-        await page.goto(url)
-        if await page.locator(f"#action-{action}").count():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{action} was never offered")
 
 
 async def test_an_action_by_keyboard_and_a_readable_refusal(ts_env, worker, directory_engine,
                                                             monkeypatch):
     follow_the_clock(monkeypatch)
-    async with served(directory_engine, ts_env, worker) as base, async_playwright() as pw:
+    async with serving_pages(directory_engine, ts_env, worker) as base, chromium() as browser:
         now = await ts_env.get_current_time()
         async with httpx.AsyncClient(base_url=base, timeout=60) as api:
             started = await api.post(
@@ -56,42 +36,35 @@ async def test_an_action_by_keyboard_and_a_readable_refusal(ts_env, worker, dire
                 json={"authority": "gateshead", "pathway": "sgcp-to-lac", "case_id": CASE,
                       "anchor_at": (now - timedelta(hours=1)).isoformat()})
             assert started.status_code == 201, started.text
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 900})
-            await context.route(f"{base}{AXE_URL}", lambda route: route.fulfill(
-                path=AXE, content_type="text/javascript"))
-            page = await context.new_page()
-            await sign_in_by_keyboard(page, base, "gateshead-sgcp-tm")
-            url = f"{base}/pages/transfers/{TID}"
-            await until_offered(page, url, "record-care-order")
-            await no_serious_violations(page)
-            assert "care order by" not in await page.locator("#trail").inner_text()
+        page = await new_page(browser, base)
+        await sign_in_by_keyboard(page, base, "gateshead-sgcp-tm")
+        url = f"{base}/pages/transfers/{TID}"
+        await until_offered(page, url, "record-care-order")
+        await no_serious_violations(page)
+        assert "care order by" not in await page.locator("#trail").inner_text()
 
-            await tab_to(page, "el.id === 'record-care-order-note'")
-            await page.keyboard.type("Care order granted")
-            await tab_to(page, "el.tagName === 'BUTTON' && "
-                               "el.form && el.form.id === 'action-record-care-order'")
-            async with page.expect_navigation():
-                await page.keyboard.press("Enter")
-            assert page.url == f"{url}?done=record-care-order"
-            assert await page.locator(".govuk-notification-banner--success").count() == 1
-            trail = await page.locator("#trail").inner_text()
-            assert "care order by gateshead-sgcp-tm" in trail
-            assert "Care order granted" in trail
-            assert await page.locator("#action-record-care-order").count() == 0
+        await tab_to(page, "el.id === 'record-care-order-note'")
+        await page.keyboard.type("Care order granted")
+        await tab_to(page, "el.tagName === 'BUTTON' && "
+                           "el.form && el.form.id === 'action-record-care-order'")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        assert page.url == f"{url}?done=record-care-order"
+        assert await page.locator(".govuk-notification-banner--success").count() == 1
+        trail = await page.locator("#trail").inner_text()
+        assert "care order by gateshead-sgcp-tm" in trail
+        assert "Care order granted" in trail
+        assert await page.locator("#action-record-care-order").count() == 0
 
-            # A checklist with one item ticked: the workflow's refusal, readable.
-            await tab_to(page, "el.id === 'complete-checklist-items-genogram_current'")
-            await page.keyboard.press("Space")
-            await tab_to(page, "el.tagName === 'BUTTON' && "
-                               "el.form && el.form.id === 'action-complete-checklist'")
-            async with page.expect_navigation():
-                await page.keyboard.press("Enter")
-            summary = await page.locator(".govuk-error-summary").inner_text()
-            assert "There is a problem" in summary
-            assert "The checklist must confirm every item" in summary
-            assert await page.is_checked("#complete-checklist-items-genogram_current")
-            await no_serious_violations(page)
-        finally:
-            await browser.close()
+        # A checklist with one item ticked: the workflow's refusal, readable.
+        await tab_to(page, "el.id === 'complete-checklist-items-genogram_current'")
+        await page.keyboard.press("Space")
+        await tab_to(page, "el.tagName === 'BUTTON' && "
+                           "el.form && el.form.id === 'action-complete-checklist'")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        summary = await page.locator(".govuk-error-summary").inner_text()
+        assert "There is a problem" in summary
+        assert "The checklist must confirm every item" in summary
+        assert await page.is_checked("#complete-checklist-items-genogram_current")
+        await no_serious_violations(page)

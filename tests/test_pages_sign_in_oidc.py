@@ -13,7 +13,6 @@ import html
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +21,6 @@ import jwt
 import pytest
 import sqlalchemy
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from playwright.async_api import Page, async_playwright
 from sqlmodel import Session
 from temporalio.client import Client
 
@@ -34,19 +32,21 @@ from models.tables import Staff
 from ops.demo import demo_staff
 from ops.local_idp import new_signing_key
 from pages.sign_in_oidc import FLOW_COOKIE
+from tests.browser import (
+    chromium,
+    needs_chromium,
+    new_context,
+    new_page,
+    no_serious_violations,
+    through_login_form,
+)
 from tests.identity_provider import AUDIENCE, STRANGER, LocalProvider
 from tests.mail import free_port
 from tests.pages_helpers import SECRET
 from tests.serving import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_URL = "/pages/static/__test-axe.js"
 CLIENT = "caseflow-pages-test"
 PROTOCOLS = load_protocols(ROOT / "protocols")
-
-browser_needed = pytest.mark.skipif(not CHROMIUM.exists() or not AXE.exists(),
-                                    reason="needs Debian's chromium and `npm ci --prefix web`")
 
 
 class _NoTemporal:
@@ -92,84 +92,51 @@ async def served(engine: sqlalchemy.Engine, settings: Settings, port: int
         yield base
 
 
-async def through_login_form(page: Page, base: str, login: str) -> str:
-    """From the pages' sign-in button, through the provider's development login form (any
-    login name is that `sub`) and its consent, back to the pages; the flow's cookie."""
-    await page.goto(f"{base}/pages/sign-in/idp")
-    [flow] = [c["value"] for c in await page.context.cookies(f"{base}/pages/sign-in/callback")
-              if c["name"] == FLOW_COOKIE]
-    await page.fill("input[name=login]", login)
-    await page.fill("input[name=password]", "any password")
-    await page.click("button[type=submit]")
-    if await page.locator("button[type=submit]").count() and "/interaction/" in page.url:
-        await page.click("button[type=submit]")  # the consent: "Continue"
-    await page.wait_for_url(f"{base}/pages/**")
-    return flow
-
-
-async def serious_violations(page: Page) -> list[str]:
-    found: list[str] = await page.evaluate(
-        "async () => (await axe.run(document)).violations"
-        ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)")
-    return found
-
-
-@browser_needed
+@needs_chromium
 async def test_a_manager_signs_in_through_the_provider_in_a_browser(
         pages_idp, app_port, directory_engine):
     settings = settings_for(pages_idp, app_port)
-    async with served(directory_engine, settings, app_port) as base, \
-            async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            context = await browser.new_context()
-            await context.route(f"{base}{AXE_URL}", lambda route: route.fulfill(
-                path=AXE, content_type="text/javascript"))
-            page = await context.new_page()
-            callbacks: list[str] = []
-            page.on("request", lambda r: callbacks.append(r.url)
-                    if "/pages/sign-in/callback" in r.url else None)
+    async with served(directory_engine, settings, app_port) as base, chromium() as browser:
+        context = await new_context(browser, base)
+        page = await context.new_page()
+        callbacks: list[str] = []
+        page.on("request", lambda r: callbacks.append(r.url)
+                if "/pages/sign-in/callback" in r.url else None)
 
-            # Development offers both ways in: the chooser and the provider.
-            await page.goto(f"{base}/pages/sign-in")
-            assert await page.get_by_role("button", name="Sign in with your council "
-                                          "account").count() == 1
-            await page.add_script_tag(url=AXE_URL)
-            assert await serious_violations(page) == []
-            flow = await through_login_form(page, base, "gateshead-lac-tm")
-            assert page.url == f"{base}/pages/tray"
-            signed_in_as = await page.locator(".app-signed-in").inner_text()
-            assert signed_in_as.endswith("(gateshead-lac-tm)")
-            # The flow's cookie was read once and cleared.
-            assert not [c for c in await context.cookies(f"{base}/pages/sign-in/callback")
-                        if c["name"] == FLOW_COOKIE]
+        # Development offers both ways in: the chooser and the provider.
+        await page.goto(f"{base}/pages/sign-in")
+        assert await page.get_by_role("button", name="Sign in with your council "
+                                      "account").count() == 1
+        await no_serious_violations(page)
+        flow = await through_login_form(page, base, "gateshead-lac-tm")
+        assert page.url == f"{base}/pages/tray"
+        signed_in_as = await page.locator(".app-signed-in").inner_text()
+        assert signed_in_as.endswith("(gateshead-lac-tm)")
+        # The flow's cookie was read once and cleared.
+        assert not [c for c in await context.cookies(f"{base}/pages/sign-in/callback")
+                    if c["name"] == FLOW_COOKIE]
 
-            # The authorization request carried PKCE S256, state and nonce; the callback the
-            # state alone with the code.
-            [callback] = callbacks
-            sent = parse_qs(urlsplit(callback).query)
-            assert set(sent) >= {"code", "state"}
+        # The authorization request carried PKCE S256, state and nonce; the callback the
+        # state alone with the code.
+        [callback] = callbacks
+        sent = parse_qs(urlsplit(callback).query)
+        assert set(sent) >= {"code", "state"}
 
-            # The same code again, even with this flow's cookie: the provider refuses it.
-            async with httpx.AsyncClient(base_url=base, cookies={FLOW_COOKIE: flow}) as http:
-                replay = await http.get(callback)
-            assert replay.status_code == 400
-            assert "already have been used" in replay.text
-            assert "caseflow_pages" not in replay.headers.get("set-cookie", "")
+        # The same code again, even with this flow's cookie: the provider refuses it.
+        async with httpx.AsyncClient(base_url=base, cookies={FLOW_COOKIE: flow}) as http:
+            replay = await http.get(callback)
+        assert replay.status_code == 400
+        assert "already have been used" in replay.text
+        assert "caseflow_pages" not in replay.headers.get("set-cookie", "")
 
-            # A stranger to the directory: a readable page, not signed in.
-            stranger = await browser.new_context()
-            await stranger.route(f"{base}{AXE_URL}", lambda route: route.fulfill(
-                path=AXE, content_type="text/javascript"))
-            other = await stranger.new_page()
-            await through_login_form(other, base, STRANGER)
-            assert "not in this service's staff directory" in await other.content()
-            await other.add_script_tag(url=AXE_URL)
-            assert await serious_violations(other) == []
-            assert not [c for c in await stranger.cookies(base)
-                        if c["name"] == "caseflow_pages" and c["value"]]
-        finally:
-            await browser.close()
+        # A stranger to the directory: a readable page, not signed in.
+        stranger = await new_context(browser, base)
+        other = await stranger.new_page()
+        await through_login_form(other, base, STRANGER)
+        assert "not in this service's staff directory" in await other.content()
+        await no_serious_violations(other)
+        assert not [c for c in await stranger.cookies(base)
+                    if c["name"] == "caseflow_pages" and c["value"]]
 
 
 async def test_the_authorization_request_and_a_tampered_state(pages_idp, app_port,
@@ -220,7 +187,7 @@ async def test_a_callback_without_its_flow_or_a_forged_flow(pages_idp, app_port,
             assert refused.status_code == 400
 
 
-@browser_needed
+@needs_chromium
 async def test_a_leaver_is_refused_after_the_provider_signs_them_in(pages_idp, app_port,
                                                                     directory_engine):
     with Session(directory_engine) as db:
@@ -230,16 +197,11 @@ async def test_a_leaver_is_refused_after_the_provider_signs_them_in(pages_idp, a
         db.add(leaver)
         db.commit()
     settings = settings_for(pages_idp, app_port)
-    async with served(directory_engine, settings, app_port) as base, \
-            async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            page = await (await browser.new_context()).new_page()
-            await through_login_form(page, base, "gateshead-cwd-tm")
-            assert "deactivated" in await page.content()
-            assert "/pages/sign-in/callback" in page.url
-        finally:
-            await browser.close()
+    async with served(directory_engine, settings, app_port) as base, chromium() as browser:
+        page = await new_page(browser, base)
+        await through_login_form(page, base, "gateshead-cwd-tm")
+        assert "deactivated" in await page.content()
+        assert "/pages/sign-in/callback" in page.url
 
 
 async def test_production_offers_only_the_provider(pages_idp, app_port, directory_engine):

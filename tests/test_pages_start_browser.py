@@ -2,41 +2,33 @@
 starts an SGCP -> LAC transfer from the Start page (by keyboard), SGCP's requirements are
 taken through the action forms each person is offered, the case transfers, and the LAC
 Team Manager finds it in the tray and allocates a worker. axe-core checks the Start page;
-its screenshot goes to the test's temporary folder, or docs/screenshots with
-SCREENSHOTS=docs."""
+its screenshot goes to a temporary folder (the README's is the real stack's)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
-from tests.pages_helpers import follow_the_clock
-from tests.test_pages_actions_browser import tab_to, until_offered
-from tests.test_pages_browser import (
-    AXE,
-    AXE_URL,
-    CHROMIUM,
-    DOCS_SCREENSHOTS,
+from tests.browser import (
+    chromium,
+    needs_chromium,
+    new_page,
     no_serious_violations,
-    pytestmark,
-    served,
+    screenshot,
     sign_in_by_keyboard,
+    tab_to,
+    type_into,
     until_listed,
+    until_offered,
 )
+from tests.pages_helpers import follow_the_clock
+from tests.serving import serving_pages
 
-__all__ = ["pytestmark"]  # the same skip as the other browser tests
+pytestmark = needs_chromium
 CASE = "C700001"
 TID = f"transfer-gateshead-{CASE}"
-
-
-async def type_into(page: Page, field_id: str, text: str) -> None:
-    """Tab to a field, replace what it holds, type."""
-    await tab_to(page, f"el.id === '{field_id}'")
-    await page.keyboard.press("Control+A")
-    await page.keyboard.type(text)
 
 
 async def take(page: Page, url: str, action: str, today: datetime,
@@ -57,96 +49,86 @@ async def take(page: Page, url: str, action: str, today: datetime,
 
 
 async def test_a_transfer_from_start_to_allocation_by_the_pages_alone(
-        ts_env, worker, directory_engine, monkeypatch, tmp_path):
+        ts_env, worker, directory_engine, monkeypatch):
     follow_the_clock(monkeypatch)
-    shots = DOCS_SCREENSHOTS if os.environ.get("SCREENSHOTS") == "docs" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
     now = (await ts_env.get_current_time()).astimezone(ZoneInfo("Europe/London"))
     # Three weeks back, as the README's tour: the agreed date has passed, so the last
     # requirement transfers the case at once.
     anchor = now - timedelta(days=21)
-    async with served(directory_engine, ts_env, worker) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 900})
-            await context.route(f"{base}{AXE_URL}", lambda route: route.fulfill(
-                path=AXE, content_type="text/javascript"))
-            page = await context.new_page()
-            await sign_in_by_keyboard(page, base, "gateshead-sgcp-tm")
+    async with serving_pages(directory_engine, ts_env, worker) as base, chromium() as browser:
+        page = await new_page(browser, base)
+        await sign_in_by_keyboard(page, base, "gateshead-sgcp-tm")
 
-            # The Start page, by keyboard: from the tray's link, choose the pathway.
-            await tab_to(page, "el.id === 'start-link'")
-            async with page.expect_navigation():
-                await page.keyboard.press("Enter")
-            assert page.url == f"{base}/pages/transfers/new"
-            await no_serious_violations(page)
-            await tab_to(page, "el.name === 'pathway'")
-            for _ in range(50):
-                if await page.evaluate("document.activeElement.value") == "sgcp-to-lac":
-                    break
-                await page.keyboard.press("ArrowDown")
-            assert await page.is_checked("#pathway-sgcp-to-lac")
-            await tab_to(page, "el.tagName === 'BUTTON' && el.textContent.trim() === "
-                               "'Continue'")
-            async with page.expect_navigation():
-                await page.keyboard.press("Enter")
-            assert await page.locator("#start-form").count() == 1
-            await no_serious_violations(page)
-            await page.screenshot(path=str(shots / "start.png"), full_page=True)
-            assert (shots / "start.png").stat().st_size > 0
+        # The Start page, by keyboard: from the tray's link, choose the pathway.
+        await tab_to(page, "el.id === 'start-link'")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        assert page.url == f"{base}/pages/transfers/new"
+        await no_serious_violations(page)
+        await tab_to(page, "el.name === 'pathway'")
+        for _ in range(50):
+            if await page.evaluate("document.activeElement.value") == "sgcp-to-lac":
+                break
+            await page.keyboard.press("ArrowDown")
+        assert await page.is_checked("#pathway-sgcp-to-lac")
+        await tab_to(page, "el.tagName === 'BUTTON' && el.textContent.trim() === "
+                           "'Continue'")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        assert await page.locator("#start-form").count() == 1
+        await no_serious_violations(page)
+        await screenshot(page, "start", for_docs=False)
 
-            # Sent without a case id: the API's sentence in an error summary, form kept.
-            async with page.expect_navigation():
-                await page.locator("#start-form button[type=submit]").click()
-            summary = await page.locator(".govuk-error-summary").inner_text()
-            assert "must be a gateshead case id" in summary
-            await no_serious_violations(page)
+        # Sent without a case id: the API's sentence in an error summary, form kept.
+        async with page.expect_navigation():
+            await page.locator("#start-form button[type=submit]").click()
+        summary = await page.locator(".govuk-error-summary").inner_text()
+        assert "must be a gateshead case id" in summary
+        await no_serious_violations(page)
 
-            await type_into(page, "case_id", CASE)
-            await type_into(page, "anchor-day", str(anchor.day))
-            await type_into(page, "anchor-month", str(anchor.month))
-            await type_into(page, "anchor-year", str(anchor.year))
-            await type_into(page, "anchor-time", f"{anchor:%H:%M}")
-            await tab_to(page, "el.tagName === 'BUTTON' && el.form && "
-                               "el.form.id === 'start-form'")
-            async with page.expect_navigation():
-                await page.keyboard.press("Enter")
-            url = f"{base}/pages/transfers/{TID}"
-            assert page.url == f"{url}?done=start-transfer", await page.content()
-            assert await page.locator(".govuk-notification-banner--success").count() == 1
+        await type_into(page, "case_id", CASE)
+        await type_into(page, "anchor-day", str(anchor.day))
+        await type_into(page, "anchor-month", str(anchor.month))
+        await type_into(page, "anchor-year", str(anchor.year))
+        await type_into(page, "anchor-time", f"{anchor:%H:%M}")
+        await tab_to(page, "el.tagName === 'BUTTON' && el.form && "
+                           "el.form.id === 'start-form'")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        url = f"{base}/pages/transfers/{TID}"
+        assert page.url == f"{url}?done=start-transfer", await page.content()
+        assert await page.locator(".govuk-notification-banner--success").count() == 1
 
-            # SGCP's requirements, as the pages offer them to each person.
-            await take(page, url, "authorise-summary", now)
-            await take(page, url, "complete-checklist", now)
-            await sign_in_by_keyboard(page, base, "gateshead-sgcp-sw")
-            await take(page, url, "inform-iro", now, "IRO told by phone")
-            await sign_in_by_keyboard(page, base, "gateshead-sgcp-tm")
-            await take(page, url, "record-care-order", now, "Care order granted")
-            for _ in range(100):
-                await page.goto(url)
-                if "transferred" in await page.locator("dl").first.inner_text():
-                    break
-            else:
-                raise AssertionError("the case never transferred")
+        # SGCP's requirements, as the pages offer them to each person.
+        await take(page, url, "authorise-summary", now)
+        await take(page, url, "complete-checklist", now)
+        await sign_in_by_keyboard(page, base, "gateshead-sgcp-sw")
+        await take(page, url, "inform-iro", now, "IRO told by phone")
+        await sign_in_by_keyboard(page, base, "gateshead-sgcp-tm")
+        await take(page, url, "record-care-order", now, "Care order granted")
+        for _ in range(100):
+            await page.goto(url)
+            if "transferred" in await page.locator("dl").first.inner_text():
+                break
+        else:
+            raise AssertionError("the case never transferred")
 
-            # The receiving Team Manager finds it in the tray and allocates a worker.
-            await sign_in_by_keyboard(page, base, "gateshead-lac-tm")
-            await until_listed(page, base, CASE)
-            async with page.expect_navigation():
-                await page.get_by_role("link", name=CASE).click()
-            await until_offered(page, url, "allocate")
-            await page.locator("#allocate-worker_id").fill("W1")
-            async with page.expect_navigation():
-                await page.locator("#action-allocate button[type=submit]").click()
-            for _ in range(100):
-                await page.goto(url)
-                if "allocated" in await page.locator("dl").first.inner_text():
-                    break
-            else:
-                raise AssertionError("the case was never shown allocated")
-            trail = await page.locator("#trail").inner_text()
-            for said in ("care order by gateshead-sgcp-tm", "IRO told by phone",
-                         "gateshead-lac-tm"):
-                assert said in trail, trail
-        finally:
-            await browser.close()
+        # The receiving Team Manager finds it in the tray and allocates a worker.
+        await sign_in_by_keyboard(page, base, "gateshead-lac-tm")
+        await until_listed(page, base, CASE)
+        async with page.expect_navigation():
+            await page.get_by_role("link", name=CASE).click()
+        await until_offered(page, url, "allocate")
+        await page.locator("#allocate-worker_id").fill("W1")
+        async with page.expect_navigation():
+            await page.locator("#action-allocate button[type=submit]").click()
+        for _ in range(100):
+            await page.goto(url)
+            if "allocated" in await page.locator("dl").first.inner_text():
+                break
+        else:
+            raise AssertionError("the case was never shown allocated")
+        trail = await page.locator("#trail").inner_text()
+        for said in ("care order by gateshead-sgcp-tm", "IRO told by phone",
+                     "gateshead-lac-tm"):
+            assert said in trail, trail

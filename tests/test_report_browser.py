@@ -1,12 +1,12 @@
 """The timeliness report page in a real browser (Debian's chromium, Playwright): signed in
-as the director, the charts (SVG images) load under the self-only CSP, the CSV downloads and its
-numbers agree with the store counted again from the raw rows; axe-core finds no serious
-or critical violations; a screenshot (docs/screenshots with SCREENSHOTS=docs)."""
+as the director, the charts (SVG images) load under the self-only CSP, the CSV downloads and
+its numbers agree with the store counted again from the raw rows; axe-core finds no serious
+or critical violations; a screenshot (to a temporary folder: the README's is the real
+stack's, tests/test_pages_stack.py)."""
 
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,30 +14,29 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-from playwright.async_api import async_playwright
 from sqlmodel import Session, select
 
 from api.deps import AppState
 from api.main import create_app
 from config import Settings
 from models.tables import Transfer, TransferEvent
+from tests.browser import (
+    chromium,
+    drawn_images,
+    needs_chromium,
+    new_page,
+    no_serious_violations,
+    policy_errors,
+    screenshot,
+)
 from tests.mail import free_port
 from tests.pages_helpers import SECRET
 from tests.serving import serving
 from tests.test_case_store import LONDON
-from tests.test_pages_browser import (
-    AXE,
-    AXE_URL,
-    CHROMIUM,
-    DOCS_SCREENSHOTS,
-    drawn_images,
-    no_serious_violations,
-)
 from tests.test_report import PROTOCOLS, held
 
 __all__ = ["held"]  # the fixture, shared with tests/test_report
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() or not AXE.exists(),
-                                reason="needs Debian's chromium and `npm ci --prefix web`")
+pytestmark = needs_chromium
 
 
 @asynccontextmanager
@@ -76,49 +75,36 @@ def from_the_store(engine: sqlalchemy.Engine, month: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 async def test_the_report_page_in_a_browser(held: sqlalchemy.Engine, tmp_path: Any) -> None:
-    shots = DOCS_SCREENSHOTS if os.environ.get("SCREENSHOTS") == "docs" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-    async with served(held) as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 900},
-                                                accept_downloads=True)
-            await context.route(f"{base}{AXE_URL}", lambda route: route.fulfill(
-                path=AXE, content_type="text/javascript"))
-            page = await context.new_page()
-            policy_errors: list[str] = []
-            page.on("console", lambda m: policy_errors.append(m.text)
-                    if "Content Security Policy" in m.text else None)
-            await page.goto(f"{base}/pages/sign-in?authority=gateshead")
-            await page.check("#staff-gateshead-director")
-            async with page.expect_navigation():
-                await page.get_by_role("button", name="Sign in").click()
+    async with served(held) as base, chromium() as browser:
+        page = await new_page(browser, base, accept_downloads=True)
+        await page.goto(f"{base}/pages/sign-in?authority=gateshead")
+        await page.check("#staff-gateshead-director")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Sign in").click()
 
-            await page.get_by_role("link", name="Timeliness report").click()
-            await page.fill("#from", "2027-05")
-            await page.fill("#to", "2027-06")
-            async with page.expect_navigation():
-                await page.get_by_role("button", name="Show the report").click()
-            charts = await drawn_images(page, "img.app-chart")
-            assert len(charts) == 6
-            assert all(c["width"] > 0 and c["shown"] > 300 and c["alt"] for c in charts), charts
-            await no_serious_violations(page)
-            await page.screenshot(path=str(shots / "report.png"), full_page=True)
+        await page.get_by_role("link", name="Timeliness report").click()
+        await page.fill("#from", "2027-05")
+        await page.fill("#to", "2027-06")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Show the report").click()
+        charts = await drawn_images(page, "img.app-chart")
+        assert len(charts) == 6
+        assert all(c["width"] > 0 and c["shown"] > 300 and c["alt"] for c in charts), charts
+        await no_serious_violations(page)
+        await screenshot(page, "report", for_docs=False)
 
-            async with page.expect_download() as info:
-                await page.get_by_role("link", name="Download CSV").click()
-            download = await info.value
-            assert download.suggested_filename == \
-                "timeliness-gateshead-2027-05-to-2027-06.csv"
-            path = tmp_path / "report.csv"
-            await download.save_as(path)
-            with path.open() as f:
-                rows = list(csv.DictReader(f))
-            for month in ("2027-05", "2027-06"):
-                got = [r for r in rows if r["month"] == month]
-                counted = {k: sum(int(r[k]) for r in got)
-                           for k in ("transfers", "decided", "within_timescale", "disputes")}
-                assert counted == from_the_store(held, month), month
-            assert policy_errors == []
-        finally:
-            await browser.close()
+        async with page.expect_download() as info:
+            await page.get_by_role("link", name="Download CSV").click()
+        download = await info.value
+        assert download.suggested_filename == \
+            "timeliness-gateshead-2027-05-to-2027-06.csv"
+        path = tmp_path / "report.csv"
+        await download.save_as(path)
+        with path.open() as f:
+            rows = list(csv.DictReader(f))
+        for month in ("2027-05", "2027-06"):
+            got = [r for r in rows if r["month"] == month]
+            counted = {k: sum(int(r[k]) for r in got)
+                       for k in ("transfers", "decided", "within_timescale", "disputes")}
+            assert counted == from_the_store(held, month), month
+        assert policy_errors(page) == []
