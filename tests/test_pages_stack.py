@@ -339,7 +339,7 @@ async def test_the_report_downloads_and_agrees_with_the_store(live, transfers, b
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     await no_serious_violations(page)
-    await screenshot(page, "report")
+    await screenshot(page, "report-stack", for_docs=False)  # docs: the seeded report
 
     counted_before = {m: from_the_store(live.engine, m) for m in months}
     await page.get_by_role("link", name="Download CSV").focus()
