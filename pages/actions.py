@@ -35,7 +35,7 @@ router = APIRouter(prefix="/pages", include_in_schema=False)
 KEY_FIELD = "idempotency_key"
 DATE_FIELDS = ("date", "transfer_date", "until")
 LISTS = ("items", "attendees")
-SINGLE = ("worker_id", "deadline", "resolution", "team", "to_team", "note")
+SINGLE = ("worker_id", "deadline", "key_date", "resolution", "team", "to_team", "note")
 
 
 class FormProblem(Exception):
