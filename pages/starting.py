@@ -157,12 +157,12 @@ class StartProblems(Exception):
 def check_start(pathway: Pathway, fields: dict[str, list[str]]) -> Problems:
     """What the start form says is wrong by itself, every field at once."""
     problems = Problems()  # in the form's order, as the summary lists them
-    happened = pathway.anchor.title.lower()
+    happened = f"the event that starts the clock ({pathway.anchor.title})"
     for name in ("anchor", "anchor-time", "agreed", *(f"key-{k}" for k in pathway.key_dates)):
         if name == "anchor-time":
             if not CLOCK.match(_one(fields, name)):
-                problems.fields[name] = (f"Enter the time the {happened} happened, on the "
-                                         "24-hour clock, such as 09:30")
+                problems.fields[name] = (f"Enter the time of {happened}, on the 24-hour "
+                                         "clock, such as 09:30")
             continue
         try:
             found = parse_date(fields, name)
@@ -170,7 +170,7 @@ def check_start(pathway: Pathway, fields: dict[str, list[str]]) -> Problems:
             problems.fields[name] = str(problem)
             continue
         if name == "anchor" and found is None:
-            problems.fields[name] = f"Enter the day the {happened} happened"
+            problems.fields[name] = f"Enter the date of {happened}"
     return problems
 
 
@@ -183,13 +183,14 @@ def start_field(pathway: Pathway, message: str) -> str | None:
     for name in pathway.key_dates:
         if f"key date {name}" in message:
             return f"key-{name}"
+    lowered = message.lower()  # a title inside a sentence may lose its capital
     for name, party in pathway.parties.items():
-        if party.named_at == "start" and party.title in message:
+        if party.named_at == "start" and party.title.lower() in lowered:
             return f"party-{name}"
     for name, external in pathway.externals.items():
-        if external.title in message:
+        if external.title.lower() in lowered:
             return f"external-{name}"
-    if pathway.anchor.title.lower() in message:
+    if pathway.anchor.title in message:
         return "anchor"
     return None
 

@@ -102,7 +102,8 @@ async def test_the_start_form_shows_every_problem_beside_its_field_at_once(
         answer = await api.post("/pages/transfers/new", data=sent)
         assert answer.status_code == 422
         shown = ErrorPattern(answer.text)
-        shown.shows("anchor-day", "anchor-error", "Enter the day the")
+        shown.shows("anchor-day", "anchor-error",
+                    "Enter the date of the event that starts the clock")
         shown.shows("anchor-time", "anchor-time-error", "on the 24-hour clock")
         shown.shows("agreed-day", "agreed-error", "Enter a real date")
         assert [h for h, _ in shown.links] == ["#anchor-day", "#anchor-time", "#agreed-day"]

@@ -142,7 +142,10 @@ async def test_an_organisation_named_at_the_start_is_chosen_from_the_address_lis
                 "anchor-year": str(anchor.year), "anchor-time": f"{anchor:%H:%M}"}
         unnamed = await api.post("/pages/transfers/new", data=sent)
         assert unnamed.status_code == 422
-        assert "Name the The other local authority in &#39;externals&#39;" in unnamed.text
+        assert "Name the organisation for the other local authority in &#39;externals&#39;" \
+            in unnamed.text
+        # Beside the list it is about.
+        assert 'id="external-other_authority-error"' in unnamed.text
         named = await api.post("/pages/transfers/new",
                                data={**sent, "external-other_authority": "newcastle"})
         assert named.status_code == 303, named.text
