@@ -19,6 +19,7 @@ from models.tables import Staff
 from models.transfer import (
     FINAL_STAGES,
     Actor,
+    AllocateAction,
     DeadlineStatus,
     DutyAction,
     GateAction,
@@ -27,7 +28,13 @@ from models.transfer import (
     TransferInput,
     TransferView,
 )
-from workflows.checks import check_agreement, check_duty, check_key_date, check_order
+from workflows.checks import (
+    check_agreement,
+    check_allocation,
+    check_duty,
+    check_key_date,
+    check_order,
+)
 from workflows.rules import Refusal, holds, levels_of
 from workflows.state import AFTER_TRANSFER, OPEN_STAGES, TransferState
 
@@ -215,6 +222,14 @@ def _key_date_forms(actor: Actor, pathway: Pathway, view: TransferView) -> list[
         _note(False)], "Set the date")]
 
 
+def _late_allocation(actor: Actor, pathway: Pathway, view: TransferView) -> bool:
+    """Whether check_allocation asks for the reason in the note: its clock was missed."""
+    state = _state_of(view, pathway, actor)
+    act = AllocateAction(actor=actor, worker_id="page", note_ref=None)
+    return not _accepted(check_allocation, state, act) and _accepted(
+        check_allocation, state, act.model_copy(update={"note_ref": "page"}))
+
+
 def _dispute_forms(actor: Actor, pathway: Pathway, view: TransferView,
                    teams: list[str]) -> list[ActionForm]:
     rule = pathway.raise_dispute
@@ -256,8 +271,8 @@ def action_forms(actor: Actor, pathway: Pathway, view: TransferView, teams: list
     if (pathway.allocation and view.stage is Stage.transferred
             and _may(actor, pathway.allocation.by, pathway, view)):
         forms.append(ActionForm("allocate", "Allocate a worker", [
-            FormField("worker", "worker_id", "Worker id", required=True), _note(False)],
-            "Allocate"))
+            FormField("worker", "worker_id", "Worker id", required=True),
+            _note(_late_allocation(actor, pathway, view))], "Allocate"))
     forms += _duty_forms(actor, pathway, view)
     forms += _key_date_forms(actor, pathway, view)
     forms += _deadline_forms(actor, pathway, view)

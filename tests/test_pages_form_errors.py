@@ -112,3 +112,30 @@ async def test_the_start_form_shows_every_problem_beside_its_field_at_once(
         listed = await api.get("/transfers", headers={
             "Authorization": "Bearer demo-gateshead-sgcp-tm"})
         assert listed.json()["count"] == 0
+
+
+async def test_a_late_allocation_asks_for_the_reason_as_the_workflow_does(
+        ts_env, worker, directory_engine, monkeypatch):
+    follow_the_clock(monkeypatch)
+    monday = june_monday(await ts_env.get_current_time())
+    await skip_to(ts_env, monday)
+    s = Scenario(ts_env.client, worker, "st_helens", "mash-to-duty")
+    view = await s.open(monday, by="mash-sw", case_id="C400024")
+    await s.act("send-contact", "mash-sw")  # transferred: 1 working day to allocate
+    tid, note = view.transfer_id, 'for="allocate-note">Note'
+    async with api_on(directory_engine, ts_env, worker, pages_session_secret=SECRET) as api:
+        await sign_in(api, "st_helens", "st_helens-duty-tm")
+        on_time = await page_of(api, tid, 'id="action-allocate"')
+        assert f"{note} (optional)" in on_time
+        # Wednesday: Tuesday's 17:00 has passed, and the allocation needs its reason.
+        await skip_to(ts_env, monday + timedelta(days=2, hours=1))
+        late = await page_of(api, tid, f"{note} (why)")
+        url = f"/pages/transfers/{tid}/actions/allocate"
+        sent = {**form_fields(late, "allocate"), "worker_id": "W1"}
+        unsaid = await api.post(url, data=sent)
+        assert unsaid.status_code == 422
+        ErrorPattern(unsaid.text).shows("allocate-note", "allocate-note-error",
+                                        "Say why, in the note")
+        assert 'value="W1"' in unsaid.text
+        posted = await api.post(url, data={**sent, "note": "Staff off sick"})
+        assert posted.status_code == 303, posted.text
