@@ -37,6 +37,7 @@ from pages.form_errors import (
     one,
     parse_date,
     pydantic_field,
+    pydantic_words,
 )
 from pages.routes import _bad_form, _refused, _render, signed_in_or_answer
 from pages.session import CSRF_FIELD, csrf_ok
@@ -89,9 +90,9 @@ def body_of(fields: dict[str, list[str]]) -> ActionBody:
     try:
         return ActionBody.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_input=False)
-        raise FormProblem(invalid_request_body(errors)["detail"],
-                          pydantic_field(list(errors))) from exc
+        errors = list(exc.errors(include_input=False))
+        raise FormProblem(pydantic_words(errors) or invalid_request_body(errors)["detail"],
+                          pydantic_field(errors)) from exc
 
 
 @router.post("/transfers/{transfer_id}/actions/{action}", response_model=None)

@@ -131,6 +131,22 @@ def pydantic_field(errors: list[Any]) -> str | None:
     return None
 
 
+def pydantic_words(errors: list[Any]) -> str | None:
+    """A manager's words for the body's checks a form can fail by typing (the API's own
+    sentence names a pattern a manager cannot read); None: the API's sentence."""
+    for error in errors:
+        key, kind = pydantic_field([error]), error.get("type")
+        limit = (error.get("ctx") or {}).get("max_length")
+        if kind == "string_too_long" and key == "note":
+            return f"The note must be {limit} characters or fewer"
+        if kind == "string_too_long" and key and key.startswith("reason-"):
+            return f"The reason must be {limit} characters or fewer"
+        if kind == "string_pattern_mismatch" and key == "worker_id":
+            return ("Enter the worker id as the case system has it: up to 40 letters, "
+                    "digits, hyphens or underscores, never a name")
+    return None
+
+
 def anchor(form: ActionForm, key: str) -> str:
     """The id of the element a summary's link moves to: the field's first input."""
     if key.startswith("reason-"):

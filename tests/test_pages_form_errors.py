@@ -137,5 +137,14 @@ async def test_a_late_allocation_asks_for_the_reason_as_the_workflow_does(
         ErrorPattern(unsaid.text).shows("allocate-note", "allocate-note-error",
                                         "Say why, in the note")
         assert 'value="W1"' in unsaid.text
+        # What the body's own checks refuse, in a manager's words, beside the field.
+        for field, value, words in (
+                ("worker_id", "Jane Smith", "Enter the worker id as the case system has it"),
+                ("note", "x" * 4001, "The note must be 4000 characters or fewer")):
+            refused = await api.post(url, data={**sent, "note": "Staff off sick", field: value})
+            assert refused.status_code == 422
+            ErrorPattern(refused.text).shows(f"allocate-{field}", f"allocate-{field}-error",
+                                             words)
+            assert "pattern" not in refused.text and "Jane Smith</a>" not in refused.text
         posted = await api.post(url, data={**sent, "note": "Staff off sick"})
         assert posted.status_code == 303, posted.text
