@@ -110,7 +110,8 @@ async def post_action(request: Request, transfer_id: str, action: str) -> Respon
     if not re.match(ACTION, action) or len(transfer_id) > ID_CHARS:
         return _refused(request, session, staff, f"No such transfer in {staff.authority}", 404)
     form = await _form_again(state, staff, transfer_id, action)
-    problems = check_action(form, fields, DATE_FIELDS)
+    # Not offered: nothing to show problems beside; the API says why (body_of first).
+    problems = check_action(form, fields, DATE_FIELDS) if form else Problems()
     if not problems:
         try:
             await take_action(state, staff, transfer_id, action, body_of(fields), key)

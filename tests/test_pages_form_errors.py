@@ -88,6 +88,12 @@ async def test_a_date_that_is_not_a_date_and_a_rule_that_refuses_keep_the_note(
         assert shown.links == [] and shown.title.startswith("Error: ")
         assert 'id="action-authorise-summary"' not in other.text
         assert f'readonly>{NOTE}</textarea>' in other.text
+        # A date that is not one, on a form not offered to this person: still said.
+        unoffered = await api.post(url, data={
+            **form_fields(mine, "record-meeting"), "transfer_date-day": "31",
+            "transfer_date-month": "2", "transfer_date-year": "2027"})
+        assert unoffered.status_code == 422
+        assert "Enter a real date" in ErrorPattern(unoffered.text).refusal
 
 
 async def test_the_start_form_shows_every_problem_beside_its_field_at_once(
