@@ -188,7 +188,7 @@ def start_field(pathway: Pathway, message: str) -> str | None:
         if party.named_at == "start" and party.title.lower() in lowered:
             return f"party-{name}"
     for name, external in pathway.externals.items():
-        if external.title.lower() in lowered:
+        if external.chosen_at_start and external.title.lower() in lowered:
             return f"external-{name}"
     if pathway.anchor.title in message:
         return "anchor"
