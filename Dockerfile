@@ -4,6 +4,12 @@
 #   docker run IMAGE python -m ops.prepare      migrations (+ demo directory in development)
 #   docker run IMAGE python -m ops.staff ...    the staff directory and API tokens (README)
 #
+# Settings come from the environment at run time, never from the image. In production the
+# API also serves the managers' pages, and refuses to start without PAGES_SESSION_SECRET and
+# the pages' sign-in client (OIDC_ISSUER, OIDC_AUDIENCE, PAGES_OIDC_CLIENT_ID,
+# PAGES_OIDC_REDIRECT_URL; README, "The managers' pages in production"); the worker and the
+# migrations serve no pages: run them with PAGES_ENABLED=false (docker-compose.yml does).
+#
 # The code runs from /app rather than being pip-installed into site-packages:
 # config.ROOT is the folder config.py sits in, and alembic.ini, migrations/ and
 # protocols/ are looked up beside it.

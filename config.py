@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent
 
 
+MIN_SESSION_SECRET = 32  # characters; `openssl rand -hex 32` gives 64
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                          "ES256", "ES384", "ES512", "EdDSA")
 
@@ -85,8 +86,13 @@ class Settings(BaseSettings):
     # default: on in development, off in production. /openapi.json, the contract, is
     # always served.
     docs_enabled: bool | None = None
-    # The managers' pages (pages/): their session cookie is signed with this secret; in
-    # development without it, one is made and kept in the key file (like the payload key).
+    # Whether this process serves the managers' pages (pages/, under /pages). The API does;
+    # a process that serves none (the worker, the migrations) may say so, and then needs none
+    # of their secrets. In production the pages need PAGES_SESSION_SECRET and the council's
+    # identity provider (PAGES_OIDC_*): the demo chooser is for development only.
+    pages_enabled: bool = True
+    # The managers' pages' session cookie is signed with this secret; in development
+    # without it, one is made and kept in the key file (like the payload key).
     pages_session_secret: SecretStr = SecretStr("")
     pages_session_key_file: Path = ROOT / ".data" / "pages-session-key"
     pages_session_hours: PositiveInt = 8
@@ -129,6 +135,24 @@ class Settings(BaseSettings):
     sign_in_max_failures: PositiveInt = 10
     sign_in_failure_window_seconds: PositiveInt = 60
     sign_in_backoff_seconds: PositiveInt = 300
+
+    def _production_pages_problems(self) -> list[str]:
+        """What the managers' pages need in production, when this process serves them."""
+        problems = []
+        secret = self.pages_session_secret.get_secret_value().strip()
+        if not secret:
+            problems.append("production needs PAGES_SESSION_SECRET (e.g. `openssl rand -hex "
+                            "32`): it signs the managers' pages' session and sign-in cookies;"
+                            " or PAGES_ENABLED=false for a process that serves no pages")
+        elif len(secret) < MIN_SESSION_SECRET:
+            problems.append(f"PAGES_SESSION_SECRET must be at least {MIN_SESSION_SECRET} "
+                            "characters (e.g. `openssl rand -hex 32`)")
+        if not self.pages_oidc_client_id:
+            problems.append("production signs in to the managers' pages through the council's "
+                            "identity provider: set PAGES_OIDC_CLIENT_ID (with OIDC_ISSUER and"
+                            " PAGES_OIDC_REDIRECT_URL); or PAGES_ENABLED=false for a process "
+                            "that serves no pages")
+        return problems
 
     @property
     def owner_database_url(self) -> str:
@@ -209,10 +233,9 @@ class Settings(BaseSettings):
         if self.pages_oidc_client_id and not (self.oidc_issuer and self.pages_oidc_redirect_url):
             problems.append("PAGES_OIDC_CLIENT_ID needs OIDC_ISSUER and PAGES_OIDC_REDIRECT_URL "
                             "(this service's /pages/sign-in/callback address)")
-        if self.environment == "production" and self.pages_oidc_client_id and \
-                not self.pages_session_secret.get_secret_value().strip():
-            problems.append("PAGES_OIDC_CLIENT_ID in production needs PAGES_SESSION_SECRET: "
-                            "it signs the pages' session and sign-in cookies")
+        if self.environment == "production" and (self.pages_enabled
+                                                 or self.pages_oidc_client_id):
+            problems += self._production_pages_problems()
         if self.environment == "production":
             for name, url in (("OIDC_ISSUER", self.oidc_issuer),
                               ("OIDC_JWKS_URL", self.oidc_jwks_url),

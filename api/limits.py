@@ -61,12 +61,12 @@ def check_anchor_window(anchor_at: datetime, title: str) -> None:
     every date of the transfer is judged against it."""
     if not FIRST_YEAR <= anchor_at.year <= LAST_YEAR:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"The {title.lower()} ({anchor_at:%d %B %Y}) is not plausible: "
-                            f"give a time between {FIRST_YEAR} and {LAST_YEAR}")
+                            f"The start of the clock ({title}, {anchor_at:%d %B %Y}) is not "
+                            f"plausible: give a time between {FIRST_YEAR} and {LAST_YEAR}")
 
 
 def check_anchor_age(anchor_at: datetime, now: datetime, title: str) -> None:
     if anchor_at < now - ANCHOR_PAST:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"The {title.lower()} ({anchor_at:%d %B %Y}) is more than a year "
-                            "ago: a transfer is started when it is proposed")
+                            f"The start of the clock ({title}, {anchor_at:%d %B %Y}) is more "
+                            "than a year ago: a transfer is started when it is proposed")

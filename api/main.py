@@ -70,7 +70,8 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app.include_router(subject_access.router)
     app.include_router(reports.router)
     app.include_router(codec.router)
-    add_pages(app, settings)
+    if settings.pages_enabled:
+        add_pages(app, settings)
 
     async def _store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "The case store is unavailable; try again shortly"},

@@ -15,6 +15,7 @@ from models.external_addresses import ExternalAddresses
 from models.protocol import Pathway, Protocol
 from models.transfer import Actor, Opened, Stage, TransferInput
 from workflows.case_transfer import CaseTransferWorkflow
+from workflows.wording import in_sentence
 
 
 def agreed_date_problem(protocol: Protocol, pathway_id: str, anchor_at: datetime,
@@ -32,7 +33,8 @@ def agreed_date_problem(protocol: Protocol, pathway_id: str, anchor_at: datetime
     anchor_day = anchor_at.astimezone(ZoneInfo(calendar.timezone)).date()
     closed = frozenset(non_working_dates(calendar, range(anchor_day.year, day.year + 2)))
     if day < anchor_day:
-        return f"The agreed transfer date cannot be before the {pathway.anchor.title.lower()}"
+        return ("The agreed transfer date cannot be before the start of the clock "
+                f"({pathway.anchor.title})")
     if not is_working_day(day, closed):
         return f"{day:%A %d %B %Y} is not a working day; choose a working day for the transfer"
     limit = pathway.deadlines[rule.default]
@@ -85,10 +87,12 @@ def _externals_problem(protocol: Protocol, pathway_id: str, externals: dict[str,
         organisation = externals.get(name)
         known = addresses.organisations(protocol.authority, name)
         if organisation is None:
-            return (f"Name the {external.title} in 'externals' ({name}: one of "
+            return (f"Name the organisation for {in_sentence(external.title)} in 'externals' "
+                    f"({name}: one of "
                     f"{', '.join(known) or 'none configured'})")
         if organisation not in known:
-            return (f"No address is configured for '{organisation}' as the {external.title} "
+            return (f"No address is configured for '{organisation}' as "
+                    f"{in_sentence(external.title)} "
                     f"of {protocol.authority} (known: {', '.join(known) or 'none'})")
     return None
 

@@ -19,13 +19,22 @@ from models.tables import Staff
 from models.transfer import (
     FINAL_STAGES,
     Actor,
+    AllocateAction,
     DeadlineStatus,
+    DutyAction,
     GateAction,
+    KeyDateAction,
     Stage,
     TransferInput,
     TransferView,
 )
-from workflows.checks import check_agreement, check_order
+from workflows.checks import (
+    check_agreement,
+    check_allocation,
+    check_duty,
+    check_key_date,
+    check_order,
+)
 from workflows.rules import Refusal, holds, levels_of
 from workflows.state import AFTER_TRANSFER, OPEN_STAGES, TransferState
 
@@ -41,11 +50,12 @@ class Choice:
 
 @dataclass
 class FormField:
-    kind: str  # items, attendees, date, team, deadline, resolution, worker, note
+    kind: str  # items, attendees, date, team, deadline, key_date, resolution, worker, note
     name: str
     label: str
     choices: list[Choice] = field(default_factory=list)
     required: bool = False
+    hint: str = ""
 
 
 @dataclass
@@ -74,8 +84,9 @@ def _note(required: bool) -> FormField:
 
 
 def _state_of(view: TransferView, pathway: Pathway, actor: Actor) -> TransferState:
-    """As much of the workflow's state as the view carries: its steps, stage and dispute,
-    enough for the workflow's own checks of a step's order and of a joint agreement."""
+    """As much of the workflow's state as the view carries: its steps, stage, dispute,
+    clocks and tasks, enough for the workflow's own checks of a step's order, a joint
+    agreement, a post-transfer duty and a key date."""
     state = TransferState(TransferInput(
         transfer_id=view.transfer_id, request_id="page", case_id=view.case_id,
         children=view.children, authority=view.authority,
@@ -84,7 +95,18 @@ def _state_of(view: TransferView, pathway: Pathway, actor: Actor) -> TransferSta
         started_by=actor))  # who started it is not in the view; no check here reads it
     state.opened, state.stage, state.dispute = True, view.stage, view.dispute
     state.gates.update({g.id: g for g in view.gates if g.id in state.gates})
+    state.deadlines = {d.id: d for d in view.deadlines}
+    state.tasks = {t.id: t for t in view.tasks}
     return state
+
+
+def _accepted(check: Any, *args: Any) -> bool:
+    """Whether the workflow's own check lets this through now."""
+    try:
+        check(*args)
+    except Refusal:
+        return False
+    return True
 
 
 def _open_now(state: TransferState, gate_id: str, outcome: str, actor: Actor) -> bool:
@@ -163,6 +185,51 @@ def _deadline_forms(actor: Actor, pathway: Pathway, view: TransferView) -> list[
     return forms
 
 
+def _duty_forms(actor: Actor, pathway: Pathway, view: TransferView) -> list[ActionForm]:
+    """Each post-transfer duty to record, and each call back of the earlier team (a period's
+    reopen), exactly when the workflow's check_duty would accept it from this person."""
+    if view.stage not in AFTER_TRANSFER:
+        return []
+    state = _state_of(view, pathway, actor)
+    forms = []
+    for duty_id, duty in pathway.after_transfer.items():
+        actions = [(pathway.duty_action(duty_id), duty.title)]
+        if duty.reopen:
+            actions.append((duty.reopen.action, duty.reopen.title))
+        for action, title in actions:
+            if _accepted(check_duty, state, DutyAction(action=action, actor=actor)):
+                forms.append(ActionForm(action, title, [_note(False)]))
+    return forms
+
+
+def _key_date_forms(actor: Actor, pathway: Pathway, view: TransferView) -> list[ActionForm]:
+    """The pathway's key dates this person may set (or correct) now, by check_key_date."""
+    if not pathway.key_dates:
+        return []
+    state = _state_of(view, pathway, actor)
+    day = view.anchor_at.date()  # check_key_date does not read the day; the API checks it
+    settable = [(name, spec) for name, spec in pathway.key_dates.items() if _accepted(
+        check_key_date, state, KeyDateAction(actor=actor, name=name, day=day))]
+    if not settable:
+        return []
+    choices = [Choice(name, spec.title + (f" (now {view.key_dates[name]:%-d %B %Y})"
+                                          if name in view.key_dates else ""))
+               for name, spec in settable]
+    return [ActionForm("set-key-date", "Set a key date", [
+        FormField("key_date", "key_date", "Key date", choices, required=True),
+        FormField("date", "date", "The date", required=True,
+                  hint="For example, 27 3 2027. A plain date, never a date of birth"),
+        _note(False)], "Set the date")]
+
+
+def _late_allocation(actor: Actor, pathway: Pathway, view: TransferView) -> bool:
+    """Whether check_allocation asks for the reason in the note: its clock was missed."""
+    state = _state_of(view, pathway, actor)
+    act = AllocateAction(actor=actor, worker_id="page", note_ref=None)
+    return not _accepted(check_allocation, state, act) and _accepted(
+        check_allocation, state, act.model_copy(update={"note_ref": "page"}))
+
+
 def _dispute_forms(actor: Actor, pathway: Pathway, view: TransferView,
                    teams: list[str]) -> list[ActionForm]:
     rule = pathway.raise_dispute
@@ -204,16 +271,10 @@ def action_forms(actor: Actor, pathway: Pathway, view: TransferView, teams: list
     if (pathway.allocation and view.stage is Stage.transferred
             and _may(actor, pathway.allocation.by, pathway, view)):
         forms.append(ActionForm("allocate", "Allocate a worker", [
-            FormField("worker", "worker_id", "Worker id", required=True), _note(False)],
-            "Allocate"))
-    if view.stage in AFTER_TRANSFER:
-        for duty_id, duty in pathway.after_transfer.items():
-            if duty.by and _may(actor, duty.by, pathway, view) and (
-                    duty_id in {t.id for t in view.tasks if not t.done}
-                    or duty_id in {d.id for d in view.deadlines
-                                   if d.status is DeadlineStatus.pending}):
-                forms.append(ActionForm(pathway.duty_action(duty_id), duty.title,
-                                        [_note(False)]))
+            FormField("worker", "worker_id", "Worker id", required=True),
+            _note(_late_allocation(actor, pathway, view))], "Allocate"))
+    forms += _duty_forms(actor, pathway, view)
+    forms += _key_date_forms(actor, pathway, view)
     forms += _deadline_forms(actor, pathway, view)
     forms += _dispute_forms(actor, pathway, view, teams)
     if view.stage in OPEN_STAGES and _may(actor, pathway.withdraw_by, pathway, view):

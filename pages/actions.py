@@ -28,6 +28,17 @@ from api.routes.transfers import ACTION, load_readable, take_action
 from models.tables import Staff
 from models.transfer import TransferView
 from pages.action_forms import ActionForm, actions_context, new_key
+from pages.form_errors import (
+    DateProblem,
+    Problems,
+    action_summary,
+    check_action,
+    field_for,
+    one,
+    parse_date,
+    pydantic_field,
+    pydantic_words,
+)
 from pages.routes import _bad_form, _refused, _render, signed_in_or_answer
 from pages.session import CSRF_FIELD, csrf_ok
 
@@ -35,11 +46,13 @@ router = APIRouter(prefix="/pages", include_in_schema=False)
 KEY_FIELD = "idempotency_key"
 DATE_FIELDS = ("date", "transfer_date", "until")
 LISTS = ("items", "attendees")
-SINGLE = ("worker_id", "deadline", "resolution", "team", "to_team", "note")
+SINGLE = ("worker_id", "deadline", "key_date", "resolution", "team", "to_team", "note")
 
 
 class FormProblem(Exception):
-    pass
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 async def _fields(request: Request) -> dict[str, list[str]]:
@@ -51,32 +64,25 @@ async def _fields(request: Request) -> dict[str, list[str]]:
 
 
 def _date(fields: dict[str, list[str]], name: str) -> date | None:
-    parts = [(fields.get(f"{name}-{p}") or [""])[0].strip() for p in ("day", "month", "year")]
-    if not any(parts):
-        return None
-    if not all(p.isdigit() and len(p) <= 4 for p in parts):
-        raise FormProblem("Enter the date as numbers: day, month and year")
-    day, month, year = (int(p) for p in parts)
     try:
-        return date(year, month, day)
-    except ValueError as exc:
-        raise FormProblem("Enter a real date, for example 27 3 2027") from exc
+        return parse_date(fields, name)
+    except DateProblem as problem:
+        raise FormProblem(str(problem), name) from problem
 
 
 def body_of(fields: dict[str, list[str]]) -> ActionBody:
     """The API's request body from the form's fields; a problem in words, as the API's."""
+    problems = check_action(None, fields, DATE_FIELDS)
+    if problems.fields:
+        key, message = next(iter(problems.fields.items()))
+        raise FormProblem(message, key)
     data: dict[str, Any] = {name: fields.get(name, []) for name in LISTS}
     for name in SINGLE:
-        value = (fields.get(name) or [""])[0].strip()
+        value = one(fields, name)
         if value:
             data[name] = value
-    reasons = {}
-    for item in fields.get("not_applicable", []):
-        why = (fields.get(f"reason-{item}") or [""])[0].strip()
-        if not why:
-            raise FormProblem(f"Give the reason {item.replace('_', ' ')} is not applicable")
-        reasons[item] = why
-    data["not_applicable"] = reasons
+    data["not_applicable"] = {item: one(fields, f"reason-{item}")
+                              for item in fields.get("not_applicable", [])}
     for name in DATE_FIELDS:
         found = _date(fields, name)
         if found is not None:
@@ -84,8 +90,9 @@ def body_of(fields: dict[str, list[str]]) -> ActionBody:
     try:
         return ActionBody.model_validate(data)
     except ValidationError as exc:
-        raise FormProblem(invalid_request_body(exc.errors(include_input=False))["detail"]
-                          ) from exc
+        errors = list(exc.errors(include_input=False))
+        raise FormProblem(pydantic_words(errors) or invalid_request_body(errors)["detail"],
+                          pydantic_field(errors)) from exc
 
 
 @router.post("/transfers/{transfer_id}/actions/{action}", response_model=None)
@@ -102,27 +109,46 @@ async def post_action(request: Request, transfer_id: str, action: str) -> Respon
         return _bad_form(request, session)
     if not re.match(ACTION, action) or len(transfer_id) > ID_CHARS:
         return _refused(request, session, staff, f"No such transfer in {staff.authority}", 404)
-    try:
-        await take_action(state, staff, transfer_id, action, body_of(fields), key)
-    except FormProblem as problem:
-        message, code = str(problem), 422
-    except HTTPException as exc:
-        message, code = str(exc.detail), exc.status_code
-    else:
-        return RedirectResponse(f"/pages/transfers/{transfer_id}?done={action}",
-                                status_code=303)
-    if code == 404:  # to anyone who need not know, the transfer does not exist
-        return _render(request, "not_found.html", 404, session=session, staff=staff,
-                       message=message)
     form = await _form_again(state, staff, transfer_id, action)
+    # Not offered: nothing to show problems beside; the API says why (body_of first).
+    problems = check_action(form, fields, DATE_FIELDS) if form else Problems()
+    if not problems:
+        try:
+            await take_action(state, staff, transfer_id, action, body_of(fields), key)
+        except FormProblem as problem:
+            code, problems = 422, _placed(form, str(problem), problem.field)
+        except HTTPException as exc:
+            if exc.status_code == 404:  # to anyone who need not know, it does not exist
+                return _render(request, "not_found.html", 404, session=session, staff=staff,
+                               message=str(exc.detail))
+            code, detail = exc.status_code, str(exc.detail)
+            if code == 422:  # bad input: beside its field, when the sentence names one
+                problems = _placed(form, detail, field_for(form, detail))
+            else:  # a rule's refusal: the form again only if it is still offered
+                problems = Problems(refusal=detail)
+                form = await _form_again(state, staff, transfer_id, action)
+        else:
+            return RedirectResponse(f"/pages/transfers/{transfer_id}?done={action}",
+                                    status_code=303)
+    else:
+        code = 422
     return _render(request, "action.html", code, session=session, staff=staff,
-                   transfer_id=transfer_id, form=form, message=message, new_key=new_key,
-                   sent=fields)
+                   transfer_id=transfer_id, form=form, problems=problems,
+                   summary=action_summary(form, problems), new_key=new_key, sent=fields,
+                   note=one(fields, "note"))
+
+
+def _placed(form: ActionForm | None, message: str, key: str | None) -> Problems:
+    """One problem, beside its field when the form has that field, else the form's."""
+    if form is not None and key is not None and (
+            key in {f.name for f in form.fields} or key.startswith("reason-")):
+        return Problems(fields={key: message})
+    return Problems(refusal=message)
 
 
 async def _form_again(state: AppState, staff: Staff, transfer_id: str, action: str
                       ) -> ActionForm | None:
-    """The refused form, offered again when the member of staff may still take it."""
+    """The form, as offered now, when the member of staff may still take it."""
     def read() -> TransferView:
         with Session(state.engine) as db:
             return load_readable(db, state, staff, transfer_id, "transfer")

@@ -26,11 +26,13 @@ from models.tables import Staff
 from pages import routes
 from pages.action_forms import new_key
 from pages.actions import FormProblem, _date, _fields
+from pages.form_errors import DateProblem, Problems, parse_date
 from pages.session import CSRF_FIELD, PageSession, csrf_ok
 from workflows.rules import holds
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
 KEY_FIELD = "idempotency_key"
+DATED = ("anchor", "agreed")  # the date inputs besides the key dates (key-<name>)
 CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 SEPARATORS = re.compile(r"[\s,]+")
 
@@ -71,15 +73,20 @@ def _default_fields(protocol: Protocol) -> dict[str, list[str]]:
 
 
 def _page(request: Request, session: PageSession, staff: Staff, state: AppState,
-          pathway_id: str, status: int = 200, message: str = "",
+          pathway_id: str, status: int = 200, problems: Problems | None = None,
           sent: dict[str, list[str]] | None = None) -> Response:
     protocol = state.protocols.get(staff.authority)
     offered = startable(state, staff)
     chosen = offered.get(pathway_id)
     form = _form_parts(state, protocol, pathway_id, chosen) if protocol and chosen else None
+    problems = problems or Problems()
+    if form is None and problems.fields:  # no form to show them beside: the form's problem
+        problems = Problems(refusal=" ".join(problems.fields.values()))
+    summary = [(f"{k}-day" if k in DATED or k.startswith("key-") else k, m)
+               for k, m in problems.fields.items()]
     return routes._render(
         request, "start.html", status, session=session, staff=staff, offered=offered,
-        form=form, message=message, key=new_key(),
+        form=form, problems=problems, summary=summary, key=new_key(),
         sent=sent if sent is not None else (_default_fields(protocol) if protocol else {}))
 
 
@@ -101,11 +108,12 @@ def body_of(protocol: Protocol, pathway_id: str, fields: dict[str, list[str]]
             ) -> StartTransfer:
     """The API's start body from the form; a problem in words, as the API's."""
     pathway = protocol.pathways[pathway_id]
+    problems = check_start(pathway, fields)
+    if problems.fields:
+        raise StartProblems(problems)
     day = _date(fields, "anchor")
-    clock = CLOCK.match(_one(fields, "anchor-time") or "")
-    if day is None or clock is None:
-        raise FormProblem(f"Enter when the {pathway.anchor.title.lower()} happened: a date "
-                          "and a time such as 09:30")
+    clock = CLOCK.match(_one(fields, "anchor-time"))
+    assert day is not None and clock is not None  # check_start asked for both
     anchor = datetime.combine(day, time(int(clock.group(1)), int(clock.group(2))),
                               ZoneInfo(protocol.calendar.timezone))
     data: dict[str, Any] = {
@@ -130,12 +138,73 @@ def body_of(protocol: Protocol, pathway_id: str, fields: dict[str, list[str]]
         # The API's own sentence: its body's pattern would otherwise answer first, in
         # pydantic's words.
         raise FormProblem(f"The case id and each child id must be a {protocol.authority} "
-                          f"case id (a name is never one): {protocol.case_id_pattern}")
+                          f"case id (a name is never one): {protocol.case_id_pattern}",
+                          "case_id")
     try:
         return StartTransfer.model_validate(data)
     except ValidationError as exc:
-        raise FormProblem(invalid_request_body(exc.errors(include_input=False))["detail"]
-                          ) from exc
+        errors = exc.errors(include_input=False)
+        raise FormProblem(invalid_request_body(errors)["detail"],
+                          _pydantic_field(list(errors))) from exc
+
+
+class StartProblems(Exception):
+    def __init__(self, problems: Problems) -> None:
+        super().__init__("; ".join(problems.fields.values()))
+        self.problems = problems
+
+
+def check_start(pathway: Pathway, fields: dict[str, list[str]]) -> Problems:
+    """What the start form says is wrong by itself, every field at once."""
+    problems = Problems()  # in the form's order, as the summary lists them
+    happened = f"the event that starts the clock ({pathway.anchor.title})"
+    for name in ("anchor", "anchor-time", "agreed", *(f"key-{k}" for k in pathway.key_dates)):
+        if name == "anchor-time":
+            if not CLOCK.match(_one(fields, name)):
+                problems.fields[name] = (f"Enter the time of {happened}, on the 24-hour "
+                                         "clock, such as 09:30")
+            continue
+        try:
+            found = parse_date(fields, name)
+        except DateProblem as problem:
+            problems.fields[name] = str(problem)
+            continue
+        if name == "anchor" and found is None:
+            problems.fields[name] = f"Enter the date of {happened}"
+    return problems
+
+
+def start_field(pathway: Pathway, message: str) -> str | None:
+    """The start form's field an API sentence is about; None for a rule."""
+    if "case id" in message:
+        return "case_id"
+    if "agreed transfer date" in message:
+        return "agreed"
+    for name in pathway.key_dates:
+        if f"key date {name}" in message:
+            return f"key-{name}"
+    lowered = message.lower()  # a title inside a sentence may lose its capital
+    for name, party in pathway.parties.items():
+        if party.named_at == "start" and party.title.lower() in lowered:
+            return f"party-{name}"
+    for name, external in pathway.externals.items():
+        if external.chosen_at_start and external.title.lower() in lowered:
+            return f"external-{name}"
+    if pathway.anchor.title in message:
+        return "anchor"
+    return None
+
+
+def _pydantic_field(errors: list[Any]) -> str | None:
+    for error in errors:
+        loc = error.get("loc", ())
+        prefixes = {"parties": "party-", "externals": "external-", "key_dates": "key-"}
+        if len(loc) >= 2 and loc[0] in prefixes:
+            return f"{prefixes[loc[0]]}{loc[1]}"
+        if loc:
+            return {"anchor_at": "anchor", "agreed_transfer_date": "agreed"}.get(
+                str(loc[0]), str(loc[0]))
+    return None
 
 
 @router.post("/transfers/new", response_model=None)
@@ -152,15 +221,23 @@ async def start(request: Request) -> Response:
     pathway_id = _one(fields, "pathway")
     protocol = state.protocols.get(staff.authority)
     if protocol is None or pathway_id not in startable(state, staff):
-        return _page(request, session, staff, state, "", 403,
-                     "You may not start a transfer on that pathway; choose one listed here")
+        return _page(request, session, staff, state, "", 403, Problems(
+            refusal="You may not start a transfer on that pathway; choose one listed here"))
+    pathway = protocol.pathways[pathway_id]
     try:
         view = await begin_transfer(state, staff, body_of(protocol, pathway_id, fields), key)
+    except StartProblems as found:
+        code, problems = 422, found.problems
     except FormProblem as problem:
-        message, code = str(problem), 422
+        code, problems = 422, _placed(str(problem), problem.field)
     except HTTPException as exc:
-        message, code = str(exc.detail), exc.status_code
+        code, detail = exc.status_code, str(exc.detail)
+        problems = _placed(detail, start_field(pathway, detail) if code == 422 else None)
     else:
         return RedirectResponse(f"/pages/transfers/{view.transfer_id}?done=start-transfer",
                                 status_code=303)
-    return _page(request, session, staff, state, pathway_id, code, message, fields)
+    return _page(request, session, staff, state, pathway_id, code, problems, fields)
+
+
+def _placed(message: str, key: str | None) -> Problems:
+    return Problems(fields={key: message}) if key else Problems(refusal=message)

@@ -131,8 +131,8 @@ async def test_another_council_is_named_at_the_start_by_its_identifier(api):
     assert started.json()["externals"] == {"other_authority": "northshire"}
     assert started.json()["to_team"] == "other_authority"
     for externals, status, message in [
-        ({}, 422, "Name the The other local authority in 'externals' (other_authority: one of "
-                  "northshire, southshire)"),
+        ({}, 422, "Name the organisation for the other local authority in 'externals' "
+                  "(other_authority: one of northshire, southshire)"),
         ({"other_authority": "westshire"}, 422, "No address is configured for 'westshire'"),
         ({"other_authority": "Jane Smith"}, 422, "externals.other_authority"),
     ]:

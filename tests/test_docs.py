@@ -19,7 +19,9 @@ from tests.converter import TEST_PAYLOAD_KEYS
 PRODUCTION: dict[str, Any] = {"environment": "production",
                               "database_url": "postgresql://caseflow@db/caseflow",
                               "temporal_insecure_ok": True, "smtp_starttls": True,
-                              "payload_keys": TEST_PAYLOAD_KEYS}
+                              "payload_keys": TEST_PAYLOAD_KEYS,
+                              # About /docs: the pages and their sign-in are not served.
+                              "pages_enabled": False}
 
 
 @asynccontextmanager

@@ -99,10 +99,10 @@ def test_the_other_council_is_named_at_the_start_from_the_configured_list():
         return start_problem(TESTSHIRE, "transfer-out", {}, {}, externals, addresses) or ""
 
     assert problem({"other_authority": "northshire"}) == ""
-    assert problem({}) == ("Name the The other local authority in 'externals' "
-                           "(other_authority: one of northshire, southshire)")
+    assert problem({}) == ("Name the organisation for the other local authority in "
+                           "'externals' (other_authority: one of northshire, southshire)")
     assert problem({"other_authority": "westshire"}) == (
-        "No address is configured for 'westshire' as the The other local authority of "
+        "No address is configured for 'westshire' as the other local authority of "
         "testshire (known: northshire, southshire)")
     assert problem({"cafcass": "x"}).startswith(
         "Pathway transfer-out names no such organisation at the start")

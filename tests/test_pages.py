@@ -132,9 +132,15 @@ async def test_production_offers_no_demo_chooser(ts_env, worker, directory_engin
     async with api_on(directory_engine, ts_env, worker, pages_session_secret=SECRET,
                       environment="production", database_url="postgresql://x@db/x",
                       temporal_insecure_ok=True, smtp_insecure_ok=True,
-                      payload_keys="k1:" + "A" * 43 + "=") as api:
+                      payload_keys="k1:" + "A" * 43 + "=",
+                      pages_oidc_client_id="caseflow-pages", oidc_issuer="https://idp.example",
+                      oidc_audience="api://caseflow",
+                      pages_oidc_redirect_url="https://caseflow.example/pages/sign-in/callback"
+                      ) as api:
+        # The council's identity provider is the only way in.
         page = await api.get("/pages/sign-in")
-        assert page.status_code == 501 and "gateshead-lac-tm" not in page.text
+        assert page.status_code == 303 and page.headers["location"] == "/pages/sign-in/idp"
+        assert "gateshead-lac-tm" not in page.text
         posted = await api.post("/pages/sign-in", data={"staff_id": "gateshead-lac-tm"})
         assert posted.status_code == 403 and "set-cookie" not in posted.headers
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.pages_helpers import SECRET, csrf_of, follow_the_clock
+from tests.pages_helpers import SECRET, ErrorPattern, csrf_of, follow_the_clock
 from tests.transfers import api_on
 
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -158,8 +158,11 @@ async def test_a_checklist_item_not_applicable_is_kept_with_its_reason(
         # A reason left out is asked for before anything is sent.
         unsaid = await api.post(url, data={**base, "items": items, "not_applicable": optional})
         assert unsaid.status_code == 422
-        assert "Give the reason childs wishes and feelings recorded is not applicable" \
-               in unsaid.text
+        reason = f"{action_of(page, 'records')}-reason-{optional}"
+        ErrorPattern(unsaid.text).shows(
+            reason, f"{reason}-error",
+            "Give the reason childs wishes and feelings recorded is not applicable")
+        assert f'value="{optional}" checked' in unsaid.text  # what was ticked stays ticked
         posted = await api.post(url, data={
             **base, "items": items, "not_applicable": optional,
             f"reason-{optional}": "Too young to give a view", "note": "Records checked"})

@@ -19,7 +19,7 @@ from api.main import create_app
 from config import Settings
 from models.protocol_files import load_protocols
 from tests.conftest import ADDRESSES
-from tests.pages_helpers import SECRET, csrf_of, follow_the_clock
+from tests.pages_helpers import SECRET, ErrorPattern, csrf_of, follow_the_clock
 from tests.test_pages_actions import sign_in
 from tests.transfers import api_on
 
@@ -88,11 +88,14 @@ async def test_a_refused_start_reads_as_the_apis_and_starts_nothing(
         sent = await filled(api, ts_env, "Jane Smith")
         answer = await api.post("/pages/transfers/new", data=sent)
         assert answer.status_code == 422
-        refusal = re.search(r'id="refusal">([^<]*)<', answer.text)
-        assert refusal and "must be a gateshead case id (a name is never one)" in \
-            refusal.group(1), answer.text
-        assert "Jane Smith" not in refusal.group(1)
-        assert "govuk-error-summary" in answer.text and 'id="start-form"' in answer.text
+        shown = ErrorPattern(answer.text)
+        shown.shows("case_id", "case_id-error", "must be a gateshead case id (a name is never "
+                                                "one)")
+        assert "Jane Smith" not in dict(shown.links)["#case_id"]
+        assert 'id="start-form"' in answer.text
+        # The value typed is kept in the form, to correct.
+        assert 'id="case_id" name="case_id" type="text" spellcheck="false" autocomplete="off" ' \
+               'aria-describedby="case_id-hint case_id-error" value="Jane Smith"' in answer.text
         listed = await api.get("/transfers", headers={
             "Authorization": "Bearer demo-gateshead-sgcp-tm"})
         assert listed.json()["count"] == 0
@@ -139,7 +142,10 @@ async def test_an_organisation_named_at_the_start_is_chosen_from_the_address_lis
                 "anchor-year": str(anchor.year), "anchor-time": f"{anchor:%H:%M}"}
         unnamed = await api.post("/pages/transfers/new", data=sent)
         assert unnamed.status_code == 422
-        assert "Name the The other local authority in &#39;externals&#39;" in unnamed.text
+        assert "Name the organisation for the other local authority in &#39;externals&#39;" \
+            in unnamed.text
+        # Beside the list it is about.
+        assert 'id="external-other_authority-error"' in unnamed.text
         named = await api.post("/pages/transfers/new",
                                data={**sent, "external-other_authority": "newcastle"})
         assert named.status_code == 303, named.text

@@ -123,7 +123,7 @@ def test_production_without_keys_refuses_to_start() -> None:
     keys = key_text("p1")
     settings = Settings(environment="production", database_url="postgresql://db/caseflow",
                         payload_keys=SecretStr(keys), temporal_insecure_ok=True,
-                        smtp_starttls=True)
+                        smtp_starttls=True, pages_enabled=False)
     assert keys_from_settings(settings).current == "p1"
 
 

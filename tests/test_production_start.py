@@ -26,7 +26,8 @@ from ops.staff.guard import DemoStaffInProduction, refuse_demo_staff
 
 # What else production asks of its settings, answered for a test on one machine.
 PRODUCTION = {"TEMPORAL_INSECURE_OK": "true", "SMTP_INSECURE_OK": "true",
-              "PAYLOAD_KEYS": "k1:" + base64.b64encode(bytes(range(32))).decode()}
+              "PAYLOAD_KEYS": "k1:" + base64.b64encode(bytes(range(32))).decode(),
+              "PAGES_ENABLED": "false"}  # the pages' production settings: test_pages_session
 
 
 @pytest.fixture

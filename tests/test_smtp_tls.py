@@ -26,7 +26,8 @@ from tests.mail import Mailbox, free_port
 
 BASE: dict[str, Any] = {"environment": "production",
                         "database_url": "postgresql://caseflow@db/caseflow",
-                        "temporal_insecure_ok": True, "payload_keys": TEST_PAYLOAD_KEYS}
+                        "temporal_insecure_ok": True, "payload_keys": TEST_PAYLOAD_KEYS,
+                        "pages_enabled": False}  # a process that sends mail serves no pages
 
 
 def test_production_refuses_email_in_the_clear():

@@ -166,7 +166,7 @@ def test_settings_map_onto_temporalios_tls(pki):
 def production(**changes: Any) -> Settings:
     base: dict[str, Any] = {"environment": "production", "database_url":
                             "postgresql://caseflow@db/caseflow", "smtp_starttls": True,
-                            "payload_keys": TEST_PAYLOAD_KEYS}
+                            "payload_keys": TEST_PAYLOAD_KEYS, "pages_enabled": False}
     return Settings(**{**base, **changes})
 
 

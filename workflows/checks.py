@@ -282,8 +282,8 @@ def check_transfer_date(s: TransferState, act: TransferDateAction) -> None:
     check_stage(s, (Stage.proposed, Stage.ready), "set the transfer date")
     check_actor(s.pathway, rule.set_by, act.actor, "agree the transfer date", s.parties)
     if act.transfer_date < london_date(s.inp.anchor_at):
-        raise rejected("InvalidInput", "The transfer date cannot be before the "
-                                       f"{s.pathway.anchor.title.lower()}")
+        raise rejected("InvalidInput", "The transfer date cannot be before the start of the "
+                                       f"clock ({s.pathway.anchor.title})")
     check_known_day(s, act.transfer_date)
     if s.calendar is not None and (act.transfer_date.weekday() >= 5 or
                                    act.transfer_date in s.calendar.non_working_dates):
@@ -340,7 +340,7 @@ def check_duty(s: TransferState, act: DutyAction) -> tuple[str, bool]:
     if task is not None:  # no timescale: outstanding until done
         if task.done:
             raise rejected("WrongStage", f"{task.title} is already recorded as done")
-        check_actor(s.pathway, spec.by, act.actor, f"record {task.title}", s.parties)
+        check_actor(s.pathway, spec.by, act.actor, f"record '{task.title}'", s.parties)
         return duty_id, False
     assert d is not None
     reopening = act.action in reopens
@@ -348,12 +348,12 @@ def check_duty(s: TransferState, act: DutyAction) -> tuple[str, bool]:
         assert spec.reopen is not None
         if d.status is not DeadlineStatus.pending:
             raise rejected("WrongStage", f"{d.title} has ended ({d.due_local})")
-        check_actor(s.pathway, spec.reopen.by, act.actor, f"record {spec.reopen.title}",
+        check_actor(s.pathway, spec.reopen.by, act.actor, f"record '{spec.reopen.title}'",
                     s.parties)
     else:
         if d.status in (DeadlineStatus.met, DeadlineStatus.met_late):
             raise rejected("WrongStage", f"{d.title} is already recorded as done")
-        check_actor(s.pathway, spec.by, act.actor, f"record {d.title}", s.parties)
+        check_actor(s.pathway, spec.by, act.actor, f"record '{d.title}'", s.parties)
     return duty_id, reopening
 
 

@@ -45,6 +45,12 @@ def role_words(refs: Sequence[RoleRef], from_team: str, to_team: str,
     return " or ".join(f"{ROLE_WORDS[r.role.value]} {where(r)}" for r in refs)
 
 
+def in_sentence(title: str) -> str:
+    """A protocol's title inside a sentence: "The other local authority" reads "the other
+    local authority" after "for"; a name ("CAFCASS", "Adult Social Care") stays as it is."""
+    return "the " + title[4:] if title.startswith("The ") else title
+
+
 def actor_words(actor: Actor | None) -> str:
     return "the system" if actor is None else (
         f"{actor.staff_id} ({ROLE_WORDS[actor.role.value]}, {actor.team})"

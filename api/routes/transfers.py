@@ -140,7 +140,8 @@ async def begin_transfer(state: AppState, staff: Staff, body: StartTransfer,
     now = datetime.now(UTC)
     anchor_at = body.anchor_at or now
     if anchor_at > now + FUTURE_GRACE:
-        raise HTTPException(422, f"The {pathway.anchor.title.lower()} cannot be in the future")
+        raise HTTPException(422, f"The start of the clock ({pathway.anchor.title}) cannot be "
+                                 "in the future")
     check_anchor_window(anchor_at, pathway.anchor.title)
     check_dates(anchor_at.date(), {"agreed transfer date": body.agreed_transfer_date},
                 years=TRANSFER_DATE_YEARS)
