@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -27,10 +28,13 @@ from pages.session import PageSession
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
 MONTH = re.compile(r"\d{4}-\d{2}")
+LONDON = ZoneInfo("Europe/London")
 
 
 def _default_months(now: datetime) -> tuple[str, str]:
-    """Without a choice, the twelve months up to this one."""
+    """Without a choice, the twelve months up to this one, in London: the report counts
+    transfers by the London month they started in, so at 23:30 on 31 May BST this is June."""
+    now = now.astimezone(LONDON)
     first = (now.year - 1, now.month + 1) if now.month < 12 else (now.year, 1)
     return f"{first[0]:04d}-{first[1]:02d}", f"{now.year:04d}-{now.month:02d}"
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from pages.figures import number
+from pages.report import _default_months
 from tests.pages_helpers import csrf_of
 from tests.test_pages_charts import pictures, svg_texts
 from tests.test_report import api, held, report
@@ -98,3 +100,14 @@ async def test_months_without_transfers_are_said_in_words_not_drawn(
     assert pictures(page.text) == []
     assert "No transfers started in these months, so there is nothing to chart." in page.text
     assert "No deadline was missed." in page.text
+
+
+@pytest.mark.parametrize(("now", "months"), [
+    # 23:30 on 31 May 2027 in London is 22:30 UTC: the report's month is already June.
+    (datetime(2027, 5, 31, 22, 30, tzinfo=UTC), ("2026-07", "2027-06")),
+    # 00:30 on 1 January in London (GMT) is 1 January UTC too.
+    (datetime(2027, 1, 1, 0, 30, tzinfo=UTC), ("2026-02", "2027-01")),
+    (datetime(2026, 12, 31, 23, 30, tzinfo=UTC), ("2026-01", "2026-12")),
+])
+def test_the_default_months_are_londons(now: datetime, months: tuple[str, str]) -> None:
+    assert _default_months(now) == months
