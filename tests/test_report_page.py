@@ -103,8 +103,8 @@ async def test_months_without_transfers_are_said_in_words_not_drawn(
 
 
 @pytest.mark.parametrize(("now", "months"), [
-    # 23:30 on 31 May 2027 in London is 22:30 UTC: the report's month is already June.
-    (datetime(2027, 5, 31, 22, 30, tzinfo=UTC), ("2026-07", "2027-06")),
+    # 23:30 UTC on 31 May 2027 is 00:30 on 1 June in London (BST): already June.
+    (datetime(2027, 5, 31, 23, 30, tzinfo=UTC), ("2026-07", "2027-06")),
     # 00:30 on 1 January in London (GMT) is 1 January UTC too.
     (datetime(2027, 1, 1, 0, 30, tzinfo=UTC), ("2026-02", "2027-01")),
     (datetime(2026, 12, 31, 23, 30, tzinfo=UTC), ("2026-01", "2026-12")),
