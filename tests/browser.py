@@ -140,6 +140,37 @@ async def tab_to(page: Page, test: str) -> None:
     raise AssertionError(f"Tab never reached {test}")
 
 
+async def unreached_by_tab(page: Page, scope: str) -> list[str]:
+    """The controls under `scope` (a CSS selector) that Tab from the top of the page never
+    focuses, as "tag#id" strings; [] when every one is reached. A radio group is one stop
+    (the arrows move within it), so it counts as reached when any of its radios is."""
+    controls: list[str] = await page.eval_on_selector_all(
+        f"{scope} :is(input:not([type=hidden]), textarea, select, button)",
+        "els => els.map((e, i) => { e.dataset.kb = String(i); "
+        "return e.type === 'radio' ? 'radio:' + e.name : 'kb:' + i; })")
+    described = await page.eval_on_selector_all(
+        f"{scope} :is(input:not([type=hidden]), textarea, select, button)",
+        "els => els.map(e => e.tagName.toLowerCase() + '#' + (e.id || e.name || e.type))")
+    await page.evaluate("document.activeElement && document.activeElement.blur()")
+    await page.keyboard.press("Tab")
+    first = await page.evaluate("document.activeElement === document.body ? null : "
+                                "document.activeElement")
+    assert first is not None or controls == [], "Tab focused nothing on the page"
+    reached: set[str] = set()
+    for _ in range(1000):
+        seen = await page.evaluate(
+            "(() => { const e = document.activeElement; if (!e || !e.dataset.kb) return null;"
+            " return e.type === 'radio' ? 'radio:' + e.name : 'kb:' + e.dataset.kb; })()")
+        if seen is not None:
+            reached.add(seen)
+        if reached >= set(controls):
+            break
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement === document.body"):
+            break  # past the last stop
+    return sorted({d for key, d in zip(controls, described, strict=True) if key not in reached})
+
+
 async def type_into(page: Page, field_id: str, text: str) -> None:
     """Tab to a field, replace what it holds, type."""
     await tab_to(page, f"el.id === '{field_id}'")

@@ -15,6 +15,7 @@ from tests.browser import (
     no_serious_violations,
     sign_in_by_keyboard,
     tab_to,
+    unreached_by_tab,
     until_offered,
 )
 from tests.pages_helpers import follow_the_clock
@@ -41,6 +42,9 @@ async def test_an_action_by_keyboard_and_a_readable_refusal(ts_env, worker, dire
         url = f"{base}/pages/transfers/{TID}"
         await until_offered(page, url, "record-care-order")
         await no_serious_violations(page)
+        # Every action offered is usable by keyboard: Tab reaches each of its controls.
+        assert await page.locator("form[id^='action-']").count() >= 4
+        assert await unreached_by_tab(page, "form[id^='action-']") == []
         assert "care order by" not in await page.locator("#trail").inner_text()
 
         await tab_to(page, "el.id === 'record-care-order-note'")

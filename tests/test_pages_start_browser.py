@@ -20,6 +20,7 @@ from tests.browser import (
     sign_in_by_keyboard,
     tab_to,
     type_into,
+    unreached_by_tab,
     until_listed,
     until_offered,
 )
@@ -76,6 +77,7 @@ async def test_a_transfer_from_start_to_allocation_by_the_pages_alone(
         async with page.expect_navigation():
             await page.keyboard.press("Enter")
         assert await page.locator("#start-form").count() == 1
+        assert await unreached_by_tab(page, "#start-form") == []
         await no_serious_violations(page)
         await screenshot(page, "start", for_docs=False)
 
