@@ -34,6 +34,7 @@ from pages.form_errors import (
     action_summary,
     check_action,
     field_for,
+    in_words,
     one,
     parse_date,
     pydantic_field,
@@ -125,7 +126,7 @@ async def post_action(request: Request, transfer_id: str, action: str) -> Respon
             if code == 422:  # bad input: beside its field, when the sentence names one
                 problems = _placed(form, detail, field_for(form, detail))
             else:  # a rule's refusal: the form again only if it is still offered
-                problems = Problems(refusal=detail)
+                problems = Problems(refusal=in_words(form, detail))
                 form = await _form_again(state, staff, transfer_id, action)
         else:
             return RedirectResponse(f"/pages/transfers/{transfer_id}?done={action}",
@@ -140,6 +141,7 @@ async def post_action(request: Request, transfer_id: str, action: str) -> Respon
 
 def _placed(form: ActionForm | None, message: str, key: str | None) -> Problems:
     """One problem, beside its field when the form has that field, else the form's."""
+    message = in_words(form, message)
     if form is not None and key is not None and (
             key in {f.name for f in form.fields} or key.startswith("reason-")):
         return Problems(fields={key: message})

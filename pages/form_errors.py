@@ -120,6 +120,20 @@ def field_for(form: ActionForm | None, message: str) -> str | None:
     return None
 
 
+def in_words(form: ActionForm | None, message: str) -> str:
+    """The API's sentence with the protocol's names of the form's choices (checklist items,
+    attendees) in the words the form shows them in: "Not confirmed: Chronology up to date"
+    rather than "chronology_up_to_date". Only names with an underscore: a one-word name is
+    already a word, and replacing it could change a word of the sentence itself."""
+    if form is None:
+        return message
+    for f in form.fields:
+        for choice in f.choices:
+            if "_" in choice.value:
+                message = re.sub(rf"\b{re.escape(choice.value)}\b", choice.label, message)
+    return message
+
+
 def pydantic_field(errors: list[Any]) -> str | None:
     """The form field a body's validation error is about (its location's first name)."""
     for error in errors:
