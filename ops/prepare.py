@@ -16,8 +16,9 @@ from payload_codec import keys_from_settings
 
 BANNER = """
 Case transfers: development system
-  Managers' pages            http://localhost:8000/pages  (sign in as any demo member of
-                             staff: a chooser, development only)
+  Managers' pages            http://localhost:8000/pages  (sign in with the local identity
+                             provider as any demo member below, without `demo-`;
+                             or choose one from the list: development only)
   API and its OpenAPI docs   http://localhost:8000/docs
   Temporal Web UI            http://localhost:8233  (payloads encrypted: .data/payload-key;
                              the UI decodes them through POST /codec/decode, as the
