@@ -249,6 +249,9 @@ async def test_an_action_by_keyboard_a_refusal_and_a_stale_form(live, transfers,
     await page.goto(url)
     assert "Not yet" in await gate_row(page, CHECKLIST.title).inner_text()
     trail_before = await page.locator("#trail li").count()
+    days_before = await page.locator("#timeline-days").text_content() or ""
+    chart_before = await page.locator("img.app-timeline-chart").get_attribute("src")
+    assert CHECKLIST.title not in days_before
     # The same page in a second tab, left open: its form goes stale once the step is done.
     stale = await page.context.new_page()
     watch(stale)
@@ -280,6 +283,9 @@ async def test_an_action_by_keyboard_a_refusal_and_a_stale_form(live, transfers,
     assert f"Done by {STARTER}" in await gate_row(page, CHECKLIST.title).inner_text()
     assert await page.locator("#trail li").count() == trail_before + 1
     assert STARTER in await page.locator("#trail li").last.inner_text()
+    # The timeline too: today's events include the step, and the chart was drawn again.
+    assert CHECKLIST.title in (await page.locator("#timeline-days").text_content() or "")
+    assert await page.locator("img.app-timeline-chart").get_attribute("src") != chart_before
     assert await page.locator("#action-complete-checklist").count() == 0
     await no_serious_violations(page)
     await screenshot(page, "action-done")
