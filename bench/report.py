@@ -81,7 +81,7 @@ def _ok(result: dict[str, Any]) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> list[str]:
     figs = _ok(result)
     rows = ["| # | figure | size | project | bare | ratio project / bare (range over pairs) "
-            "| goal (issue 4) | where we stand |",
+            "| goal (issues 4, 11) | where we stand |",
             "|---|---|---|---|---|---|---|---|"]
     notes: list[str] = []
     if "lifecycle" in figs:
@@ -462,13 +462,17 @@ HOW = [
      "10-working-day deadline) on a fresh stack; RSS (psutil) of worker and API, bytes of "
      "temporal.db + -wal and of the SQLite case store + -wal, per transfer; vs K bare "
      "workflows parked on a timer."),
-    ("5", "work trays",
+    ("5", "work trays, pages and report",
      "A fresh PostgreSQL database on 127.0.0.1:5432, migrated, filled by COPY with "
      "transfers' current rows (their view JSON as the workflow writes it; a mix of Gateshead "
      "pathways and stages, a fifth of open transfers overdue) and the teams each involves; "
      "`GET /transfers?team=sgcp&overdue=true` as the SGCP Team Manager (need to know "
      "applies; the API records the read) one request at a time, vs the same SQL (count + "
-     "first page) straight on PostgreSQL. The database is dropped afterwards."),
+     "first page) straight on PostgreSQL. On the same fill: the tray page "
+     "`GET /pages/tray?overdue=yes` signed in to the pages (no bare side), the timeliness "
+     "report `GET /reports/timeliness` as the director over every month the fill started "
+     "in, and the report page `GET /pages/report` with its charts drawn (goals of issue 11: "
+     "page p95 ≤ 100 ms, report ≤ 1 s). The database is dropped afterwards."),
 ]
 
 FINDINGS = """## Findings: what was changed, and what is left
