@@ -1,7 +1,11 @@
-"""Settings, read once from the environment (and `.env`), typed."""
+"""Settings, read once from the environment (and `.env`), typed; and the development
+secrets that stand in for some of them, kept in files under .data/."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -250,3 +254,23 @@ class Settings(BaseSettings):
 @cache
 def get_settings() -> Settings:
     return Settings()
+
+
+# Several processes start together under `make dev` (worker, API, codec) and must end up
+# with the same development secret: the file is written whole under a temporary name and
+# then linked into place, which fails if another process got there first. Nobody reads a
+# half-written file, and the first writer's secret is the one every process keeps.
+def kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """The text kept at `path` (readable by its owner only); `make()` the first time."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(make() + "\n")
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: keep theirs
+        finally:
+            os.unlink(draft)
+    return path.read_text().strip()

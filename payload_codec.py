@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import os
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -35,7 +34,7 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
-from config import Settings
+from config import Settings, kept_secret
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -106,18 +105,7 @@ class PayloadKeys:
 
 def development_keys(path: Path) -> PayloadKeys:
     """The development key kept at `path`, made on first use (readable by its owner only)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = PayloadKeys.generate()
-        # O_EXCL: two processes starting together must not each write a different key.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(keys.setting() + "\n")
-    return PayloadKeys.parse(path.read_text())
+    return PayloadKeys.parse(kept_secret(path, lambda: PayloadKeys.generate().setting()))
 
 
 def keys_from_settings(settings: Settings) -> PayloadKeys:

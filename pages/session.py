@@ -8,16 +8,14 @@ constant time; the token is replaced at each sign-in so one seen before cannot b
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from config import Settings
+from config import Settings, kept_secret
 
 COOKIE = "caseflow_pages"
 PATH = "/pages"
@@ -43,21 +41,7 @@ def session_secret(settings: Settings) -> str:
     if settings.environment == "production":
         raise SessionSecretMissing("production needs PAGES_SESSION_SECRET to sign the pages' "
                                    "session cookie")
-    return _development_secret(settings.pages_session_key_file)
-
-
-def _development_secret(path: Path) -> str:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting together must not each keep a different secret.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48) + "\n")
-    return path.read_text().strip()
+    return kept_secret(settings.pages_session_key_file, lambda: secrets.token_urlsafe(48))
 
 
 class Sessions:
