@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -48,3 +49,22 @@ async def serving_pages(engine: Engine, env: Any, worker: Any) -> AsyncIterator[
                               protocols=load_protocols(settings.protocols_dir)))
     async with serving(app, free_port(), lifespan="on") as base:
         yield base
+
+
+def store_only_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
+    """The app on a store alone, for what never reaches Temporal (reports, subject access):
+    any use of the Temporal client fails the test."""
+    settings = settings or Settings()
+    return create_app(AppState(settings=settings, engine=engine,
+                               temporal=None,  # type: ignore[arg-type]
+                               protocols=load_protocols(settings.protocols_dir)))
+
+
+@asynccontextmanager
+async def store_only_client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on `store_only_app` in process, its lifespan run."""
+    app = store_only_app(engine)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client

@@ -17,8 +17,6 @@ import sqlalchemy
 from sqlmodel import Session, select
 
 from activities.case_store import CaseStoreActivities
-from api.deps import AppState
-from api.main import create_app
 from api.report import WorkingDays
 from config import Settings
 from models.days import add_working_days
@@ -27,6 +25,7 @@ from models.protocol_files import load_protocols
 from models.tables import ReadRecord, Transfer, TransferEvent
 from models.transfer import ChangeRecord, DeadlineStatus, DeadlineView, Stage
 from ops.demo import seed_demo_directory
+from tests.serving import store_only_client
 from tests.test_case_store import LONDON, change
 
 PROTOCOLS = load_protocols(Settings().protocols_dir)
@@ -98,13 +97,8 @@ def held(engine: sqlalchemy.Engine) -> sqlalchemy.Engine:
 
 @pytest.fixture
 async def api(held: sqlalchemy.Engine) -> AsyncIterator[httpx.AsyncClient]:
-    state = AppState(settings=Settings(), engine=held, temporal=None,  # type: ignore[arg-type]
-                     protocols=PROTOCOLS)
-    app = create_app(state)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+    async with store_only_client(held) as client:
+        yield client
 
 
 def as_(who: str) -> dict[str, str]:

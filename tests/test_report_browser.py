@@ -16,8 +16,6 @@ import pytest
 import sqlalchemy
 from sqlmodel import Session, select
 
-from api.deps import AppState
-from api.main import create_app
 from config import Settings
 from models.tables import Transfer, TransferEvent
 from tests.browser import (
@@ -31,9 +29,9 @@ from tests.browser import (
 )
 from tests.mail import free_port
 from tests.pages_helpers import SECRET
-from tests.serving import serving
+from tests.serving import serving, store_only_app
 from tests.test_case_store import LONDON
-from tests.test_report import PROTOCOLS, held
+from tests.test_report import held
 
 __all__ = ["held"]  # the fixture, shared with tests/test_report
 pytestmark = needs_chromium
@@ -42,9 +40,7 @@ pytestmark = needs_chromium
 @asynccontextmanager
 async def served(engine: sqlalchemy.Engine) -> AsyncIterator[str]:
     """The app over HTTP on a free port; the report needs no Temporal."""
-    app = create_app(AppState(settings=Settings(pages_session_secret=SECRET), engine=engine,
-                              temporal=None,  # type: ignore[arg-type]
-                              protocols=PROTOCOLS))
+    app = store_only_app(engine, Settings(pages_session_secret=SECRET))
     port = free_port()
     async with serving(app, port, lifespan="on") as base:
         yield base

@@ -17,14 +17,13 @@ from sqlmodel import Session, select
 
 from activities.case_store import CaseStoreActivities
 from api import store_queries as q
-from api.deps import AppState
-from api.main import create_app
 from api.subject_access import collect
 from config import Settings
 from models.protocol_files import load_protocols
 from models.tables import Notification, SubjectAccessExport
 from models.transfer import ChangeRecord
 from ops.demo import seed_demo_directory
+from tests.serving import store_only_client
 from tests.test_case_store import NOW, T0, change
 
 C1 = "transfer-gateshead-C1"
@@ -77,13 +76,8 @@ def held(engine: sqlalchemy.Engine) -> sqlalchemy.Engine:
 
 @pytest.fixture
 async def api(held: sqlalchemy.Engine) -> AsyncIterator[httpx.AsyncClient]:
-    state = AppState(settings=Settings(), engine=held, temporal=None,  # type: ignore[arg-type]
-                     protocols=PROTOCOLS)
-    app = create_app(state)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+    async with store_only_client(held) as client:
+        yield client
 
 
 def as_(who: str) -> dict[str, str]:
