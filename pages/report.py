@@ -134,7 +134,8 @@ def report_page(request: Request, to: str = "", team: str = "", pathway: str = "
                      for (t, p, m), c in found.rows.items()],
             "csv": "/pages/report.csv?" + urlencode({k: v for k, v in chosen.items() if v}),
         } | charts(figures, total)
-    return _render(request, "report.html", session=session, staff=staff, **context)
+    return _render(request, "report.html", 422 if error else 200, session=session,
+                   staff=staff, **context)
 
 
 @router.get("/report.csv", response_model=None)

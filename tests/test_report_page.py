@@ -87,8 +87,10 @@ async def test_a_team_manager_is_refused_in_words(api: httpx.AsyncClient) -> Non
 async def test_bad_months_are_explained_on_the_form(api: httpx.AsyncClient) -> None:
     await sign_in(api, "gateshead-director")
     page = await api.get("/pages/report", params={"from": "2027-06", "to": "2027-05"})
-    assert page.status_code == 200 and "There is a problem" in page.text
+    assert page.status_code == 422 and "There is a problem" in page.text
     assert "must not be before" in page.text and pictures(page.text) == []
+    early = await api.get("/pages/report", params={"from": "1999-12", "to": "2027-05"})
+    assert early.status_code == 422 and "from must be 2000-01 or later, not 1999-12" in early.text
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)

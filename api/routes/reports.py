@@ -28,9 +28,12 @@ MONTH = r"^\d{4}-\d{2}$"
 
 def _month(value: str, name: str) -> date:
     match = re.fullmatch(r"(\d{4})-(\d{2})", value)
-    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
+    if match is None or not 1 <= int(match[2]) <= 12:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"{name} must be a month as YYYY-MM (e.g. 2027-06), not {value}")
+    if int(match[1]) < 2000:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"{name} must be 2000-01 or later, not {value}")
     return date(int(match[1]), int(match[2]), 1)
 
 
